@@ -1,0 +1,105 @@
+//! What `check` and `report` share: policies, output format, the CI gate (`--fail-on`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use charter_engine::check::{CheckOptions, check_files};
+use charter_engine::contract::ReaderSettings;
+use charter_engine::mesh::ContractFile;
+use charter_engine::report::{Format, RenderOptions, Report, Severity, render};
+use charter_engine::rules::{RuleSet, RuleSetOptions};
+use clap::{Args, ValueEnum};
+
+use crate::output::{self, ColorChoice};
+
+/// Flags common to `check` and `report`.
+#[derive(Args, Debug)]
+pub struct GateArgs {
+    /// A policy folder (rego/, cedar/, data/) to use instead of the embedded default pack.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', default_value = "text", value_parser = parse_format)]
+    pub format: Format,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity is found.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Colour the text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Do not read or write the result cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Where to keep the result cache [default: .charter-cache in the checked folder].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Per-contract time limit for rule evaluation (e.g. `2s`, `500ms`).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime_duration)]
+    pub timeout: std::time::Duration,
+}
+
+/// The severity that fails the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Errors fail the run.
+    Error,
+    /// Warnings and errors fail the run.
+    Warning,
+    /// Nothing fails the run.
+    Never,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse::<Format>().map_err(|e| e.to_string())
+}
+
+fn humantime_duration(s: &str) -> Result<std::time::Duration, String> {
+    charter_engine::contract::parse_duration(s)
+        .map(|d| std::time::Duration::from_secs(d.seconds))
+        .or_else(|_| {
+            s.strip_suffix("ms")
+                .and_then(|ms| ms.trim().parse::<u64>().ok())
+                .map(std::time::Duration::from_millis)
+                .ok_or_else(|| format!("`{s}` is not a duration; expected e.g. `2s` or `500ms`"))
+        })
+}
+
+impl GateArgs {
+    /// Loads the pack, checks `files`, renders the report and returns the exit code.
+    pub fn run(&self, files: &[ContractFile], default_cache: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+        let pack = crate::policies::load(self.policies.as_deref())?;
+        let rules = RuleSet::compile(&pack, RuleSetOptions { timeout: self.timeout })
+            .context("the policies do not compile")?;
+        let reader = ReaderSettings::from_settings(pack.settings());
+        let options = CheckOptions {
+            cache_dir: if self.no_cache { None } else { self.cache_dir.clone().or(default_cache) },
+            ..CheckOptions::default()
+        };
+        let progress = output::Progress::new("contracts");
+        let report = check_files(files, &rules, &reader, &options, &progress);
+        self.emit(&report)
+    }
+
+    /// Renders the report and returns the exit code for `--fail-on`.
+    pub fn emit(&self, report: &Report) -> anyhow::Result<ExitCode> {
+        let render_options = RenderOptions {
+            color: self.format == Format::Text && self.color.enabled(self.output.is_none()),
+            ..RenderOptions::default()
+        };
+        let mut out = output::sink(self.output.as_deref())?;
+        render(report, self.format, &render_options, &mut out)
+            .and_then(|()| out.flush())
+            .context("cannot write the report")?;
+        let threshold = match self.fail_on {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Never => None,
+        };
+        let failed = matches!((report.worst(), threshold), (Some(worst), Some(t)) if worst >= t);
+        Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    }
+}

@@ -1,0 +1,48 @@
+//! `charter inspect FILE`: the normalized model, exactly the Rego `input`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use charter_engine::contract::{ReaderSettings, read_bytes};
+use clap::Args;
+
+/// Arguments of `charter inspect`.
+#[derive(Args, Debug)]
+#[command(after_help = "Examples:\n  charter inspect domains/orders/order_events.yaml\n  charter inspect contract.odcs.yaml --locations")]
+pub struct InspectArgs {
+    /// The contract file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// A policy folder whose settings (PII classifications, masking properties) the readers use.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// Also print the source line of every value (`{"input": …, "locations": …}`).
+    #[arg(long)]
+    pub locations: bool,
+}
+
+/// Runs `charter inspect`.
+pub fn run(args: &InspectArgs) -> anyhow::Result<ExitCode> {
+    let pack = crate::policies::load(args.policies.as_deref())?;
+    let reader = ReaderSettings::from_settings(pack.settings());
+    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read `{}`", args.file.display()))?;
+    let display = args.file.display().to_string();
+    let contract = match read_bytes(&display, &bytes, &reader) {
+        Ok(c) => c,
+        Err(e) => {
+            crate::output::error(&anyhow::anyhow!("{display}:{}: {} (contract/parse)", e.line, e.message));
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let value = if args.locations {
+        serde_json::json!({ "input": contract.product, "locations": contract.locations })
+    } else {
+        serde_json::to_value(&contract.product)?
+    };
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &value)?;
+    writeln!(out)?;
+    Ok(ExitCode::SUCCESS)
+}

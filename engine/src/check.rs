@@ -1,0 +1,186 @@
+//! Checking contracts: read every file, evaluate the contract rules in parallel, gather a report.
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::cache::{Cache, CachedProduct, CachedResult};
+use crate::contract::{self, ReaderSettings};
+use crate::mesh::{ContractFile, LoadOptions};
+use crate::report::{Finding, Report, RuleInfo, Severity};
+use crate::rules::{EvalError, RuleSet};
+
+/// How a check runs.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Which files are contracts, and the file-size limit.
+    pub load: LoadOptions,
+    /// The result cache folder; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Receives progress while contracts are checked (a progress bar, or nothing).
+pub trait Progress: Sync {
+    /// `total` files are about to be checked.
+    fn start(&self, total: usize);
+    /// One more file is done.
+    fn advance(&self);
+    /// All done.
+    fn finish(&self);
+}
+
+/// No progress reporting.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: usize) {}
+    fn advance(&self) {}
+    fn finish(&self) {}
+}
+
+/// The rule id of a file that is not a readable contract.
+pub const PARSE_RULE: &str = "contract/parse";
+/// The rule id of a contract whose evaluation ran out of time.
+pub const TIMEOUT_RULE: &str = "policy/timeout";
+/// The rule id of a contract whose evaluation failed in a policy.
+pub const POLICY_ERROR_RULE: &str = "policy/error";
+
+/// Checks `files` against the contract rules and builds the report.
+#[must_use]
+pub fn check_files(
+    files: &[ContractFile],
+    rules: &RuleSet,
+    reader: &ReaderSettings,
+    options: &CheckOptions,
+    progress: &dyn Progress,
+) -> Report {
+    let cache = options.cache_dir.as_deref().map(|dir| Cache::open(dir, rules.revision()));
+    progress.start(files.len());
+    let results: Vec<(String, CachedResult, bool)> = files
+        .par_iter()
+        .map_init(
+            || rules.evaluator(),
+            |evaluator, file| {
+                let result = check_one(file, evaluator, reader, options, cache.as_ref());
+                progress.advance();
+                result
+            },
+        )
+        .collect();
+    progress.finish();
+
+    let mut products = Vec::new();
+    let mut findings = Vec::new();
+    let mut unreadable = 0;
+    let mut fresh = Vec::new();
+    for (key, result, is_fresh) in results {
+        let file = file_of(&key);
+        match &result.product {
+            Some(p) => products.push(p.summary(file)),
+            None => unreadable += 1,
+        }
+        findings.extend(result.findings.iter().cloned());
+        if is_fresh && !key.is_empty() {
+            fresh.push((key, result));
+        }
+    }
+    if let Some(cache) = cache {
+        // A cache that cannot be written only makes the next run cold.
+        let _ = cache.save(fresh);
+    }
+    let mut catalog = rules.catalog().clone();
+    add_builtin_rules(&mut catalog);
+    Report::new(rules.revision(), products, findings, unreadable, catalog)
+}
+
+fn file_of(key: &str) -> &str {
+    key.split('\0').next().unwrap_or(key)
+}
+
+/// Reads and evaluates one file. Returns the cache key (file + hash), the result, and
+/// whether it was computed now (rather than taken from the cache).
+fn check_one(
+    file: &ContractFile,
+    evaluator: &mut crate::rules::Evaluator,
+    reader: &ReaderSettings,
+    options: &CheckOptions,
+    cache: Option<&Cache>,
+) -> (String, CachedResult, bool) {
+    let unreadable = |line: u32, message: String| CachedResult {
+        product: None,
+        findings: vec![Finding {
+            rule: PARSE_RULE.into(),
+            severity: Severity::Error,
+            message,
+            product: None,
+            domain: None,
+            file: file.display.clone(),
+            line,
+        }],
+    };
+    let bytes = match std::fs::metadata(&file.path) {
+        Ok(meta) if meta.len() > options.load.max_file_size => {
+            let message = format!(
+                "file is {} bytes, over the limit of {} bytes for a contract",
+                meta.len(),
+                options.load.max_file_size
+            );
+            return (Cache::key(&file.display, ""), unreadable(1, message), false);
+        }
+        Ok(_) => match std::fs::read(&file.path) {
+            Ok(bytes) => bytes,
+            Err(e) => return (Cache::key(&file.display, ""), unreadable(1, format!("cannot read file: {e}")), false),
+        },
+        Err(e) => return (Cache::key(&file.display, ""), unreadable(1, format!("cannot read file: {e}")), false),
+    };
+    let key = Cache::key(&file.display, blake3::hash(&bytes).to_hex().as_str());
+    if let Some(hit) = cache.and_then(|c| c.get(&key)) {
+        return (key, hit.clone(), false);
+    }
+    let contract = match contract::read_bytes(&file.display, &bytes, reader) {
+        Ok(c) => c,
+        Err(e) => return (key, unreadable(e.line, e.message), true),
+    };
+    let product = &contract.product;
+    let at = |rule: &str, severity, message: String, line| Finding {
+        rule: rule.to_owned(),
+        severity,
+        message,
+        product: Some(product.id.clone()),
+        domain: Some(product.domain.clone()),
+        file: file.display.clone(),
+        line,
+    };
+    let findings = match evaluator.evaluate_contract(&contract) {
+        Ok(found) => found.into_iter().map(|(f, line)| at(&f.rule, f.severity, f.message, line)).collect(),
+        Err(e @ EvalError::Timeout(_)) => vec![at(TIMEOUT_RULE, Severity::Error, e.to_string(), 1)],
+        Err(e @ EvalError::Failed(_)) => vec![at(POLICY_ERROR_RULE, Severity::Error, e.to_string(), 1)],
+    };
+    let result = CachedResult {
+        product: Some(CachedProduct {
+            id: product.id.clone(),
+            domain: product.domain.clone(),
+            format: product.source.format.clone(),
+        }),
+        findings,
+    };
+    (key, result, true)
+}
+
+fn add_builtin_rules(catalog: &mut std::collections::BTreeMap<String, RuleInfo>) {
+    let builtin = [
+        (PARSE_RULE, "Contract cannot be read", "The file is not valid YAML, is not a known contract format, or has values of the wrong type.", "Fix the file at the reported line; `charter inspect FILE` shows how Charter reads it."),
+        (TIMEOUT_RULE, "Rule evaluation timed out", "Evaluating the rules on this contract took longer than the time limit.", "Report it to the policy authors: a rule is too slow for this contract."),
+        (POLICY_ERROR_RULE, "Rule evaluation failed", "A policy raised an error while evaluating this contract.", "Report it to the policy authors with the message."),
+    ];
+    for (id, title, description, remediation) in builtin {
+        catalog.entry(id.to_owned()).or_insert_with(|| RuleInfo {
+            id: id.to_owned(),
+            severity: Some(Severity::Error),
+            title: Some(title.to_owned()),
+            description: Some(description.to_owned()),
+            remediation: Some(remediation.to_owned()),
+        });
+    }
+}

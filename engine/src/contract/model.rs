@@ -1,0 +1,153 @@
+//! The normalized data-product model: what every reader produces and every policy sees.
+//!
+//! A [`Product`] serializes to exactly the Rego `input` of the contract rules
+//! (`charter inspect FILE` prints it). Field names are snake_case and stable: policies
+//! are written once against this model, whatever format a domain chose.
+
+use serde::{Deserialize, Serialize};
+
+/// One data product, normalized from its contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Product {
+    /// The product id, `<domain>.<product>` when the contract is well named.
+    pub id: String,
+    /// The contract's own id where the format has one (ODCS `id`, often a UUID).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contract_id: Option<String>,
+    /// The declared domain.
+    pub domain: String,
+    /// The product part of the id (after the first `.`), or the whole name.
+    pub name: String,
+    /// The contract's version as written (a semver string when well formed).
+    pub version: String,
+    /// `draft`, `active`, `deprecated` or `retired`, as written.
+    pub status: Option<String>,
+    /// The accountable owner: an email or a team handle.
+    pub owner: Option<String>,
+    /// `public`, `internal`, `confidential` or `restricted`, as written.
+    pub classification: Option<String>,
+    /// How long data is kept.
+    pub retention: Option<Retention>,
+    /// Service levels.
+    pub sla: Sla,
+    /// The schema's fields (columns), in order.
+    pub fields: Vec<Field>,
+    /// Quality checks.
+    pub quality: Vec<QualityCheck>,
+    /// Where the data comes from and goes to, as product ids or external names.
+    pub lineage: Lineage,
+    /// Who may read the product.
+    pub access: Access,
+    /// Physical tables that serve the product.
+    pub interfaces: Vec<Interface>,
+    /// Free-form tags of the product.
+    pub tags: Vec<String>,
+    /// Where the contract came from.
+    pub source: SourceInfo,
+}
+
+/// A duration as written and in seconds, so policies can compare it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Duration {
+    /// As written in the contract, e.g. `400d` or `15m`.
+    pub text: String,
+    /// The same duration in seconds.
+    pub seconds: u64,
+}
+
+/// Retention of the product's data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Retention {
+    /// The retention period.
+    pub period: Duration,
+    /// The same period in whole days (rounded up), for settings written in days.
+    pub days: u64,
+}
+
+/// Service levels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Sla {
+    /// Maximum age of the newest data.
+    pub freshness: Option<Duration>,
+    /// Availability as a percentage, e.g. `99.9`.
+    pub availability: Option<f64>,
+}
+
+/// One field (column) of the product's schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Field {
+    /// The field's name.
+    pub name: String,
+    /// The logical or physical type as written (`string`, `timestamp`, `decimal(10,2)`…).
+    #[serde(rename = "type")]
+    pub data_type: Option<String>,
+    /// Whether nulls are allowed (`true` unless the contract says otherwise).
+    pub nullable: bool,
+    /// Part of the primary key.
+    pub primary_key: bool,
+    /// Values are unique.
+    pub unique: bool,
+    /// Holds personal data.
+    pub pii: bool,
+    /// How the field is masked for readers without clearance (`hash`, `redact`…).
+    pub masking: Option<String>,
+    /// The field's own classification, if any.
+    pub classification: Option<String>,
+    /// Free-form tags.
+    pub tags: Vec<String>,
+    /// A transformation that removes personal data derived from upstream
+    /// (`hash`, `aggregate`, `drop`…), declared by the producer.
+    pub transform: Option<String>,
+}
+
+/// A quality check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct QualityCheck {
+    /// The field the check is about, when it is about one.
+    pub field: Option<String>,
+    /// The check as named in the contract (`expect_column_values_to_not_be_null`, `nullCheck`…).
+    pub assertion: String,
+    /// The normalized kind: `not_null`, `unique`, `range`, `row_count`, `freshness` or `custom`.
+    pub kind: String,
+    /// The share of rows that must pass, in [0, 1], when given.
+    pub threshold: Option<f64>,
+}
+
+/// Lineage: upstream sources and downstream consumers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Lineage {
+    /// Where the data comes from.
+    pub upstream: Vec<String>,
+    /// Who consumes it.
+    pub downstream: Vec<String>,
+}
+
+/// Access declared by the contract.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Access {
+    /// Roles that may query the product.
+    pub roles: Vec<String>,
+    /// Named access policies the product is subject to.
+    pub policies: Vec<String>,
+}
+
+/// A physical table serving the product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Interface {
+    /// The serving system (`trino`, `postgres`, `snowflake`…).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The fully qualified table name, e.g. `lake.orders.order_events`.
+    pub table: String,
+}
+
+/// Where the contract came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SourceInfo {
+    /// The file, relative to the repository root, with `/` separators.
+    pub file: String,
+    /// The contract format: `datamesh/v1` or `odcs`.
+    pub format: String,
+    /// The format version as declared (`datamesh.io/v1`, `v3.1.0`…).
+    pub api_version: String,
+}

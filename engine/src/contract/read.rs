@@ -1,0 +1,211 @@
+//! Format detection and the entry point for reading one contract file.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+
+use super::locate::LineIndex;
+use super::locations::Locations;
+use super::model::Product;
+use super::{odcs, seed};
+
+/// A contract read from a file: the normalized product, where its values are written,
+/// and a content hash of the file's bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contract {
+    /// The normalized product (the Rego `input`).
+    pub product: Product,
+    /// Source lines of the product's values.
+    pub locations: Locations,
+    /// blake3 of the file's bytes (hex), for caches and revisions.
+    pub hash: String,
+}
+
+/// A file that is not a readable contract: not YAML, an unknown format, or wrong types.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct ParseError {
+    /// 1-based line of the problem.
+    pub line: u32,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(line: u32, message: impl Into<String>) -> Self {
+        Self { line, message: message.into() }
+    }
+}
+
+/// What the readers take from the central settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderSettings {
+    /// ODCS `classification` values that mean a property holds personal data.
+    pub pii_classifications: Vec<String>,
+    /// Tags that mean a property holds personal data (ODCS and seed format).
+    pub pii_tags: Vec<String>,
+    /// ODCS `customProperties` names that give a property's masking method.
+    pub masking_properties: Vec<String>,
+}
+
+impl Default for ReaderSettings {
+    fn default() -> Self {
+        Self {
+            pii_classifications: vec!["pii".into(), "personal".into(), "personal-data".into(), "sensitive-personal".into()],
+            pii_tags: vec!["pii".into(), "personal-data".into(), "gdpr".into()],
+            masking_properties: vec!["masking".into(), "maskingMethod".into()],
+        }
+    }
+}
+
+impl ReaderSettings {
+    /// Reads `odcs.pii_classifications`, `odcs.pii_tags` and `odcs.masking_properties`
+    /// from the central settings, keeping the defaults for what they do not say.
+    #[must_use]
+    pub fn from_settings(settings: &Json) -> Self {
+        let mut out = Self::default();
+        let list = |key: &str| -> Option<Vec<String>> {
+            settings.pointer(&format!("/odcs/{key}"))?.as_array().map(|items| {
+                items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+            })
+        };
+        if let Some(v) = list("pii_classifications") {
+            out.pii_classifications = v;
+        }
+        if let Some(v) = list("pii_tags") {
+            out.pii_tags = v;
+        }
+        if let Some(v) = list("masking_properties") {
+            out.masking_properties = v;
+        }
+        out
+    }
+
+    pub(crate) fn is_pii_tag(&self, tag: &str) -> bool {
+        self.pii_tags.iter().any(|t| t.eq_ignore_ascii_case(tag))
+    }
+
+    pub(crate) fn is_pii_classification(&self, class: &str) -> bool {
+        self.pii_classifications.iter().any(|c| c.eq_ignore_ascii_case(class))
+    }
+}
+
+/// Reads one contract from raw bytes: checks the encoding, then [`read`]s it.
+///
+/// # Errors
+/// Bytes that are not UTF-8 or hold NUL characters, and everything [`read`] refuses.
+pub fn read_bytes(file: &str, bytes: &[u8], settings: &ReaderSettings) -> Result<Contract, ParseError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = line_at(bytes, e.valid_up_to());
+        ParseError::new(line, format!("file is not UTF-8 text (invalid byte at offset {})", e.valid_up_to()))
+    })?;
+    if let Some(pos) = text.find('\0') {
+        return Err(ParseError::new(line_at(bytes, pos), "file holds a NUL character; contracts are YAML text"));
+    }
+    let mut contract = read(file, text.strip_prefix('\u{feff}').unwrap_or(text), settings)?;
+    contract.hash = blake3::hash(bytes).to_hex().to_string();
+    Ok(contract)
+}
+
+/// Reads one contract from its text, detecting the format from `apiVersion` and `kind`.
+///
+/// `file` is the path findings will show (relative to the repository root).
+///
+/// # Errors
+/// The text is not YAML, not a known format, or has wrong types.
+pub fn read(file: &str, text: &str, settings: &ReaderSettings) -> Result<Contract, ParseError> {
+    let doc: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| yaml_error(&e, "not valid YAML"))?;
+    let index = LineIndex::build(text);
+    let header = |key: &str| doc.get(key).and_then(scalar_text);
+    if doc.is_null() {
+        return Err(ParseError::new(1, "empty file; expected a data-product contract"));
+    }
+    if !doc.is_mapping() {
+        return Err(ParseError::new(1, "expected a mapping with `apiVersion` and `kind` at the top of the file"));
+    }
+    let kind = header("kind");
+    let api_version = header("apiVersion");
+    let kind_line = index.exact("kind").unwrap_or(1);
+    let (mut product, locations) = match (kind.as_deref(), api_version.as_deref()) {
+        (Some("DataProduct"), Some("datamesh.io/v1")) => seed::read(text, &index, settings)?,
+        (Some("DataContract"), Some(v)) if v.starts_with("v3.") || v.starts_with('3') => {
+            odcs::read(text, &index, settings)?
+        }
+        (Some("DataProduct"), v) => {
+            return Err(ParseError::new(
+                index.exact("apiVersion").unwrap_or(kind_line),
+                format!("unsupported apiVersion `{}` for kind `DataProduct`; expected `datamesh.io/v1`", v.unwrap_or("")),
+            ));
+        }
+        (Some("DataContract"), v) => {
+            return Err(ParseError::new(
+                index.exact("apiVersion").unwrap_or(kind_line),
+                format!("unsupported ODCS apiVersion `{}`; expected `v3.0.x` or `v3.1.x`", v.unwrap_or("")),
+            ));
+        }
+        (other, _) => {
+            return Err(ParseError::new(
+                kind_line,
+                format!(
+                    "unknown contract format (kind `{}`); expected `kind: DataProduct` with `apiVersion: datamesh.io/v1`, or `kind: DataContract` (ODCS v3)",
+                    other.unwrap_or("missing")
+                ),
+            ));
+        }
+    };
+    file.clone_into(&mut product.source.file);
+    Ok(Contract { product, locations, hash: blake3::hash(text.as_bytes()).to_hex().to_string() })
+}
+
+/// Deserializes the typed document from the text, so that errors carry a line.
+///
+/// (Deserializing from the already-parsed `Value` would lose the line, and reads a
+/// `null:` key — the seed format's not-null constraint — differently.)
+/// An error about a value points at the value's key (`spec.sla:`), not at the value below it.
+pub(crate) fn typed<T: DeserializeOwned>(text: &str, index: &LineIndex) -> Result<T, ParseError> {
+    yaml_serde::from_str::<T>(text).map_err(|e| {
+        let mut error = yaml_error(&e, "wrong type");
+        let path = error.message.trim_start_matches("wrong type: ").split(": ").next().unwrap_or_default();
+        if !path.contains(' ')
+            && let Some(line) = index.exact(path)
+        {
+            error.line = line;
+        }
+        error
+    })
+}
+
+fn yaml_error(e: &yaml_serde::Error, what: &str) -> ParseError {
+    let line = e.location().map_or(1, |l| u32::try_from(l.line()).unwrap_or(u32::MAX));
+    // yaml_serde appends " at line L column C"; the finding carries the line on its own.
+    let message = e.to_string();
+    let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+    ParseError::new(line, format!("{what}: {message}"))
+}
+
+fn scalar_text(v: &yaml_serde::Value) -> Option<String> {
+    match v {
+        yaml_serde::Value::String(s) => Some(s.clone()),
+        yaml_serde::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn line_at(bytes: &[u8], offset: usize) -> u32 {
+    let newlines = bytes.iter().take(offset).filter(|&&b| b == b'\n').count();
+    u32::try_from(newlines + 1).unwrap_or(u32::MAX)
+}
+
+/// Records model path → line of a YAML path (or its nearest written ancestor).
+pub(crate) fn locate(locations: &mut Locations, index: &LineIndex, model: impl Into<String>, yaml: &str) {
+    locations.set(model, index.line(yaml));
+}
+
+/// Converts a duration field, with the line of its key on error.
+pub(crate) fn duration_at(
+    text: Option<String>,
+    index: &LineIndex,
+    yaml: &str,
+) -> Result<Option<super::model::Duration>, ParseError> {
+    text.map(|t| super::parse_duration(&t).map_err(|m| ParseError::new(index.line(yaml).unwrap_or(1), format!("`{yaml}`: {m}"))))
+        .transpose()
+}

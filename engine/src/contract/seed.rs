@@ -1,0 +1,294 @@
+//! The seed format: `apiVersion: datamesh.io/v1`, `kind: DataProduct`.
+
+use serde::Deserialize;
+
+use super::locate::LineIndex;
+use super::locations::Locations;
+use super::model::{
+    Access, Field, Interface, Lineage, Product, QualityCheck, Retention, Sla, SourceInfo,
+};
+use super::read::{ParseError, ReaderSettings, duration_at, locate, typed};
+use super::scalar::{Number, Percent, Text, TextList, text};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "a DataProduct with `metadata` and `spec`")]
+struct Doc {
+    api_version: Text,
+    metadata: Metadata,
+    spec: Spec,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "a mapping with `name`, `domain` and `version`")]
+struct Metadata {
+    name: Option<Text>,
+    domain: Option<Text>,
+    version: Option<Text>,
+    #[serde(default)]
+    tags: TextList,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, expecting = "a mapping with `owner`, `sla`, `schema`, `quality`, `lineage` and `access`")]
+struct Spec {
+    owner: Option<Text>,
+    status: Option<Text>,
+    classification: Option<Text>,
+    retention: Option<RetentionDoc>,
+    sla: Option<SlaDoc>,
+    schema: Option<SchemaDoc>,
+    quality: Option<QualityDoc>,
+    lineage: Option<LineageDoc>,
+    access: Option<AccessDoc>,
+    interfaces: Vec<InterfaceDoc>,
+    tags: TextList,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "a mapping with `period`, e.g. `period: 400d`")]
+struct RetentionDoc {
+    period: Option<Text>,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "a mapping with `freshness` and `availability`")]
+struct SlaDoc {
+    freshness: Option<Text>,
+    availability: Option<Percent>,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "a mapping with `fields`, a list of fields")]
+struct SchemaDoc {
+    #[serde(default)]
+    fields: Vec<FieldDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "a field: a mapping with `name`, `type` and `constraints`")]
+struct FieldDoc {
+    name: Text,
+    #[serde(rename = "type")]
+    data_type: Option<Text>,
+    #[serde(default)]
+    constraints: Constraints,
+    classification: Option<Text>,
+    #[serde(default)]
+    tags: TextList,
+    transform: Option<Text>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, expecting = "a mapping of constraints such as `primary_key`, `null`, `pii`, `masking`")]
+struct Constraints {
+    primary_key: Option<bool>,
+    null: Option<bool>,
+    nullable: Option<bool>,
+    unique: Option<bool>,
+    pii: Option<bool>,
+    masking: Option<Text>,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "a mapping with `checks`, a list of quality checks")]
+struct QualityDoc {
+    #[serde(default)]
+    checks: Vec<CheckDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "a quality check: a mapping with `column`, `assertion` and `threshold`")]
+struct CheckDoc {
+    column: Option<Text>,
+    assertion: Option<Text>,
+    threshold: Option<Number>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, expecting = "a mapping with `upstream` and `downstream` lists")]
+struct LineageDoc {
+    upstream: TextList,
+    downstream: TextList,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, expecting = "a mapping with `roles` and `policies` lists")]
+struct AccessDoc {
+    roles: TextList,
+    policies: TextList,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "an interface: a mapping with `type` and `table`")]
+struct InterfaceDoc {
+    #[serde(rename = "type")]
+    kind: Option<Text>,
+    table: Text,
+}
+
+/// Reads a seed-format contract.
+pub(super) fn read(
+    source: &str,
+    index: &LineIndex,
+    settings: &ReaderSettings,
+) -> Result<(Product, Locations), ParseError> {
+    let doc: Doc = typed(source, index)?;
+    let mut loc = Locations::default();
+    let l = &mut loc;
+    let id = text(doc.metadata.name).unwrap_or_default();
+    let domain = text_of(doc.metadata.domain);
+    locate(l, index, "id", "metadata.name");
+    locate(l, index, "name", "metadata.name");
+    locate(l, index, "domain", "metadata.domain");
+    locate(l, index, "version", "metadata.version");
+    locate(l, index, "tags", "metadata.tags");
+    let spec = doc.spec;
+    for (model, yaml) in [
+        ("owner", "spec.owner"),
+        ("status", "spec.status"),
+        ("classification", "spec.classification"),
+        ("retention", "spec.retention.period"),
+        ("sla", "spec.sla"),
+        ("sla.freshness", "spec.sla.freshness"),
+        ("sla.availability", "spec.sla.availability"),
+        ("fields", "spec.schema.fields"),
+        ("quality", "spec.quality.checks"),
+        ("lineage.upstream", "spec.lineage.upstream"),
+        ("lineage.downstream", "spec.lineage.downstream"),
+        ("access.roles", "spec.access.roles"),
+        ("access.policies", "spec.access.policies"),
+        ("access", "spec.access"),
+        ("interfaces", "spec.interfaces"),
+    ] {
+        locate(l, index, model, yaml);
+    }
+
+    let retention = duration_at(spec.retention.and_then(|r| text(r.period)), index, "spec.retention.period")?
+        .map(|period| Retention { days: period.seconds.div_ceil(86_400), period });
+    let (freshness, availability) = match spec.sla {
+        Some(s) => (text(s.freshness), s.availability.map(|p| p.0)),
+        None => (None, None),
+    };
+    let sla = Sla { freshness: duration_at(freshness, index, "spec.sla.freshness")?, availability };
+
+    let fields: Vec<Field> = spec
+        .schema
+        .map(|s| s.fields)
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let yaml = format!("spec.schema.fields[{i}]");
+            let model = format!("fields[{i}]");
+            locate(l, index, model.clone(), &yaml);
+            locate(l, index, format!("{model}.name"), &format!("{yaml}.name"));
+            for key in ["pii", "masking", "primary_key", "unique"] {
+                locate(l, index, format!("{model}.{key}"), &format!("{yaml}.constraints.{key}"));
+            }
+            locate(l, index, format!("{model}.nullable"), &format!("{yaml}.constraints.null"));
+            locate(l, index, format!("{model}.type"), &format!("{yaml}.type"));
+            locate(l, index, format!("{model}.classification"), &format!("{yaml}.classification"));
+            locate(l, index, format!("{model}.tags"), &format!("{yaml}.tags"));
+            let c = f.constraints;
+            let tags = f.tags.0;
+            let pii = c.pii.unwrap_or(false) || tags.iter().any(|t| settings.is_pii_tag(t));
+            Field {
+                name: f.name.0,
+                data_type: text(f.data_type),
+                nullable: c.null.or(c.nullable).unwrap_or(true),
+                primary_key: c.primary_key.unwrap_or(false),
+                unique: c.unique.unwrap_or(false),
+                pii,
+                masking: text(c.masking),
+                classification: text(f.classification),
+                tags,
+                transform: text(f.transform),
+            }
+        })
+        .collect();
+
+    let quality = spec
+        .quality
+        .map(|q| q.checks)
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let yaml = format!("spec.quality.checks[{i}]");
+            locate(l, index, format!("quality[{i}]"), &yaml);
+            locate(l, index, format!("quality[{i}].field"), &format!("{yaml}.column"));
+            locate(l, index, format!("quality[{i}].threshold"), &format!("{yaml}.threshold"));
+            let assertion = text(c.assertion).unwrap_or_default();
+            QualityCheck {
+                field: text(c.column),
+                kind: kind_of(&assertion).to_owned(),
+                assertion,
+                threshold: c.threshold.map(|n| n.0),
+            }
+        })
+        .collect();
+
+    for (i, _) in spec.interfaces.iter().enumerate() {
+        locate(l, index, format!("interfaces[{i}]"), &format!("spec.interfaces[{i}]"));
+    }
+    let interfaces = spec
+        .interfaces
+        .into_iter()
+        .map(|i| Interface { kind: text(i.kind).unwrap_or_default(), table: i.table.0 })
+        .collect();
+    let lineage = spec.lineage.unwrap_or_default();
+    let access = spec.access.unwrap_or_default();
+    for (i, _) in access.roles.0.iter().enumerate() {
+        locate(l, index, format!("access.roles[{i}]"), &format!("spec.access.roles[{i}]"));
+    }
+    let mut tags = doc.metadata.tags.0;
+    tags.extend(spec.tags.0);
+
+    let product = Product {
+        name: product_part(&id),
+        id,
+        contract_id: None,
+        domain,
+        version: text(doc.metadata.version).unwrap_or_default(),
+        status: text(spec.status),
+        owner: text(spec.owner),
+        classification: text(spec.classification),
+        retention,
+        sla,
+        fields,
+        quality,
+        lineage: Lineage { upstream: lineage.upstream.0, downstream: lineage.downstream.0 },
+        access: Access { roles: access.roles.0, policies: access.policies.0 },
+        interfaces,
+        tags,
+        source: SourceInfo { file: String::new(), format: "datamesh/v1".into(), api_version: doc.api_version.0 },
+    };
+    Ok((product, loc))
+}
+
+fn text_of(t: Option<Text>) -> String {
+    text(t).unwrap_or_default()
+}
+
+/// The product part of an id: what follows the first `.`, or the whole id.
+pub(super) fn product_part(id: &str) -> String {
+    id.split_once('.').map_or(id, |(_, rest)| rest).to_owned()
+}
+
+/// The normalized kind of a quality assertion, from its name in either format.
+pub(super) fn kind_of(assertion: &str) -> &'static str {
+    let a = assertion.to_ascii_lowercase().replace(['-', ' '], "_");
+    if a.contains("not_be_null") || a.contains("not_null") || a.contains("nullcheck") || a.contains("nullvalues") || a.contains("missingvalues") {
+        "not_null"
+    } else if a.contains("unique") || a.contains("duplicate") {
+        "unique"
+    } else if a.contains("between") || a.contains("range") {
+        "range"
+    } else if a.contains("row_count") || a.contains("rowcount") {
+        "row_count"
+    } else if a.contains("fresh") {
+        "freshness"
+    } else {
+        "custom"
+    }
+}

@@ -1,0 +1,22 @@
+//! Charter's engine: everything that decides, and nothing that serves or prints to a terminal.
+//!
+//! - [`contract`]: data-product contracts read from their formats into one model;
+//! - [`mesh`]: a repository of contracts, loaded and indexed;
+//! - [`pack`]: the policy pack (Rego, Cedar, central settings) and its revision;
+//! - [`rules`]: Rego contract rules evaluated with regorus into findings;
+//! - [`access`]: Cedar access decisions with column masks and row filters;
+//! - [`report`]: findings gathered into a report, and one renderer per output format.
+#![deny(missing_docs)]
+
+pub mod access;
+pub mod cache;
+pub mod check;
+pub mod contract;
+pub mod error;
+pub mod mesh;
+pub mod pack;
+pub mod report;
+pub mod rules;
+
+pub use error::PackError;
+pub use pack::PolicyPack;

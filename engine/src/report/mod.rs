@@ -1,0 +1,9 @@
+//! Reports: findings gathered into one model, and one renderer per output format.
+
+mod finding;
+mod model;
+pub mod render;
+
+pub use finding::{Finding, Severity};
+pub use model::{DomainSummary, ProductSummary, REPORT_VERSION, Report, RuleInfo, Summary};
+pub use render::{Format, RenderOptions, render};

@@ -1,0 +1,240 @@
+//! Compiling the pack once and evaluating contracts against it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use regorus::{Engine, Value};
+
+use crate::contract::{Contract, Locations, Product};
+use crate::error::PackError;
+use crate::pack::PolicyPack;
+use crate::report::{RuleInfo, Severity};
+
+/// Limits for rule evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleSetOptions {
+    /// Wall-clock budget for evaluating one contract; past it the contract gets `policy/timeout`.
+    pub timeout: Duration,
+}
+
+impl Default for RuleSetOptions {
+    fn default() -> Self {
+        Self { timeout: Duration::from_secs(2) }
+    }
+}
+
+/// The compiled contract rules of a pack: parsed and prepared once, cloned per worker.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    engine: Engine,
+    revision: String,
+    has_rules: bool,
+    catalog: BTreeMap<String, RuleInfo>,
+}
+
+/// A worker's own evaluator (a clone of the prepared engine).
+#[derive(Debug)]
+pub struct Evaluator {
+    engine: Engine,
+    has_rules: bool,
+}
+
+/// One rule result before it is tied to a file: the rule, its message and the model path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawFinding {
+    /// `<area>/<name>`.
+    pub rule: String,
+    /// From the rule's prefix: `deny_` error, `warn_` warning.
+    pub severity: Severity,
+    /// The rule's message.
+    pub message: String,
+    /// The model path the rule pointed at (`fields[2].masking`), if any.
+    pub path: Option<String>,
+}
+
+impl RawFinding {
+    /// The 1-based line of this finding in the contract's file.
+    #[must_use]
+    pub fn line(&self, locations: &Locations) -> u32 {
+        locations.line(self.path.as_deref().unwrap_or("id"))
+    }
+}
+
+/// Evaluating one contract failed (an error in a policy, or the time budget ran out).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    /// The evaluation took longer than the budget.
+    #[error("rule evaluation exceeded the time limit of {0:?}")]
+    Timeout(Duration),
+    /// A policy raised an error for this input.
+    #[error("rule evaluation failed: {0}")]
+    Failed(String),
+}
+
+impl RuleSet {
+    /// Parses every `rego/**/*.rego` module of the pack and loads its settings.
+    ///
+    /// # Errors
+    /// A module that does not parse or compile, with its file and line.
+    pub fn compile(pack: &PolicyPack, options: RuleSetOptions) -> Result<Self, PackError> {
+        let mut engine = Engine::new();
+        engine.set_strict_builtin_errors(false);
+        for file in pack.rego() {
+            if file.path.ends_with("_test.rego") {
+                continue;
+            }
+            engine
+                .add_policy(file.path.clone(), file.text.clone())
+                .map_err(|e| PackError::Rego { path: file.path.clone(), message: e.to_string() })?;
+        }
+        let settings = serde_json::json!({ "charter": { "settings": pack.settings() } });
+        engine
+            .add_data(Value::from(settings))
+            .map_err(|e| PackError::Rego { path: "data/".into(), message: e.to_string() })?;
+        engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+            limit: options.timeout,
+            check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
+        });
+        let has_rules = engine
+            .get_packages()
+            .map_err(|e| PackError::Rego { path: "rego/".into(), message: e.to_string() })?
+            .iter()
+            .any(|p| p == "data.charter.rules" || p.starts_with("data.charter.rules."));
+        // Evaluate once on an empty product so that compile errors surface now, not per contract.
+        let mut probe = Evaluator { engine: engine.clone(), has_rules };
+        if let Err(EvalError::Failed(message)) = probe.evaluate(&Product::default()) {
+            return Err(PackError::Rego { path: "rego/".into(), message });
+        }
+        Ok(Self { engine, revision: pack.revision().to_owned(), has_rules, catalog: super::catalog(pack) })
+    }
+
+    /// A fresh evaluator for one worker.
+    #[must_use]
+    pub fn evaluator(&self) -> Evaluator {
+        Evaluator { engine: self.engine.clone(), has_rules: self.has_rules }
+    }
+
+    /// Metadata of every contract rule, by id.
+    #[must_use]
+    pub fn catalog(&self) -> &BTreeMap<String, RuleInfo> {
+        &self.catalog
+    }
+
+    /// The pack's revision.
+    #[must_use]
+    pub fn revision(&self) -> &str {
+        &self.revision
+    }
+}
+
+impl Evaluator {
+    /// Evaluates every contract rule on one product.
+    ///
+    /// # Errors
+    /// A policy error for this input, or the time budget ran out.
+    pub fn evaluate(&mut self, product: &Product) -> Result<Vec<RawFinding>, EvalError> {
+        if !self.has_rules {
+            return Ok(Vec::new());
+        }
+        let input = super::to_input(product).map_err(|e| EvalError::Failed(e.to_string()))?;
+        self.evaluate_input(Value::from(input))
+    }
+
+    /// Evaluates every contract rule on a raw input document (used by rule-case tests).
+    ///
+    /// # Errors
+    /// A policy error for this input, or the time budget ran out.
+    pub fn evaluate_input(&mut self, input: Value) -> Result<Vec<RawFinding>, EvalError> {
+        self.engine.set_input(input);
+        let results = self.engine.eval_query("data.charter.rules".to_owned(), false).map_err(|e| {
+            let message = e.to_string();
+            if message.contains("execution exceeded") || message.contains("time limit") {
+                EvalError::Timeout(Duration::ZERO)
+            } else {
+                EvalError::Failed(message)
+            }
+        })?;
+        let mut out = Vec::new();
+        for result in &results.result {
+            for expr in &result.expressions {
+                collect(&expr.value, "", &mut out);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Evaluates a contract and ties the findings to its file and lines.
+    ///
+    /// # Errors
+    /// As [`Evaluator::evaluate`].
+    pub fn evaluate_contract(&mut self, contract: &Contract) -> Result<Vec<(RawFinding, u32)>, EvalError> {
+        Ok(self
+            .evaluate(&contract.product)?
+            .into_iter()
+            .map(|f| {
+                let line = f.line(&contract.locations);
+                (f, line)
+            })
+            .collect())
+    }
+}
+
+/// Walks the `data.charter.rules` object: packages (possibly nested) hold `deny_*`/`warn_*` sets.
+fn collect(value: &Value, area: &str, out: &mut Vec<RawFinding>) {
+    let Ok(object) = value.as_object() else { return };
+    for (key, value) in object.iter() {
+        let Ok(key) = key.as_string() else { continue };
+        let key: &str = key;
+        let (severity, name) = if let Some(name) = key.strip_prefix("deny_") {
+            (Severity::Error, name)
+        } else if let Some(name) = key.strip_prefix("warn_") {
+            (Severity::Warning, name)
+        } else {
+            let nested = if area.is_empty() { key.to_owned() } else { format!("{area}.{key}") };
+            collect(value, &nested, out);
+            continue;
+        };
+        let rule = format!("{area}/{name}");
+        let items: Vec<&Value> = match (value.as_set(), value.as_array()) {
+            (Ok(set), _) => set.iter().collect(),
+            (_, Ok(array)) => array.iter().collect(),
+            _ => continue,
+        };
+        for item in items {
+            if let Some((message, path)) = message_of(item) {
+                out.push(RawFinding { rule: rule.clone(), severity, message, path });
+            }
+        }
+    }
+}
+
+fn message_of(item: &Value) -> Option<(String, Option<String>)> {
+    if let Ok(s) = item.as_string() {
+        return Some((s.to_string(), None));
+    }
+    let object = item.as_object().ok()?;
+    let get = |k: &str| object.get(&Value::from(k));
+    let message = get("msg").and_then(|m| m.as_string().ok()).map(|m| m.to_string())?;
+    let path = get("path").and_then(path_of);
+    Some((message, path))
+}
+
+/// A path given as `"fields[2].masking"` or as `["fields", 2, "masking"]`.
+fn path_of(value: &Value) -> Option<String> {
+    if let Ok(s) = value.as_string() {
+        return Some(s.to_string());
+    }
+    let parts = value.as_array().ok()?;
+    let mut path = String::new();
+    for part in parts.iter() {
+        if let Ok(s) = part.as_string() {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(s);
+        } else if let Value::Number(n) = part {
+            path.push_str(&format!("[{}]", n.as_u64()?));
+        }
+    }
+    Some(path)
+}

@@ -1,0 +1,18 @@
+//! Rego contract rules, evaluated with regorus.
+//!
+//! Conventions (Conftest's, which policy authors know): packages `charter.rules.<area>`,
+//! rules `deny_<name>` (error) and `warn_<name>` (warning), each a set of messages or of
+//! `{msg, path?}` objects; the rule id is `<area>/<name>`; the central settings are at
+//! `data.charter.settings`. The pack is compiled once ([`RuleSet::compile`]); each worker
+//! takes an [`Evaluator`] (a clone of the prepared engine) and evaluates the whole
+//! `data.charter.rules` tree in one query per contract.
+
+mod cases;
+mod catalog;
+mod eval;
+mod input;
+
+pub use cases::{CaseOutcome, CaseResult, RuleCaseFile, run_case_file};
+pub use catalog::catalog;
+pub use eval::{EvalError, Evaluator, RawFinding, RuleSet, RuleSetOptions};
+pub use input::to_input;
