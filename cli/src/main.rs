@@ -8,6 +8,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Charter checks data-product contracts against governance rules written as code
 /// (Rego) and decides who may read what (Cedar).
 #[derive(Parser, Debug)]

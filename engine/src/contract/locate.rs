@@ -12,6 +12,19 @@ use saphyr_parser::{Event, Parser, Span};
 #[derive(Debug, Default, Clone)]
 pub struct LineIndex {
     lines: HashMap<String, u32>,
+    top: HashMap<String, String>,
+    error: Option<(u32, String)>,
+    root: Root,
+}
+
+/// What the document's root node is.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Root {
+    /// No node at all (an empty file, or only comments).
+    #[default]
+    Empty,
+    Mapping,
+    Other,
 }
 
 enum Frame {
@@ -27,14 +40,27 @@ impl LineIndex {
         let mut index = LineIndex::default();
         let mut stack: Vec<Frame> = Vec::new();
         for event in Parser::new_from_str(text) {
-            let Ok((event, span)) = event else { break };
+            let (event, span) = match event {
+                Ok(ok) => ok,
+                Err(e) => {
+                    let line = u32::try_from(e.marker().line()).unwrap_or(u32::MAX);
+                    index.error = Some((line, e.info().to_owned()));
+                    break;
+                }
+            };
             match event {
                 Event::DocumentEnd => break,
                 Event::MappingStart(..) => {
+                    if stack.is_empty() && index.root == Root::Empty {
+                        index.root = Root::Mapping;
+                    }
                     let path = index.enter(&mut stack, &span);
                     stack.push(Frame::Mapping { path, key: None, expect_key: true });
                 }
                 Event::SequenceStart(..) => {
+                    if stack.is_empty() && index.root == Root::Empty {
+                        index.root = Root::Other;
+                    }
                     let path = index.enter(&mut stack, &span);
                     stack.push(Frame::Sequence { path, index: 0 });
                 }
@@ -43,6 +69,14 @@ impl LineIndex {
                     Self::finish_value(&mut stack);
                 }
                 Event::Scalar(value, ..) => {
+                    if stack.is_empty() && index.root == Root::Empty {
+                        index.root = if value.is_empty() { Root::Empty } else { Root::Other };
+                    }
+                    if stack.len() == 1
+                        && let Some(Frame::Mapping { key: Some(key), expect_key: false, .. }) = stack.last()
+                    {
+                        index.top.entry(key.clone()).or_insert_with(|| value.to_string());
+                    }
                     if let Some(Frame::Mapping { path, key, expect_key }) = stack.last_mut()
                         && *expect_key
                     {
@@ -82,6 +116,30 @@ impl LineIndex {
     #[must_use]
     pub fn exact(&self, path: &str) -> Option<u32> {
         self.lines.get(path).copied()
+    }
+
+    /// A scalar value at the top level of the document (`apiVersion`, `kind`).
+    #[must_use]
+    pub fn top_scalar(&self, key: &str) -> Option<&str> {
+        self.top.get(key).map(String::as_str)
+    }
+
+    /// The document's root is a mapping.
+    #[must_use]
+    pub fn is_mapping(&self) -> bool {
+        self.root == Root::Mapping
+    }
+
+    /// The document has no content.
+    #[must_use]
+    pub fn is_empty_document(&self) -> bool {
+        self.root == Root::Empty
+    }
+
+    /// The line and message of the first syntax error, if the document does not parse.
+    #[must_use]
+    pub fn syntax_error(&self) -> Option<(u32, &str)> {
+        self.error.as_ref().map(|(line, message)| (*line, message.as_str()))
     }
 
     /// Starts a value (scalar, mapping or sequence) in the innermost frame and returns its path.

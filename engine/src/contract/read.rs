@@ -113,17 +113,28 @@ pub fn read_bytes(file: &str, bytes: &[u8], settings: &ReaderSettings) -> Result
 /// # Errors
 /// The text is not YAML, not a known format, or has wrong types.
 pub fn read(file: &str, text: &str, settings: &ReaderSettings) -> Result<Contract, ParseError> {
-    let doc: yaml_serde::Value = yaml_serde::from_str(text).map_err(|e| yaml_error(&e, "not valid YAML"))?;
+    // One event pass gives every key's line and the header; yaml_serde then reads the
+    // typed document once. A document the event pass cannot read is re-read by yaml_serde
+    // for its (libyaml) message, so syntax errors read the same whatever the format.
     let index = LineIndex::build(text);
-    let header = |key: &str| doc.get(key).and_then(scalar_text);
-    if doc.is_null() {
-        return Err(ParseError::new(1, "empty file; expected a data-product contract"));
+    if index.syntax_error().is_some() {
+        return Err(match yaml_serde::from_str::<yaml_serde::Value>(text) {
+            Err(e) => yaml_error(&e, "not valid YAML"),
+            Ok(_) => {
+                let (line, message) = index.syntax_error().unwrap_or((1, "unreadable"));
+                ParseError::new(line, format!("not valid YAML: {message}"))
+            }
+        });
     }
-    if !doc.is_mapping() {
-        return Err(ParseError::new(1, "expected a mapping with `apiVersion` and `kind` at the top of the file"));
+    if !index.is_mapping() {
+        return Err(if text.trim().is_empty() || index.is_empty_document() {
+            ParseError::new(1, "empty file; expected a data-product contract")
+        } else {
+            ParseError::new(1, "expected a mapping with `apiVersion` and `kind` at the top of the file")
+        });
     }
-    let kind = header("kind");
-    let api_version = header("apiVersion");
+    let kind = index.top_scalar("kind").map(str::to_owned);
+    let api_version = index.top_scalar("apiVersion").map(str::to_owned);
     let kind_line = index.exact("kind").unwrap_or(1);
     let (mut product, locations) = match (kind.as_deref(), api_version.as_deref()) {
         (Some("DataProduct"), Some("datamesh.io/v1")) => seed::read(text, &index, settings)?,
@@ -180,14 +191,6 @@ fn yaml_error(e: &yaml_serde::Error, what: &str) -> ParseError {
     let message = e.to_string();
     let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
     ParseError::new(line, format!("{what}: {message}"))
-}
-
-fn scalar_text(v: &yaml_serde::Value) -> Option<String> {
-    match v {
-        yaml_serde::Value::String(s) => Some(s.clone()),
-        yaml_serde::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 fn line_at(bytes: &[u8], offset: usize) -> u32 {

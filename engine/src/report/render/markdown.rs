@@ -1,0 +1,189 @@
+//! `markdown`: a summary, a per-domain table and the findings by product, fit for a PR comment.
+//!
+//! Findings are folded into a `<details>` block when there are more than
+//! [`FOLD_ABOVE`] of them, and only the first [`MAX_ROWS`] are listed. Text taken from contracts is escaped: `|` cannot break a table,
+//! `<`, `>`, `[` and `]` cannot open HTML or links.
+
+use std::io::{self, Write};
+
+use super::group::group;
+use super::{RenderOptions, count, summary_line};
+use crate::report::finding::{Finding, Severity};
+use crate::report::model::Report;
+
+/// More findings than this are folded into a `<details>` block.
+pub(super) const FOLD_ABOVE: usize = 50;
+/// At most this many findings are listed: a GitHub comment holds at most 65,536 characters.
+pub(super) const MAX_ROWS: usize = 250;
+
+pub(super) fn render(
+    report: &Report,
+    options: &RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let summary = &report.summary;
+    let status = if summary.errors > 0 {
+        "❌"
+    } else if summary.warnings > 0 {
+        "⚠️"
+    } else {
+        "✅"
+    };
+    writeln!(out, "## Charter compliance report")?;
+    writeln!(out)?;
+    writeln!(out, "{status} **{}**", summary_line(summary))?;
+    writeln!(out)?;
+
+    if !report.domains.is_empty() {
+        writeln!(
+            out,
+            "| Domain | Products | Compliant | Errors | Warnings | Score |"
+        )?;
+        writeln!(out, "| :--- | ---: | ---: | ---: | ---: | ---: |")?;
+        for d in &report.domains {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {:.1}% |",
+                cell(&d.name),
+                d.products,
+                d.compliant,
+                d.errors,
+                d.warnings,
+                d.score
+            )?;
+        }
+        writeln!(out)?;
+    }
+
+    if !report.findings.is_empty() {
+        writeln!(out, "### Findings")?;
+        writeln!(out)?;
+        let fold = report.findings.len() > FOLD_ABOVE;
+        if fold {
+            writeln!(out, "<details>")?;
+            writeln!(
+                out,
+                "<summary>{}</summary>",
+                count(report.findings.len(), "finding", "findings")
+            )?;
+            writeln!(out)?;
+        }
+        let grouped = group(report);
+        let mut sections: Vec<(String, Vec<&Finding>)> = Vec::new();
+        for domain in &grouped.domains {
+            for product in domain.products.iter().filter(|p| !p.findings.is_empty()) {
+                let heading = format!(
+                    "{} · {}",
+                    code(product.id, false),
+                    code(product.file, false)
+                );
+                sections.push((heading, product.findings.clone()));
+            }
+        }
+        if !grouped.unreadable.is_empty() {
+            let findings = grouped
+                .unreadable
+                .iter()
+                .flat_map(|g| g.findings.iter().copied())
+                .collect();
+            sections.push(("Unreadable files".to_owned(), findings));
+        }
+        let mut shown = 0;
+        for (heading, findings) in &sections {
+            if shown == MAX_ROWS {
+                break;
+            }
+            let rows = findings.len().min(MAX_ROWS - shown);
+            writeln!(out, "#### {heading}")?;
+            writeln!(out)?;
+            write_table(out, findings.iter().take(rows).copied())?;
+            shown += rows;
+        }
+        if shown < report.findings.len() {
+            let hidden = report.findings.len() - shown;
+            writeln!(
+                out,
+                "…and {hidden} more {}, not shown: see the full report (`--format text` or `sarif`).",
+                if hidden == 1 { "finding" } else { "findings" }
+            )?;
+            writeln!(out)?;
+        }
+        if fold {
+            writeln!(out, "</details>")?;
+            writeln!(out)?;
+        }
+    }
+
+    writeln!(
+        out,
+        "<sub>Charter {} · policy revision {}</sub>",
+        cell(&options.tool_version),
+        code(&report.revision, false)
+    )
+}
+
+fn write_table<'a>(
+    out: &mut dyn Write,
+    findings: impl Iterator<Item = &'a Finding>,
+) -> io::Result<()> {
+    writeln!(out, "| Severity | Rule | Location | Message |")?;
+    writeln!(out, "| --- | --- | --- | --- |")?;
+    for f in findings {
+        let severity = match f.severity {
+            Severity::Error => "❌ error",
+            Severity::Warning => "⚠️ warning",
+        };
+        writeln!(
+            out,
+            "| {severity} | {} | {} | {} |",
+            code(&f.rule, true),
+            code(&format!("{}:{}", f.file, f.line), true),
+            cell(&f.message)
+        )?;
+    }
+    writeln!(out)
+}
+
+/// Text for a table cell: pipes escaped, line breaks as `<br>`, no HTML or links.
+fn cell(s: &str) -> String {
+    let mut escaped = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '|' => escaped.push_str("\\|"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '[' => escaped.push_str("\\["),
+            ']' => escaped.push_str("\\]"),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\r' | '\n' => escaped.push_str("<br>"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// A code span around `s`, with a fence longer than any run of backticks in it; in a table,
+/// pipes are escaped (GitHub unescapes them inside code spans of table cells).
+fn code(s: &str, in_table: bool) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let mut body: String = s
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect();
+    if in_table {
+        body = body.replace('|', "\\|");
+    }
+    let pad = if longest > 0 || body.is_empty() {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{body}{pad}{fence}")
+}
