@@ -18,5 +18,8 @@ pub mod pack;
 pub mod report;
 pub mod rules;
 
+// A dependency only for the features regorus needs of it (see Cargo.toml).
+use regex as _;
+
 pub use error::PackError;
 pub use pack::PolicyPack;

@@ -37,7 +37,7 @@ pub fn run(args: &InspectArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let value = if args.locations {
-        serde_json::json!({ "input": contract.product, "locations": contract.locations })
+        serde_json::json!({ "input": contract.product, "locations": contract.locations.all(&contract.product) })
     } else {
         serde_json::to_value(&contract.product)?
     };

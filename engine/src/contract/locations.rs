@@ -1,43 +1,196 @@
-//! Source lines of the normalized model's values.
+//! Source lines of the normalized model's values, resolved only when asked.
+//!
+//! Most contracts raise no finding, so their lines are never needed: a reader records
+//! only how model paths map onto the document (a [`PathMap`]), and the line index of the
+//! file is built on the first lookup.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
-use serde::Serialize;
+use super::locate::LineIndex;
+use super::model::Product;
 
 /// Model path (`owner`, `fields[2].masking`, `sla.availability`) → 1-based line in the file.
 ///
-/// A lookup falls back to the nearest ancestor that has a line (`fields[2].masking` →
-/// `fields[2]` → `fields`), and finally to line 1, so every finding has a line.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// A lookup falls back to the nearest ancestor the file has (`fields[2].masking` →
+/// `fields[2]`; a missing `spec.owner` → `spec`), and finally to the product id's line,
+/// so every finding has a line.
+#[derive(Debug, Clone)]
 pub struct Locations {
-    lines: BTreeMap<String, u32>,
+    source: Arc<str>,
+    map: PathMap,
+    index: OnceLock<LineIndex>,
+}
+
+impl PartialEq for Locations {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source && self.map == other.map
+    }
+}
+
+/// How a format's document holds the model's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PathMap {
+    /// `datamesh.io/v1`: a fixed layout.
+    Seed,
+    /// ODCS: fields and checks live in schema objects; SLA and custom values in lists.
+    Odcs(Box<OdcsMap>),
+}
+
+/// Where an ODCS contract keeps what the model flattened.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct OdcsMap {
+    /// The key the id came from: `name`, `dataProduct` or `id`.
+    pub name_key: &'static str,
+    /// Per field: schema object, property, and the custom property holding its masking.
+    pub fields: Vec<(usize, usize, Option<usize>)>,
+    /// Per quality check: schema object, property (when property-level), index in its list.
+    pub quality: Vec<(usize, Option<usize>, usize)>,
+    /// Per interface: the server it came from.
+    pub interfaces: Vec<usize>,
+    /// `slaProperties` indexes of latency, retention and availability.
+    pub freshness: Option<usize>,
+    /// See `freshness`.
+    pub retention: Option<usize>,
+    /// See `freshness`.
+    pub availability: Option<usize>,
+    /// `customProperties` indexes of classification, upstream, downstream, accessPolicies.
+    pub classification: Option<usize>,
+    /// See `classification`.
+    pub upstream: Option<usize>,
+    /// See `classification`.
+    pub downstream: Option<usize>,
+    /// See `classification`.
+    pub policies: Option<usize>,
 }
 
 impl Locations {
-    /// Records the line of a model path (the first record of a path wins).
-    pub fn set(&mut self, path: impl Into<String>, line: Option<u32>) {
-        if let Some(line) = line {
-            self.lines.entry(path.into()).or_insert(line);
-        }
+    pub(crate) fn new(source: Arc<str>, map: PathMap) -> Self {
+        Self { source, map, index: OnceLock::new() }
     }
 
-    /// The line of `path` or its nearest ancestor; 1 when nothing is known.
+    /// The line of `path` or its nearest ancestor; the id's line when the file has neither.
     #[must_use]
     pub fn line(&self, path: &str) -> u32 {
-        let mut current = path;
-        loop {
-            if let Some(line) = self.lines.get(current) {
-                return *line;
-            }
-            match current.rfind(['.', '[']) {
-                Some(cut) => current = &current[..cut],
-                None => return self.lines.get("id").copied().unwrap_or(1),
-            }
-        }
+        let index = self.index.get_or_init(|| LineIndex::build(&self.source));
+        index
+            .line(&self.yaml_path(path))
+            .or_else(|| index.line(&self.yaml_path("id")))
+            .unwrap_or(1)
     }
 
-    /// Every recorded path and line.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, u32)> {
-        self.lines.iter().map(|(k, v)| (k.as_str(), *v))
+    /// The lines of every value of `product` (for `charter inspect --locations`).
+    #[must_use]
+    pub fn all(&self, product: &Product) -> BTreeMap<String, u32> {
+        let mut paths: Vec<String> = [
+            "id", "domain", "version", "status", "owner", "classification", "retention", "sla.freshness",
+            "sla.availability", "lineage.upstream", "lineage.downstream", "access.roles", "access.policies", "tags",
+        ]
+        .iter()
+        .map(|p| (*p).to_owned())
+        .collect();
+        for (i, _) in product.fields.iter().enumerate() {
+            for key in ["name", "type", "nullable", "primary_key", "pii", "masking", "classification", "tags"] {
+                paths.push(format!("fields[{i}].{key}"));
+            }
+        }
+        paths.extend((0..product.quality.len()).map(|i| format!("quality[{i}]")));
+        paths.extend((0..product.access.roles.len()).map(|i| format!("access.roles[{i}]")));
+        paths.extend((0..product.interfaces.len()).map(|i| format!("interfaces[{i}]")));
+        paths.into_iter().map(|p| (self.line(&p), p)).map(|(l, p)| (p, l)).collect()
+    }
+
+    /// The document path of a model path.
+    fn yaml_path(&self, model: &str) -> String {
+        let (head, index, rest) = split(model);
+        match &self.map {
+            PathMap::Seed => seed_path(head, index, rest, model),
+            PathMap::Odcs(map) => odcs_path(map, head, index, rest, model),
+        }
+    }
+}
+
+/// `fields[2].masking` → (`fields`, Some(2), Some(`masking`)); `sla.availability` →
+/// (`sla`, None, Some(`availability`)).
+fn split(model: &str) -> (&str, Option<usize>, Option<&str>) {
+    let (first, rest) = match model.split_once('.') {
+        Some((first, rest)) => (first, Some(rest)),
+        None => (model, None),
+    };
+    match first.split_once('[') {
+        Some((head, index)) => (head, index.trim_end_matches(']').parse().ok(), rest),
+        None => (first, None, rest),
+    }
+}
+
+fn seed_path(head: &str, index: Option<usize>, rest: Option<&str>, model: &str) -> String {
+    match (head, index) {
+        ("id" | "name", _) => "metadata.name".into(),
+        ("domain" | "version" | "tags", _) => format!("metadata.{head}"),
+        ("retention", _) => "spec.retention.period".into(),
+        ("fields", None) => "spec.schema.fields".into(),
+        ("fields", Some(i)) => match rest {
+            None => format!("spec.schema.fields[{i}]"),
+            Some(key @ ("pii" | "masking" | "primary_key" | "unique")) => {
+                format!("spec.schema.fields[{i}].constraints.{key}")
+            }
+            Some("nullable") => format!("spec.schema.fields[{i}].constraints.null"),
+            Some(key) => format!("spec.schema.fields[{i}].{key}"),
+        },
+        ("quality", None) => "spec.quality.checks".into(),
+        ("quality", Some(i)) => match rest {
+            None => format!("spec.quality.checks[{i}]"),
+            Some("field") => format!("spec.quality.checks[{i}].column"),
+            Some(key) => format!("spec.quality.checks[{i}].{key}"),
+        },
+        _ => format!("spec.{model}"),
+    }
+}
+
+fn odcs_path(map: &OdcsMap, head: &str, index: Option<usize>, rest: Option<&str>, model: &str) -> String {
+    let listed = |list: &str, at: Option<usize>| at.map_or_else(|| list.to_owned(), |i| format!("{list}[{i}]"));
+    match (head, index) {
+        ("id" | "name", _) => map.name_key.into(),
+        ("owner", _) => "team".into(),
+        ("fields" | "quality", None) => "schema".into(),
+        ("fields", Some(i)) => {
+            let Some(&(object, property, masking)) = map.fields.get(i) else { return "schema".into() };
+            let base = format!("schema[{object}].properties[{property}]");
+            match rest {
+                None => base,
+                Some("pii" | "classification") => format!("{base}.classification"),
+                Some("primary_key") => format!("{base}.primaryKey"),
+                Some("nullable") => format!("{base}.required"),
+                Some("type") => format!("{base}.logicalType"),
+                Some("masking") => masking.map_or(base.clone(), |c| format!("{base}.customProperties[{c}]")),
+                Some("transform") => format!("{base}.customProperties"),
+                Some(key) => format!("{base}.{key}"),
+            }
+        }
+        ("quality", Some(i)) => match map.quality.get(i) {
+            Some((object, Some(property), q)) => format!("schema[{object}].properties[{property}].quality[{q}]"),
+            Some((object, None, q)) => format!("schema[{object}].quality[{q}]"),
+            None => "schema".into(),
+        },
+        ("retention", _) => listed("slaProperties", map.retention),
+        ("sla", _) => match rest {
+            Some("freshness") => listed("slaProperties", map.freshness),
+            Some("availability") => listed("slaProperties", map.availability),
+            _ => "slaProperties".into(),
+        },
+        ("classification", _) => listed("customProperties", map.classification),
+        ("lineage", _) => match rest {
+            Some("upstream") => listed("customProperties", map.upstream),
+            Some("downstream") => listed("customProperties", map.downstream),
+            _ => "customProperties".into(),
+        },
+        ("access", _) => match split(rest.unwrap_or_default()) {
+            ("roles", Some(i), _) => format!("roles[{i}].role"),
+            ("policies", _, _) => listed("customProperties", map.policies),
+            _ => "roles".into(),
+        },
+        ("interfaces", Some(i)) => map.interfaces.get(i).map_or_else(|| "servers".into(), |s| format!("servers[{s}]")),
+        ("interfaces", None) => "servers".into(),
+        _ => model.to_owned(),
     }
 }

@@ -16,12 +16,11 @@
 
 use serde::Deserialize;
 
-use super::locate::LineIndex;
-use super::locations::Locations;
+use super::locations::{OdcsMap, PathMap};
 use super::model::{
     Access, Field, Interface, Lineage, Product, QualityCheck, Retention, Sla, SourceInfo,
 };
-use super::read::{ParseError, ReaderSettings, locate, typed};
+use super::read::{ParseError, ReaderSettings, line_of, typed};
 use super::scalar::{Number, Percent, Text, TextList, text};
 
 #[derive(Deserialize)]
@@ -141,36 +140,21 @@ struct CustomProperty {
 /// Reads an ODCS contract.
 pub(super) fn read(
     text_in: &str,
-    index: &LineIndex,
     settings: &ReaderSettings,
-) -> Result<(Product, Locations), ParseError> {
-    let doc: Doc = typed(text_in, index)?;
-    let mut loc = Locations::default();
-    let l = &mut loc;
+) -> Result<(Product, PathMap), ParseError> {
+    let doc: Doc = typed(text_in)?;
+    let mut map = OdcsMap::default();
 
     let domain = text(doc.domain).unwrap_or_default();
     let contract_id = text(doc.id);
-    let (name, name_key) = match (text(doc.name), text(doc.data_product)) {
+    let (name, name_key): (String, &'static str) = match (text(doc.name), text(doc.data_product)) {
         (Some(n), _) => (n, "name"),
         (None, Some(p)) => (p, "dataProduct"),
         (None, None) => (contract_id.clone().unwrap_or_default(), "id"),
     };
     // `name` already reads `<domain>.<product>`, or the id is `<domain>.<name>`.
+    map.name_key = name_key;
     let id = if name.contains('.') || domain.is_empty() { name.clone() } else { format!("{domain}.{name}") };
-    locate(l, index, "id", name_key);
-    locate(l, index, "name", name_key);
-    locate(l, index, "domain", "domain");
-    locate(l, index, "version", "version");
-    locate(l, index, "status", "status");
-    locate(l, index, "owner", "team");
-    locate(l, index, "tags", "tags");
-    locate(l, index, "fields", "schema");
-    locate(l, index, "quality", "schema");
-    locate(l, index, "access", "roles");
-    locate(l, index, "access.roles", "roles");
-    locate(l, index, "interfaces", "servers");
-    locate(l, index, "sla", "slaProperties");
-    locate(l, index, "retention", "slaProperties");
 
     let owner = match doc.team {
         Some(Team::Members(m) | Team::Object { members: m }) => m
@@ -184,23 +168,22 @@ pub(super) fn read(
     let mut retention = None;
     for (i, p) in doc.sla_properties.iter().enumerate() {
         let yaml = format!("slaProperties[{i}]");
-        let line = index.line(&yaml).unwrap_or(1);
-        let bad = |m: String| ParseError::new(line, format!("`{yaml}` ({}): {m}", p.property.0));
+        let bad = |m: String| ParseError::new(line_of(text_in, &yaml), format!("`{yaml}` ({}): {m}", p.property.0));
         match p.property.0.as_str() {
             "latency" | "freshness" => {
                 sla.freshness = Some(amount_duration(p).map_err(bad)?);
-                locate(l, index, "sla.freshness", &yaml);
+                map.freshness = Some(i);
             }
             "retention" => {
                 let period = amount_duration(p).map_err(bad)?;
                 retention = Some(Retention { days: period.seconds.div_ceil(86_400), period });
-                locate(l, index, "retention", &yaml);
+                map.retention = Some(i);
             }
             "availability" => {
                 let value = p.value.clone().ok_or_else(|| bad("missing `value`".into()))?;
                 let percent: Percent = yaml_serde::from_value(value).map_err(|_| bad("expected a percentage such as `99.9`".into()))?;
                 sla.availability = Some(percent.0);
-                locate(l, index, "sla.availability", &yaml);
+                map.availability = Some(i);
             }
             _ => {}
         }
@@ -214,30 +197,22 @@ pub(super) fn read(
         .or_else(|| custom("dataClassification"))
         .and_then(|v| yaml_serde::from_value::<Text>(v).ok())
         .map(|t| t.0);
-    if let Some(i) = doc.custom_properties.iter().position(|c| c.property.0 == "classification" || c.property.0 == "dataClassification") {
-        locate(l, index, "classification", &format!("customProperties[{i}]"));
-    }
+    let position = |keys: &[&str]| doc.custom_properties.iter().position(|c| keys.contains(&c.property.0.as_str()));
+    map.classification = position(&["classification", "dataClassification"]);
+    map.upstream = position(&["upstream"]);
+    map.downstream = position(&["downstream"]);
+    map.policies = position(&["accessPolicies"]);
 
     let mut fields = Vec::new();
     let mut quality = Vec::new();
     let mut interfaces = Vec::new();
     for (oi, object) in doc.schema.into_iter().enumerate() {
-        let object_yaml = format!("schema[{oi}]");
         let table = text(object.physical_name).or_else(|| text(object.name.clone())).unwrap_or_default();
         for (qi, q) in object.quality.into_iter().enumerate() {
-            locate(l, index, format!("quality[{}]", quality.len()), &format!("{object_yaml}.quality[{qi}]"));
+            map.quality.push((oi, None, qi));
             quality.push(check(None, q));
         }
         for (pi, p) in object.properties.into_iter().enumerate() {
-            let yaml = format!("{object_yaml}.properties[{pi}]");
-            let model = format!("fields[{}]", fields.len());
-            locate(l, index, model.clone(), &yaml);
-            locate(l, index, format!("{model}.name"), &format!("{yaml}.name"));
-            locate(l, index, format!("{model}.pii"), &format!("{yaml}.classification"));
-            locate(l, index, format!("{model}.classification"), &format!("{yaml}.classification"));
-            locate(l, index, format!("{model}.primary_key"), &format!("{yaml}.primaryKey"));
-            locate(l, index, format!("{model}.nullable"), &format!("{yaml}.required"));
-            locate(l, index, format!("{model}.tags"), &format!("{yaml}.tags"));
             let prop_custom = |key: &str| p.custom_properties.iter().find(|c| c.property.0 == key).and_then(|c| c.value.clone());
             let masking = settings
                 .masking_properties
@@ -245,9 +220,8 @@ pub(super) fn read(
                 .find_map(|k| prop_custom(k))
                 .and_then(|v| yaml_serde::from_value::<Text>(v).ok())
                 .map(|t| t.0);
-            if let Some(ci) = p.custom_properties.iter().position(|c| settings.masking_properties.contains(&c.property.0)) {
-                locate(l, index, format!("{model}.masking"), &format!("{yaml}.customProperties[{ci}]"));
-            }
+            let masking_at = p.custom_properties.iter().position(|c| settings.masking_properties.contains(&c.property.0));
+            map.fields.push((oi, pi, masking_at));
             let transform = prop_custom("transform").and_then(|v| yaml_serde::from_value::<Text>(v).ok()).map(|t| t.0);
             let classification_text = text(p.classification);
             let tags = p.tags.0;
@@ -255,7 +229,7 @@ pub(super) fn read(
                 || tags.iter().any(|t| settings.is_pii_tag(t));
             let name = p.name.0;
             for (qi, q) in p.quality.into_iter().enumerate() {
-                locate(l, index, format!("quality[{}]", quality.len()), &format!("{yaml}.quality[{qi}]"));
+                map.quality.push((oi, Some(pi), qi));
                 quality.push(check(Some(name.clone()), q));
             }
             fields.push(Field {
@@ -282,7 +256,7 @@ pub(super) fn read(
             if table.is_empty() || prefix.is_empty() {
                 continue;
             }
-            locate(l, index, format!("interfaces[{}]", interfaces.len()), &format!("servers[{si}]"));
+            map.interfaces.push(si);
             interfaces.push(Interface {
                 kind: server.kind.clone().and_then(|k| text(Some(k))).unwrap_or_default(),
                 table: format!("{}.{table}", prefix.join(".")),
@@ -290,9 +264,6 @@ pub(super) fn read(
         }
     }
     let roles: Vec<String> = doc.roles.into_iter().map(|r| r.role.0).collect();
-    for i in 0..roles.len() {
-        locate(l, index, format!("access.roles[{i}]"), &format!("roles[{i}].role"));
-    }
 
     let product = Product {
         name: super::seed::product_part(&id),
@@ -313,7 +284,7 @@ pub(super) fn read(
         tags: doc.tags.0,
         source: SourceInfo { file: String::new(), format: "odcs".into(), api_version: doc.api_version.0 },
     };
-    Ok((product, loc))
+    Ok((product, PathMap::Odcs(Box::new(map))))
 }
 
 fn check(field: Option<String>, q: Quality) -> QualityCheck {

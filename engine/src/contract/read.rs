@@ -1,5 +1,7 @@
 //! Format detection and the entry point for reading one contract file.
 
+use std::sync::Arc;
+
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
@@ -113,49 +115,46 @@ pub fn read_bytes(file: &str, bytes: &[u8], settings: &ReaderSettings) -> Result
 /// # Errors
 /// The text is not YAML, not a known format, or has wrong types.
 pub fn read(file: &str, text: &str, settings: &ReaderSettings) -> Result<Contract, ParseError> {
-    // One event pass gives every key's line and the header; yaml_serde then reads the
-    // typed document once. A document the event pass cannot read is re-read by yaml_serde
-    // for its (libyaml) message, so syntax errors read the same whatever the format.
-    let index = LineIndex::build(text);
-    if index.syntax_error().is_some() {
-        return Err(match yaml_serde::from_str::<yaml_serde::Value>(text) {
-            Err(e) => yaml_error(&e, "not valid YAML"),
-            Ok(_) => {
-                let (line, message) = index.syntax_error().unwrap_or((1, "unreadable"));
-                ParseError::new(line, format!("not valid YAML: {message}"))
+    let (kind, api_version) = match header(text) {
+        Some(found) => found,
+        None => {
+            // Not a plain block-style header: let the event parser say what the file is.
+            let index = LineIndex::build(text);
+            if let Some((line, message)) = index.syntax_error() {
+                return Err(syntax_error(text).unwrap_or_else(|| ParseError::new(line, format!("not valid YAML: {message}"))));
             }
-        });
-    }
-    if !index.is_mapping() {
-        return Err(if text.trim().is_empty() || index.is_empty_document() {
-            ParseError::new(1, "empty file; expected a data-product contract")
-        } else {
-            ParseError::new(1, "expected a mapping with `apiVersion` and `kind` at the top of the file")
-        });
-    }
-    let kind = index.top_scalar("kind").map(str::to_owned);
-    let api_version = index.top_scalar("apiVersion").map(str::to_owned);
-    let kind_line = index.exact("kind").unwrap_or(1);
-    let (mut product, locations) = match (kind.as_deref(), api_version.as_deref()) {
-        (Some("DataProduct"), Some("datamesh.io/v1")) => seed::read(text, &index, settings)?,
-        (Some("DataContract"), Some(v)) if v.starts_with("v3.") || v.starts_with('3') => {
-            odcs::read(text, &index, settings)?
+            if index.is_empty_document() {
+                return Err(ParseError::new(1, "empty file; expected a data-product contract"));
+            }
+            if !index.is_mapping() {
+                return Err(ParseError::new(1, "expected a mapping with `apiVersion` and `kind` at the top of the file"));
+            }
+            (index.top_scalar("kind").map(str::to_owned), index.top_scalar("apiVersion").map(str::to_owned))
         }
+    };
+    let key_line = |key: &str| line_of(text, key);
+    let (mut product, map) = match (kind.as_deref(), api_version.as_deref()) {
+        (Some("DataProduct"), Some("datamesh.io/v1")) => seed::read(text, settings)?,
+        (Some("DataContract"), Some(v)) if v.starts_with("v3.") || v.starts_with('3') => odcs::read(text, settings)?,
         (Some("DataProduct"), v) => {
             return Err(ParseError::new(
-                index.exact("apiVersion").unwrap_or(kind_line),
+                key_line("apiVersion"),
                 format!("unsupported apiVersion `{}` for kind `DataProduct`; expected `datamesh.io/v1`", v.unwrap_or("")),
             ));
         }
         (Some("DataContract"), v) => {
             return Err(ParseError::new(
-                index.exact("apiVersion").unwrap_or(kind_line),
+                key_line("apiVersion"),
                 format!("unsupported ODCS apiVersion `{}`; expected `v3.0.x` or `v3.1.x`", v.unwrap_or("")),
             ));
         }
         (other, _) => {
+            // A file that is not YAML at all says so before anything else.
+            if let Some(e) = syntax_error(text) {
+                return Err(e);
+            }
             return Err(ParseError::new(
-                kind_line,
+                if other.is_some() { key_line("kind") } else { 1 },
                 format!(
                     "unknown contract format (kind `{}`); expected `kind: DataProduct` with `apiVersion: datamesh.io/v1`, or `kind: DataContract` (ODCS v3)",
                     other.unwrap_or("missing")
@@ -164,20 +163,64 @@ pub fn read(file: &str, text: &str, settings: &ReaderSettings) -> Result<Contrac
         }
     };
     file.clone_into(&mut product.source.file);
-    Ok(Contract { product, locations, hash: blake3::hash(text.as_bytes()).to_hex().to_string() })
+    let source: Arc<str> = Arc::from(text);
+    Ok(Contract {
+        product,
+        locations: Locations::new(source, map),
+        hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
+    })
+}
+
+/// `kind` and `apiVersion` from top-level block-style lines (`kind: DataProduct`), without
+/// parsing the document. `None` when the file does not read that way; the caller then
+/// asks the YAML parser.
+fn header(text: &str) -> Option<(Option<String>, Option<String>)> {
+    let mut kind = None;
+    let mut api_version = None;
+    for line in text.lines() {
+        let value = |key: &str| {
+            let rest = line.strip_prefix(key)?.strip_prefix(':')?;
+            let rest = rest.split(" #").next().unwrap_or(rest).trim();
+            let unquoted = rest.trim_matches(|c| c == '"' || c == '\'');
+            (!unquoted.is_empty() && !unquoted.starts_with(['{', '[', '&', '*', '!', '|', '>'])).then(|| unquoted.to_owned())
+        };
+        if kind.is_none() {
+            kind = value("kind").or_else(|| value("\"kind\""));
+        }
+        if api_version.is_none() {
+            api_version = value("apiVersion").or_else(|| value("\"apiVersion\""));
+        }
+        if kind.is_some() && api_version.is_some() {
+            break;
+        }
+    }
+    kind.is_some().then_some((kind, api_version))
+}
+
+/// yaml_serde's message for a file that is not YAML, if it is not.
+fn syntax_error(text: &str) -> Option<ParseError> {
+    yaml_serde::from_str::<yaml_serde::Value>(text).err().map(|e| yaml_error(&e, "not valid YAML"))
+}
+
+/// The line of a document path (or its nearest ancestor); builds the line index, so only
+/// for error paths.
+pub(crate) fn line_of(text: &str, yaml_path: &str) -> u32 {
+    LineIndex::build(text).line(yaml_path).unwrap_or(1)
 }
 
 /// Deserializes the typed document from the text, so that errors carry a line.
 ///
-/// (Deserializing from the already-parsed `Value` would lose the line, and reads a
-/// `null:` key — the seed format's not-null constraint — differently.)
-/// An error about a value points at the value's key (`spec.sla:`), not at the value below it.
-pub(crate) fn typed<T: DeserializeOwned>(text: &str, index: &LineIndex) -> Result<T, ParseError> {
+/// A wrong value is reported at its key (`spec.sla:`), not at the value below it; a file
+/// that is not YAML at all is reported as such.
+pub(crate) fn typed<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
     yaml_serde::from_str::<T>(text).map_err(|e| {
+        if let Some(syntax) = syntax_error(text) {
+            return syntax;
+        }
         let mut error = yaml_error(&e, "wrong type");
         let path = error.message.trim_start_matches("wrong type: ").split(": ").next().unwrap_or_default();
         if !path.contains(' ')
-            && let Some(line) = index.exact(path)
+            && let Some(line) = LineIndex::build(text).exact(path)
         {
             error.line = line;
         }
@@ -198,17 +241,14 @@ fn line_at(bytes: &[u8], offset: usize) -> u32 {
     u32::try_from(newlines + 1).unwrap_or(u32::MAX)
 }
 
-/// Records model path → line of a YAML path (or its nearest written ancestor).
-pub(crate) fn locate(locations: &mut Locations, index: &LineIndex, model: impl Into<String>, yaml: &str) {
-    locations.set(model, index.line(yaml));
-}
 
 /// Converts a duration field, with the line of its key on error.
 pub(crate) fn duration_at(
-    text: Option<String>,
-    index: &LineIndex,
+    value: Option<String>,
+    source: &str,
     yaml: &str,
 ) -> Result<Option<super::model::Duration>, ParseError> {
-    text.map(|t| super::parse_duration(&t).map_err(|m| ParseError::new(index.line(yaml).unwrap_or(1), format!("`{yaml}`: {m}"))))
+    value
+        .map(|t| super::parse_duration(&t).map_err(|m| ParseError::new(line_of(source, yaml), format!("`{yaml}`: {m}"))))
         .transpose()
 }

@@ -2,12 +2,11 @@
 
 use serde::Deserialize;
 
-use super::locate::LineIndex;
-use super::locations::Locations;
+use super::locations::PathMap;
 use super::model::{
     Access, Field, Interface, Lineage, Product, QualityCheck, Retention, Sla, SourceInfo,
 };
-use super::read::{ParseError, ReaderSettings, duration_at, locate, typed};
+use super::read::{ParseError, ReaderSettings, duration_at, typed};
 use super::scalar::{Number, Percent, Text, TextList, text};
 
 #[derive(Deserialize)]
@@ -129,66 +128,27 @@ struct InterfaceDoc {
 /// Reads a seed-format contract.
 pub(super) fn read(
     source: &str,
-    index: &LineIndex,
     settings: &ReaderSettings,
-) -> Result<(Product, Locations), ParseError> {
-    let doc: Doc = typed(source, index)?;
-    let mut loc = Locations::default();
-    let l = &mut loc;
+) -> Result<(Product, PathMap), ParseError> {
+    let doc: Doc = typed(source)?;
     let id = text(doc.metadata.name).unwrap_or_default();
     let domain = text_of(doc.metadata.domain);
-    locate(l, index, "id", "metadata.name");
-    locate(l, index, "name", "metadata.name");
-    locate(l, index, "domain", "metadata.domain");
-    locate(l, index, "version", "metadata.version");
-    locate(l, index, "tags", "metadata.tags");
     let spec = doc.spec;
-    for (model, yaml) in [
-        ("owner", "spec.owner"),
-        ("status", "spec.status"),
-        ("classification", "spec.classification"),
-        ("retention", "spec.retention.period"),
-        ("sla", "spec.sla"),
-        ("sla.freshness", "spec.sla.freshness"),
-        ("sla.availability", "spec.sla.availability"),
-        ("fields", "spec.schema.fields"),
-        ("quality", "spec.quality.checks"),
-        ("lineage.upstream", "spec.lineage.upstream"),
-        ("lineage.downstream", "spec.lineage.downstream"),
-        ("access.roles", "spec.access.roles"),
-        ("access.policies", "spec.access.policies"),
-        ("access", "spec.access"),
-        ("interfaces", "spec.interfaces"),
-    ] {
-        locate(l, index, model, yaml);
-    }
 
-    let retention = duration_at(spec.retention.and_then(|r| text(r.period)), index, "spec.retention.period")?
+    let retention = duration_at(spec.retention.and_then(|r| text(r.period)), source, "spec.retention.period")?
         .map(|period| Retention { days: period.seconds.div_ceil(86_400), period });
     let (freshness, availability) = match spec.sla {
         Some(s) => (text(s.freshness), s.availability.map(|p| p.0)),
         None => (None, None),
     };
-    let sla = Sla { freshness: duration_at(freshness, index, "spec.sla.freshness")?, availability };
+    let sla = Sla { freshness: duration_at(freshness, source, "spec.sla.freshness")?, availability };
 
     let fields: Vec<Field> = spec
         .schema
         .map(|s| s.fields)
         .unwrap_or_default()
         .into_iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let yaml = format!("spec.schema.fields[{i}]");
-            let model = format!("fields[{i}]");
-            locate(l, index, model.clone(), &yaml);
-            locate(l, index, format!("{model}.name"), &format!("{yaml}.name"));
-            for key in ["pii", "masking", "primary_key", "unique"] {
-                locate(l, index, format!("{model}.{key}"), &format!("{yaml}.constraints.{key}"));
-            }
-            locate(l, index, format!("{model}.nullable"), &format!("{yaml}.constraints.null"));
-            locate(l, index, format!("{model}.type"), &format!("{yaml}.type"));
-            locate(l, index, format!("{model}.classification"), &format!("{yaml}.classification"));
-            locate(l, index, format!("{model}.tags"), &format!("{yaml}.tags"));
+        .map(|f| {
             let c = f.constraints;
             let tags = f.tags.0;
             let pii = c.pii.unwrap_or(false) || tags.iter().any(|t| settings.is_pii_tag(t));
@@ -212,12 +172,7 @@ pub(super) fn read(
         .map(|q| q.checks)
         .unwrap_or_default()
         .into_iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let yaml = format!("spec.quality.checks[{i}]");
-            locate(l, index, format!("quality[{i}]"), &yaml);
-            locate(l, index, format!("quality[{i}].field"), &format!("{yaml}.column"));
-            locate(l, index, format!("quality[{i}].threshold"), &format!("{yaml}.threshold"));
+        .map(|c| {
             let assertion = text(c.assertion).unwrap_or_default();
             QualityCheck {
                 field: text(c.column),
@@ -228,9 +183,6 @@ pub(super) fn read(
         })
         .collect();
 
-    for (i, _) in spec.interfaces.iter().enumerate() {
-        locate(l, index, format!("interfaces[{i}]"), &format!("spec.interfaces[{i}]"));
-    }
     let interfaces = spec
         .interfaces
         .into_iter()
@@ -238,9 +190,6 @@ pub(super) fn read(
         .collect();
     let lineage = spec.lineage.unwrap_or_default();
     let access = spec.access.unwrap_or_default();
-    for (i, _) in access.roles.0.iter().enumerate() {
-        locate(l, index, format!("access.roles[{i}]"), &format!("spec.access.roles[{i}]"));
-    }
     let mut tags = doc.metadata.tags.0;
     tags.extend(spec.tags.0);
 
@@ -263,7 +212,7 @@ pub(super) fn read(
         tags,
         source: SourceInfo { file: String::new(), format: "datamesh/v1".into(), api_version: doc.api_version.0 },
     };
-    Ok((product, loc))
+    Ok((product, PathMap::Seed))
 }
 
 fn text_of(t: Option<Text>) -> String {

@@ -1,0 +1,329 @@
+//! The prepared access engine: built once per (pack revision, mesh revision), then
+//! deciding requests concurrently (`Send + Sync`, share it in an `Arc`).
+//!
+//! Building makes the Cedar entities of every domain, product and column (checked
+//! against the schema once), indexes products by id and by physical table, and
+//! prepares each product's row-filter input. Deciding is in `evaluate.rs`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use cedar_policy::{Entities, Entity, EntityUid};
+
+use super::decision::{Decision, Reason, Revision};
+use super::entities::{ProductEntry, build_product};
+use super::error::AccessError;
+use super::policies::AccessPolicies;
+use super::request::{AccessRequest, ProductRef, RequestError};
+use super::row_filter::RowFilterRule;
+use super::settings::AccessSettings;
+use crate::mesh::Mesh;
+use crate::pack::PolicyPack;
+
+/// Where a product id or table leads.
+#[derive(Debug, Clone)]
+enum Target {
+    Product(usize),
+    /// Declared by more than one contract (fail closed).
+    Ambiguous(Vec<String>),
+}
+
+#[derive(Debug)]
+pub(super) struct Slot {
+    pub(super) entry: ProductEntry,
+    /// What policies can reach from this product, but the principal: its domain, the
+    /// product, one column per class, the entities policies name literally, grouped
+    /// actions. A request adds its principal to a clone.
+    pub(super) store: Entities,
+    /// `input.product` of the row-filter rule, when the rule applies to this product.
+    pub(super) rego: Option<regorus::Value>,
+}
+
+/// Access decisions over one mesh with one policy pack.
+///
+/// ```no_run
+/// # fn demo(pack: &charter_engine::PolicyPack, mesh: &charter_engine::mesh::Mesh) -> Result<(), Box<dyn std::error::Error>> {
+/// use charter_engine::access::{AccessEngine, AccessRequest, Principal, ProductRef};
+/// let engine = AccessEngine::new(pack, mesh)?;
+/// let decision = engine.decide(&AccessRequest {
+///     principal: Principal { id: "ana".into(), roles: vec!["analyst".into()], ..Default::default() },
+///     product: ProductRef::Id("sales.orders".into()),
+///     columns: vec!["order_id".into(), "email".into()],
+///     purpose: None,
+///     dialect: None,
+/// })?;
+/// println!("{}", serde_json::to_string(&decision)?);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct AccessEngine {
+    pub(super) policies: Arc<AccessPolicies>,
+    mesh_revision: String,
+    slots: Vec<Slot>,
+    by_id: HashMap<String, Target>,
+    by_table: HashMap<String, Target>,
+    unreadable: Vec<String>,
+}
+
+const _: () = {
+    const fn shareable<T: Send + Sync>() {}
+    shareable::<AccessEngine>();
+    shareable::<AccessPolicies>();
+};
+
+impl AccessEngine {
+    /// Prepares the pack and builds the engine for `mesh`.
+    ///
+    /// # Errors
+    /// See [`AccessPolicies::from_pack`] and [`AccessEngine::with_policies`].
+    pub fn new(pack: &PolicyPack, mesh: &Mesh) -> Result<Self, AccessError> {
+        Self::with_policies(Arc::new(AccessPolicies::from_pack(pack)?), mesh)
+    }
+
+    /// Builds the engine for `mesh` with already prepared policies: every `Domain`,
+    /// `DataProduct` and `Column` entity, checked against the schema once.
+    ///
+    /// # Errors
+    /// The schema does not describe the entities Charter builds.
+    pub fn with_policies(policies: Arc<AccessPolicies>, mesh: &Mesh) -> Result<Self, AccessError> {
+        // Ids and tables declared by more than one contract cannot be decided safely.
+        let mut files_of: HashMap<&str, Vec<String>> = HashMap::new();
+        for contract in mesh.contracts() {
+            files_of
+                .entry(&contract.product.id)
+                .or_default()
+                .push(contract.product.source.file.clone());
+        }
+        let mut slots = Vec::new();
+        let mut by_id: HashMap<String, Target> = HashMap::new();
+        let mut by_table: HashMap<String, Target> = HashMap::new();
+        let mut table_owner: HashMap<String, &str> = HashMap::new();
+        for contract in mesh.contracts() {
+            let product = &contract.product;
+            let files = &files_of[product.id.as_str()];
+            let target = if files.len() > 1 {
+                Target::Ambiguous(files.clone())
+            } else {
+                let entry = build_product(
+                    product,
+                    &policies.model,
+                    &policies.settings,
+                    &policies.key_fields,
+                )?;
+                let rego = policies
+                    .row_filters
+                    .as_ref()
+                    .filter(|_| row_filter_applies(&policies.settings, &entry))
+                    .map(|_| RowFilterRule::product_input(product));
+                slots.push(Slot {
+                    entry,
+                    store: Entities::empty(),
+                    rego,
+                });
+                Target::Product(slots.len() - 1)
+            };
+            by_id
+                .entry(product.id.clone())
+                .or_insert_with(|| target.clone());
+            for interface in &product.interfaces {
+                let table = interface.table.trim().to_ascii_lowercase();
+                if table.is_empty() {
+                    continue;
+                }
+                match table_owner.get(&table) {
+                    Some(owner) if *owner != product.id => {
+                        let owners = vec![(*owner).to_owned(), product.id.clone()];
+                        by_table.insert(table, Target::Ambiguous(owners));
+                    }
+                    Some(_) => {}
+                    None => {
+                        table_owner.insert(table.clone(), &product.id);
+                        by_table.insert(table, target.clone());
+                    }
+                }
+            }
+        }
+        let mut engine = Self {
+            policies,
+            mesh_revision: mesh.revision().to_owned(),
+            slots,
+            by_id,
+            by_table,
+            unreadable: mesh.failures().iter().map(|f| f.file.clone()).collect(),
+        };
+        engine.check_entities()?;
+        let literals = engine.literal_entities();
+        for slot in &mut engine.slots {
+            slot.store = product_store(slot, &literals, &engine.policies.actions)?;
+        }
+        Ok(engine)
+    }
+
+    /// The prepared policies (to build the engine of the next mesh revision with).
+    #[must_use]
+    pub fn policies(&self) -> &Arc<AccessPolicies> {
+        &self.policies
+    }
+
+    /// The revisions decisions report.
+    #[must_use]
+    pub fn revision(&self) -> Revision {
+        Revision {
+            policies: self.policies.revision.clone(),
+            mesh: self.mesh_revision.clone(),
+        }
+    }
+
+    /// How many products can be decided.
+    #[must_use]
+    pub fn product_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Decides a request. Anything that cannot be decided is denied, with a reason.
+    ///
+    /// # Errors
+    /// Only a malformed request (see [`AccessRequest::check`]).
+    pub fn decide(&self, request: &AccessRequest) -> Result<Decision, RequestError> {
+        self.run(request, false)
+    }
+
+    /// Decides a request and records every policy evaluated for each action asked
+    /// ([`Decision::explanation`]). Slower: for people, not for query engines.
+    ///
+    /// # Errors
+    /// Only a malformed request (see [`AccessRequest::check`]).
+    pub fn explain(&self, request: &AccessRequest) -> Result<Decision, RequestError> {
+        self.run(request, true)
+    }
+
+    /// Every mesh entity (`Domain`, `DataProduct`, `Column`) in Cedar's entities JSON
+    /// format, for running the same request through Cedar's own tooling.
+    ///
+    /// # Errors
+    /// Cedar cannot serialize the entities (not expected for entities built here).
+    pub fn entities_json(&self) -> Result<serde_json::Value, AccessError> {
+        let entities = Entities::from_entities(self.all_entities(), None)
+            .map_err(|e| AccessError::Entities(e.to_string()))?;
+        entities
+            .to_json_value()
+            .map_err(|e| AccessError::Entities(e.to_string()))
+    }
+
+    fn all_entities(&self) -> Vec<Entity> {
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for slot in &self.slots {
+            let e = &slot.entry;
+            for entity in [&e.domain, &e.entity].into_iter().chain(&e.column_entities) {
+                if seen.insert(entity.uid()) {
+                    out.push(entity.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// Checks every built entity, and a principal, against the schema.
+    fn check_entities(&self) -> Result<(), AccessError> {
+        let sample = super::request::Principal {
+            id: "schema-check".into(),
+            roles: vec!["role".into()],
+            groups: vec!["group".into()],
+            attributes: [("attribute".to_owned(), "value".to_owned())].into(),
+        };
+        let principal = self
+            .policies
+            .model
+            .principal(&sample)
+            .map_err(AccessError::Entities)?;
+        let mut all = self.all_entities();
+        all.push(principal);
+        Entities::from_entities(all, Some(&self.policies.cedar.schema))
+            .map(drop)
+            .map_err(|e| AccessError::Entities(e.to_string()))
+    }
+
+    /// The mesh entities policies name literally, and their ancestors.
+    fn literal_entities(&self) -> Vec<Entity> {
+        let wanted: HashSet<&EntityUid> = self.policies.cedar.literals.iter().collect();
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+        let mut out: Vec<Entity> = Vec::new();
+        for slot in &self.slots {
+            let e = &slot.entry;
+            let hit = |entity: &Entity| wanted.contains(&entity.uid());
+            let column_hit = e
+                .column_entities
+                .iter()
+                .filter(|c| hit(c))
+                .cloned()
+                .collect::<Vec<_>>();
+            if hit(&e.domain) || hit(&e.entity) || !column_hit.is_empty() {
+                out.push(e.domain.clone());
+                if hit(&e.entity) || !column_hit.is_empty() {
+                    out.push(e.entity.clone());
+                }
+                out.extend(column_hit);
+            }
+        }
+        let mut seen = HashSet::new();
+        out.retain(|e| seen.insert(e.uid()));
+        out
+    }
+
+    pub(super) fn resolve(&self, product: &ProductRef) -> Result<&Slot, Vec<Reason>> {
+        let (target, shown) = match product {
+            ProductRef::Id(id) => (self.by_id.get(id.trim()), product.to_string()),
+            ProductRef::Table(table) => (
+                self.by_table.get(&table.trim().to_ascii_lowercase()),
+                product.to_string(),
+            ),
+        };
+        match target {
+            Some(Target::Product(i)) => Ok(&self.slots[*i]),
+            Some(Target::Ambiguous(by)) => Err(vec![Reason::message(format!(
+                "{shown} is declared by more than one contract ({}): it cannot be decided",
+                by.join(", ")
+            ))]),
+            None => {
+                let mut reasons = vec![Reason::message(format!("{shown} is not in the mesh"))];
+                if !self.unreadable.is_empty() {
+                    let shown_files: Vec<&str> =
+                        self.unreadable.iter().take(5).map(String::as_str).collect();
+                    let more = self.unreadable.len().saturating_sub(shown_files.len());
+                    reasons.push(Reason::message(format!(
+                        "{} contract file(s) of the mesh could not be read ({}{}); their products are unknown",
+                        self.unreadable.len(),
+                        shown_files.join(", "),
+                        if more > 0 { format!(" and {more} more") } else { String::new() }
+                    )));
+                }
+                Err(reasons)
+            }
+        }
+    }
+}
+
+fn row_filter_applies(settings: &AccessSettings, entry: &ProductEntry) -> bool {
+    match &settings.row_filter_columns {
+        None => true,
+        Some(columns) => columns.iter().any(|c| entry.column(c).is_some()),
+    }
+}
+
+fn product_store(
+    slot: &Slot,
+    literals: &[Entity],
+    actions: &[Entity],
+) -> Result<Entities, AccessError> {
+    let e = &slot.entry;
+    let mut entities: Vec<Entity> = vec![e.domain.clone(), e.entity.clone()];
+    entities.extend(e.classes.iter().cloned());
+    let mut seen: HashSet<EntityUid> = entities.iter().map(Entity::uid).collect();
+    entities.extend(literals.iter().filter(|l| seen.insert(l.uid())).cloned());
+    entities.extend(actions.iter().cloned());
+    Entities::from_entities(entities, None)
+        .map_err(|err| AccessError::Entities(format!("product `{}`: {err}", e.id)))
+}

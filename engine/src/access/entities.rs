@@ -1,0 +1,346 @@
+//! Cedar entities built from the mesh (`Domain`, `DataProduct`, `Column`), once per
+//! mesh revision, and the `User` principal, once per request.
+//!
+//! Columns whose attributes are equal in every attribute a policy reads are grouped
+//! into classes: for one principal they get equal answers, so a request asks Cedar
+//! once per class instead of once per column.
+
+use std::collections::{BTreeSet, HashMap};
+use std::str::FromStr;
+
+use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
+
+use super::error::AccessError;
+use super::mask::{Dialect, MaskMethod};
+use super::request::Principal;
+use super::settings::AccessSettings;
+use crate::contract::{Field, Product};
+
+/// The entity types and actions of Charter's Cedar model.
+#[derive(Debug, Clone)]
+pub(crate) struct Model {
+    pub user: EntityTypeName,
+    pub domain: EntityTypeName,
+    pub product: EntityTypeName,
+    pub column: EntityTypeName,
+    pub query: EntityUid,
+    pub read: EntityUid,
+    pub read_masked: EntityUid,
+}
+
+impl Model {
+    pub fn new() -> Result<Self, AccessError> {
+        let ty = |name: &str| {
+            EntityTypeName::from_str(name)
+                .map_err(|e| AccessError::Entities(format!("entity type `{name}`: {e}")))
+        };
+        let action = ty("Action")?;
+        let act =
+            |name: &str| EntityUid::from_type_name_and_id(action.clone(), EntityId::new(name));
+        Ok(Self {
+            user: ty("User")?,
+            domain: ty("Domain")?,
+            product: ty("DataProduct")?,
+            column: ty("Column")?,
+            query: act("query"),
+            read: act("read"),
+            read_masked: act("readMasked"),
+        })
+    }
+
+    pub fn uid(ty: &EntityTypeName, id: &str) -> EntityUid {
+        EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
+    }
+
+    /// The `User` entity of a request's principal: roles and groups as attributes,
+    /// string attributes as tags.
+    pub fn principal(&self, principal: &Principal) -> Result<Entity, String> {
+        let attrs = [
+            ("roles".to_owned(), string_set(&principal.roles)),
+            ("groups".to_owned(), string_set(&principal.groups)),
+        ];
+        let tags = principal
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), RestrictedExpression::new_string(v.clone())));
+        Entity::new_with_tags(Self::uid(&self.user, &principal.id), attrs, [], tags)
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn string_set<'a>(items: impl IntoIterator<Item = &'a String>) -> RestrictedExpression {
+    RestrictedExpression::new_set(
+        items
+            .into_iter()
+            .map(|s| RestrictedExpression::new_string(s.clone())),
+    )
+}
+
+fn lower(value: Option<&String>) -> Option<String> {
+    value.map(|v| v.trim().to_ascii_lowercase())
+}
+
+/// What a column's contract says about masking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Masking {
+    /// No masking method.
+    None,
+    /// A method Charter expresses in SQL.
+    Known(MaskMethod),
+    /// A method Charter does not know (a mask falls back to deny).
+    Unknown(String),
+}
+
+/// One column of a product, ready for requests.
+#[derive(Debug, Clone)]
+pub(crate) struct ColumnEntry {
+    pub name: String,
+    /// Index into [`ProductEntry::classes`].
+    pub class: usize,
+    pub pii: bool,
+    pub masking: Masking,
+    /// The mask expression per dialect ([`Dialect::index`]), for known methods.
+    pub masks: Option<[String; 2]>,
+    /// The contract declares the name more than once (fail closed: denied).
+    pub duplicate: bool,
+}
+
+/// One product of the mesh, ready for requests.
+#[derive(Debug, Clone)]
+pub(crate) struct ProductEntry {
+    pub id: String,
+    pub uid: EntityUid,
+    pub entity: Entity,
+    pub domain: Entity,
+    pub columns: Vec<ColumnEntry>,
+    pub by_name: HashMap<String, usize>,
+    /// Lowercased name → column, `None` when two columns differ only by case.
+    pub by_lower: HashMap<String, Option<usize>>,
+    /// One representative `Column` entity per class.
+    pub classes: Vec<Entity>,
+    /// Every column entity (for the entities export and policy literals).
+    pub column_entities: Vec<Entity>,
+}
+
+impl ProductEntry {
+    /// The column a request names: exact, else the only one equal ignoring case.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.by_name
+            .get(name)
+            .copied()
+            .or_else(|| self.by_lower.get(&name.to_lowercase()).copied().flatten())
+    }
+}
+
+/// Which column attributes can change a decision, so which ones split classes.
+#[derive(Debug, Clone)]
+pub(crate) struct ClassKeyFields {
+    pub pii: bool,
+    pub masking: bool,
+    pub classification: bool,
+    pub data_type: bool,
+    pub tags: bool,
+    /// A policy names a column entity: every column is its own class.
+    pub name: bool,
+}
+
+impl ClassKeyFields {
+    pub fn new(attributes: &BTreeSet<String>, column_literals: bool) -> Self {
+        let has = |a: &str| attributes.contains(a);
+        Self {
+            pii: has("pii"),
+            masking: has("masking"),
+            classification: has("classification"),
+            data_type: has("type"),
+            tags: has("tags"),
+            name: column_literals,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ClassKey {
+    pii: Option<bool>,
+    masking: Option<Option<String>>,
+    classification: Option<Option<String>>,
+    data_type: Option<Option<String>>,
+    tags: Option<Vec<String>>,
+    name: Option<String>,
+}
+
+/// Column attributes as Cedar sees them.
+struct ColumnAttrs {
+    masking: Option<String>,
+    classification: Option<String>,
+    data_type: Option<String>,
+    tags: Vec<String>,
+}
+
+impl ColumnAttrs {
+    fn new(field: &Field, masking: &Masking) -> Self {
+        let mut tags = field.tags.clone();
+        tags.sort();
+        tags.dedup();
+        Self {
+            masking: match masking {
+                Masking::None => None,
+                Masking::Known(m) => Some(m.as_str().to_owned()),
+                Masking::Unknown(raw) => Some(raw.clone()),
+            },
+            classification: lower(field.classification.as_ref()),
+            data_type: lower(field.data_type.as_ref()),
+            tags,
+        }
+    }
+
+    fn key(&self, fields: &ClassKeyFields, pii: bool, name: &str) -> ClassKey {
+        ClassKey {
+            pii: fields.pii.then_some(pii),
+            masking: fields.masking.then(|| self.masking.clone()),
+            classification: fields.classification.then(|| self.classification.clone()),
+            data_type: fields.data_type.then(|| self.data_type.clone()),
+            tags: fields.tags.then(|| self.tags.clone()),
+            name: fields.name.then(|| name.to_owned()),
+        }
+    }
+}
+
+fn entity(
+    uid: EntityUid,
+    attrs: Vec<(&str, RestrictedExpression)>,
+    parent: Option<EntityUid>,
+) -> Result<Entity, AccessError> {
+    let shown = uid.to_string();
+    Entity::new_with_tags(
+        uid,
+        attrs.into_iter().map(|(k, v)| (k.to_owned(), v)),
+        parent,
+        [],
+    )
+    .map_err(|e| AccessError::Entities(format!("entity {shown}: {e}")))
+}
+
+fn push_opt(
+    attrs: &mut Vec<(&'static str, RestrictedExpression)>,
+    key: &'static str,
+    value: Option<String>,
+) {
+    if let Some(v) = value {
+        attrs.push((key, RestrictedExpression::new_string(v)));
+    }
+}
+
+/// Builds the entities of one product.
+pub(crate) fn build_product(
+    product: &Product,
+    model: &Model,
+    settings: &AccessSettings,
+    key_fields: &ClassKeyFields,
+) -> Result<ProductEntry, AccessError> {
+    let domain_uid = Model::uid(&model.domain, &product.domain);
+    let domain = entity(
+        domain_uid.clone(),
+        vec![(
+            "name",
+            RestrictedExpression::new_string(product.domain.clone()),
+        )],
+        None,
+    )?;
+    let uid = Model::uid(&model.product, &product.id);
+    let mut attrs = vec![
+        ("id", RestrictedExpression::new_string(product.id.clone())),
+        (
+            "domain",
+            RestrictedExpression::new_string(product.domain.clone()),
+        ),
+        ("roles", string_set(&product.access.roles)),
+        ("tags", string_set(&product.tags)),
+    ];
+    push_opt(
+        &mut attrs,
+        "owner",
+        product.owner.as_ref().map(|o| o.trim().to_owned()),
+    );
+    push_opt(
+        &mut attrs,
+        "classification",
+        lower(product.classification.as_ref()),
+    );
+    push_opt(&mut attrs, "status", lower(product.status.as_ref()));
+    let product_entity = entity(uid.clone(), attrs, Some(domain_uid))?;
+
+    let mut entry = ProductEntry {
+        id: product.id.clone(),
+        uid: uid.clone(),
+        entity: product_entity,
+        domain,
+        columns: Vec::new(),
+        by_name: HashMap::new(),
+        by_lower: HashMap::new(),
+        classes: Vec::new(),
+        column_entities: Vec::new(),
+    };
+    let mut class_of: HashMap<ClassKey, usize> = HashMap::new();
+    for field in &product.fields {
+        if let Some(&first) = entry.by_name.get(&field.name) {
+            entry.columns[first].duplicate = true;
+            continue;
+        }
+        let masking = match field
+            .masking
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+        {
+            None => Masking::None,
+            Some(written) => match settings.mask_method(written) {
+                Some(method) => Masking::Known(method),
+                None => Masking::Unknown(written.to_owned()),
+            },
+        };
+        let column_attrs = ColumnAttrs::new(field, &masking);
+        let column_uid = Model::uid(&model.column, &format!("{}/{}", product.id, field.name));
+        let mut attrs = vec![
+            ("pii", RestrictedExpression::new_bool(field.pii)),
+            ("tags", string_set(&column_attrs.tags)),
+        ];
+        push_opt(&mut attrs, "masking", column_attrs.masking.clone());
+        push_opt(
+            &mut attrs,
+            "classification",
+            column_attrs.classification.clone(),
+        );
+        push_opt(&mut attrs, "type", column_attrs.data_type.clone());
+        let column_entity = entity(column_uid, attrs, Some(uid.clone()))?;
+
+        let key = column_attrs.key(key_fields, field.pii, &field.name);
+        let class = *class_of.entry(key).or_insert_with(|| {
+            entry.classes.push(column_entity.clone());
+            entry.classes.len() - 1
+        });
+        let masks = match &masking {
+            Masking::Known(method) => Some(
+                Dialect::ALL
+                    .map(|dialect| method.sql(dialect, &field.name, field.data_type.as_deref())),
+            ),
+            _ => None,
+        };
+        let index = entry.columns.len();
+        entry.by_name.insert(field.name.clone(), index);
+        entry
+            .by_lower
+            .entry(field.name.to_lowercase())
+            .and_modify(|slot| *slot = None)
+            .or_insert(Some(index));
+        entry.column_entities.push(column_entity);
+        entry.columns.push(ColumnEntry {
+            name: field.name.clone(),
+            class,
+            pii: field.pii,
+            masking,
+            masks,
+            duplicate: false,
+        });
+    }
+    Ok(entry)
+}

@@ -1,0 +1,401 @@
+//! The policy side of access decisions, prepared once per pack revision: the Cedar
+//! schema and every policy (by `@id`, with file and line), strictly validated; the
+//! access settings; the compiled row-filter rule.
+
+use std::collections::{BTreeSet, HashMap};
+use std::str::FromStr;
+
+use cedar_policy::ffi::DetailedError;
+use cedar_policy::{
+    ActionConstraint, Authorizer, Effect, Entities, Entity, EntityUid, Policy, PolicyId, PolicySet,
+    Schema, SchemaFragment, ValidationMode, Validator,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use super::entities::{ClassKeyFields, Model};
+use super::error::AccessError;
+use super::row_filter::RowFilterRule;
+use super::settings::AccessSettings;
+use crate::pack::PolicyPack;
+
+/// One Cedar policy of the pack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyInfo {
+    /// The policy's `@id`.
+    pub id: String,
+    /// `permit` or `forbid`.
+    pub effect: String,
+    /// The file, relative to the pack (`cedar/products.cedar`).
+    pub file: String,
+    /// 1-based line where the policy starts.
+    pub line: u32,
+}
+
+/// The policy side of access decisions, prepared once per pack revision: the
+/// validated Cedar policies and schema, the access settings and the compiled
+/// row-filter rule. Share it between engines built for successive meshes.
+#[derive(Debug)]
+pub struct AccessPolicies {
+    pub(crate) cedar: CedarPolicies,
+    pub(crate) model: Model,
+    pub(crate) settings: AccessSettings,
+    pub(crate) row_filters: Option<RowFilterRule>,
+    pub(crate) key_fields: ClassKeyFields,
+    /// Policy id → index in `cedar.infos` (file order).
+    pub(crate) order: HashMap<String, usize>,
+    /// Action entities, when the schema groups actions (policies may ask `action in …`).
+    pub(crate) actions: Vec<Entity>,
+    /// The policies whose action scope can hold for `query`, `read` and `readMasked`
+    /// (the others can neither be satisfied nor fail for that action).
+    pub(crate) per_action: [PolicySet; 3],
+    pub(crate) authorizer: Authorizer,
+    pub(crate) revision: String,
+}
+
+impl AccessPolicies {
+    /// Parses and strictly validates the pack's Cedar schema and policies, reads the
+    /// access settings and compiles the row-filter rule.
+    ///
+    /// # Errors
+    /// No schema; a schema or policy that does not parse; a policy without a unique
+    /// `@id`; a policy that does not validate (with file, line and the validator's
+    /// message); a bad `access` setting; row-filter rules that do not compile.
+    pub fn from_pack(pack: &PolicyPack) -> Result<Self, AccessError> {
+        let cedar = CedarPolicies::load(pack)?;
+        let model = Model::new()?;
+        let settings = AccessSettings::from_settings(pack.settings())?;
+        let row_filters = RowFilterRule::compile(pack)?;
+        let column_literals = cedar
+            .literals
+            .iter()
+            .any(|uid| uid.type_name() == &model.column);
+        let key_fields = ClassKeyFields::new(&cedar.attributes, column_literals);
+        let order = cedar
+            .infos
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
+        let schema_actions = cedar
+            .schema
+            .action_entities()
+            .map_err(|e| AccessError::Entities(format!("schema actions: {e}")))?;
+        let grouped = schema_actions.iter().any(|a| {
+            schema_actions
+                .ancestors(&a.uid())
+                .is_some_and(|mut it| it.next().is_some())
+        });
+        let actions = if grouped {
+            schema_actions.iter().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        let per_action = [&model.query, &model.read, &model.read_masked]
+            .map(|action| cedar.for_action(action, &schema_actions));
+        Ok(Self {
+            cedar,
+            model,
+            settings,
+            row_filters,
+            key_fields,
+            order,
+            actions,
+            per_action,
+            authorizer: Authorizer::new(),
+            revision: pack.revision().to_owned(),
+        })
+    }
+
+    /// Every Cedar policy, in file order.
+    #[must_use]
+    pub fn policies(&self) -> &[PolicyInfo] {
+        &self.cedar.infos
+    }
+
+    /// The validator's warnings (`file:line: policy `id`: message`); they do not refuse the pack.
+    #[must_use]
+    pub fn warnings(&self) -> &[String] {
+        &self.cedar.warnings
+    }
+
+    /// The pack revision the policies came from.
+    #[must_use]
+    pub fn revision(&self) -> &str {
+        &self.revision
+    }
+
+    /// Whether the pack has a `charter.access.row_filters` rule.
+    #[must_use]
+    pub fn has_row_filters(&self) -> bool {
+        self.row_filters.is_some()
+    }
+}
+
+/// The pack's Cedar policies and schema, parsed and validated.
+#[derive(Debug)]
+pub(crate) struct CedarPolicies {
+    pub set: PolicySet,
+    pub schema: Schema,
+    pub infos: Vec<PolicyInfo>,
+    /// One single-policy set per entry of `infos` (for explanations).
+    pub singles: Vec<PolicySet>,
+    /// Attribute names any policy reads or tests (`resource.pii`, `resource has masking`).
+    pub attributes: BTreeSet<String>,
+    /// Entity literals of the policies, other than actions.
+    pub literals: Vec<EntityUid>,
+    /// Validator warnings, as `file:line: message`.
+    pub warnings: Vec<String>,
+}
+
+impl CedarPolicies {
+    /// Parses the schema and every policy of `pack`, and validates them strictly.
+    pub fn load(pack: &PolicyPack) -> Result<Self, AccessError> {
+        let schema = load_schema(pack)?;
+        let mut set = PolicySet::new();
+        let mut infos = Vec::new();
+        let mut singles = Vec::new();
+        let mut origin: HashMap<String, (String, usize)> = HashMap::new();
+        let files: Vec<_> = pack.files_in("cedar", ".cedar").collect();
+        for (file_index, file) in files.iter().enumerate() {
+            let parsed = PolicySet::from_str(&file.text).map_err(|e| {
+                let (line, message) = located(&DetailedError::from(&e), &file.text);
+                AccessError::Parse {
+                    file: file.path.clone(),
+                    line,
+                    message,
+                }
+            })?;
+            if let Some(template) = parsed.templates().next() {
+                let line = line_of_text(&file.text, &template.to_cedar());
+                return Err(AccessError::PolicyId {
+                    file: file.path.clone(),
+                    line,
+                    message: "policy templates are not supported: write static policies".into(),
+                });
+            }
+            let mut policies: Vec<(u32, &Policy)> = parsed
+                .policies()
+                .map(|p| {
+                    (
+                        p.to_cedar()
+                            .as_deref()
+                            .map_or(1, |src| line_of_text(&file.text, src)),
+                        p,
+                    )
+                })
+                .collect();
+            policies.sort_by_key(|(line, _)| *line);
+            for (line, policy) in policies {
+                let Some(id) = policy
+                    .annotation("id")
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                else {
+                    return Err(AccessError::PolicyId {
+                        file: file.path.clone(),
+                        line,
+                        message:
+                            "policy has no `@id(\"…\")` annotation; every policy needs a unique id"
+                                .into(),
+                    });
+                };
+                if let Some(first) = infos.iter().find(|i: &&PolicyInfo| i.id == id) {
+                    return Err(AccessError::PolicyId {
+                        file: file.path.clone(),
+                        line,
+                        message: format!(
+                            "policy id `{id}` is already used at {}:{}",
+                            first.file, first.line
+                        ),
+                    });
+                }
+                let renamed = policy.new_id(PolicyId::new(id));
+                let single = PolicySet::from_policies([renamed.clone()]).map_err(|e| {
+                    AccessError::PolicyId {
+                        file: file.path.clone(),
+                        line,
+                        message: e.to_string(),
+                    }
+                })?;
+                set.add(renamed).map_err(|e| AccessError::PolicyId {
+                    file: file.path.clone(),
+                    line,
+                    message: e.to_string(),
+                })?;
+                singles.push(single);
+                origin.insert(id.to_owned(), (file.path.clone(), file_index));
+                infos.push(PolicyInfo {
+                    id: id.to_owned(),
+                    effect: effect_name(policy.effect()).to_owned(),
+                    file: file.path.clone(),
+                    line,
+                });
+            }
+        }
+
+        let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
+        let place = |policy: &PolicyId, detail: &DetailedError| -> (String, u32, String) {
+            match origin.get(id_str(policy)) {
+                Some((path, index)) => {
+                    let (line, message) = located(detail, &files[*index].text);
+                    (path.clone(), line, message)
+                }
+                None => ("cedar".to_owned(), 1, detail.message.clone()),
+            }
+        };
+        let mut errors = result.validation_errors().collect::<Vec<_>>();
+        errors.sort_by_key(|e| infos.iter().position(|i| i.id == id_str(e.policy_id())));
+        if let Some(first) = errors.first() {
+            let (file, line, mut message) = place(first.policy_id(), &DetailedError::from(*first));
+            if errors.len() > 1 {
+                message.push_str(&format!(
+                    " (and {} more validation errors)",
+                    errors.len() - 1
+                ));
+            }
+            return Err(AccessError::Validation {
+                file,
+                line,
+                policy: first.policy_id().to_string(),
+                message,
+            });
+        }
+        let warnings = result
+            .validation_warnings()
+            .map(|w| {
+                let (file, line, message) = place(w.policy_id(), &DetailedError::from(w));
+                format!("{file}:{line}: policy `{}`: {message}", w.policy_id())
+            })
+            .collect();
+
+        let mut attributes = BTreeSet::new();
+        let mut literals = Vec::new();
+        for policy in set.policies() {
+            if let Ok(json) = policy.to_json() {
+                collect_attributes(&json, &mut attributes);
+            }
+            for uid in policy.entity_literals() {
+                if uid.type_name().basename() != "Action" && !literals.contains(&uid) {
+                    literals.push(uid);
+                }
+            }
+        }
+        Ok(Self {
+            set,
+            schema,
+            infos,
+            singles,
+            attributes,
+            literals,
+            warnings,
+        })
+    }
+}
+
+impl CedarPolicies {
+    /// The policies whose action scope holds for `action` (`action == A`, `action in
+    /// [A, G]` with `A` in group `G`, or no action constraint).
+    pub fn for_action(&self, action: &EntityUid, schema_actions: &Entities) -> PolicySet {
+        let applies = |policy: &Policy| match policy.action_constraint() {
+            ActionConstraint::Any => true,
+            ActionConstraint::Eq(a) => &a == action,
+            ActionConstraint::In(group) => group
+                .iter()
+                .any(|a| a == action || schema_actions.is_ancestor_of(a, action)),
+        };
+        let mut set = PolicySet::new();
+        for policy in self.set.policies().filter(|p| applies(p)) {
+            // Ids are unique in `self.set`, so adding cannot fail.
+            let _ = set.add(policy.clone());
+        }
+        set
+    }
+}
+
+fn load_schema(pack: &PolicyPack) -> Result<Schema, AccessError> {
+    let mut fragments = Vec::new();
+    for file in pack.files_in("cedar", ".cedarschema") {
+        let (fragment, _warnings) =
+            SchemaFragment::from_cedarschema_str(&file.text).map_err(|e| {
+                let (line, message) = located(&DetailedError::from(&e), &file.text);
+                AccessError::Schema {
+                    file: file.path.clone(),
+                    line,
+                    message,
+                }
+            })?;
+        fragments.push(fragment);
+    }
+    if fragments.is_empty() {
+        return Err(AccessError::NoSchema);
+    }
+    Schema::from_schema_fragments(fragments).map_err(|e| {
+        let detail = DetailedError::from(&e);
+        AccessError::Schema {
+            file: "cedar/*.cedarschema".into(),
+            line: 1,
+            message: full_message(&detail),
+        }
+    })
+}
+
+fn id_str(id: &PolicyId) -> &str {
+    id.as_ref()
+}
+
+fn effect_name(effect: Effect) -> &'static str {
+    match effect {
+        Effect::Permit => "permit",
+        Effect::Forbid => "forbid",
+    }
+}
+
+/// The line of a diagnostic's first label in `text`, and its message with help.
+fn located(detail: &DetailedError, text: &str) -> (u32, String) {
+    let line = detail
+        .source_locations
+        .first()
+        .map_or(1, |l| line_of_offset(text, l.loc.start));
+    (line, full_message(detail))
+}
+
+fn full_message(detail: &DetailedError) -> String {
+    match &detail.help {
+        Some(help) => format!("{} ({help})", detail.message),
+        None => detail.message.clone(),
+    }
+}
+
+/// 1-based line of a byte offset.
+pub(crate) fn line_of_offset(text: &str, offset: usize) -> u32 {
+    let end = offset.min(text.len());
+    let newlines = text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    u32::try_from(newlines + 1).unwrap_or(u32::MAX)
+}
+
+fn line_of_text(text: &str, needle: &str) -> u32 {
+    text.find(needle)
+        .map_or(1, |offset| line_of_offset(text, offset))
+}
+
+/// Every attribute name a policy reads (`.attr`) or tests (`has attr`), from its JSON form.
+fn collect_attributes(json: &Json, out: &mut BTreeSet<String>) {
+    match json {
+        Json::Object(map) => {
+            for (key, value) in map {
+                if key == "attr"
+                    && let Some(name) = value.as_str()
+                {
+                    out.insert(name.to_owned());
+                }
+                collect_attributes(value, out);
+            }
+        }
+        Json::Array(items) => items.iter().for_each(|v| collect_attributes(v, out)),
+        _ => {}
+    }
+}

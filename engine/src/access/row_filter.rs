@@ -1,0 +1,290 @@
+//! Row filters: the Rego rule `data.charter.access.row_filters`, compiled once per
+//! pack revision, and the SQL predicates built from what it returns.
+//!
+//! The rule returns a set of objects `{"column", "op", "value", "reason"?}`; it never
+//! writes SQL. The engine quotes the column as an identifier and every value as a
+//! literal, so a principal attribute such as `eu' OR '1'='1` stays one string.
+
+use regorus::{Rc, Value};
+use serde_json::Value as Json;
+
+use super::decision::RowFilter;
+use super::entities::ProductEntry;
+use super::error::AccessError;
+use super::mask::{Dialect, quote_identifier, quote_literal};
+use super::request::AccessRequest;
+use crate::contract::Product;
+use crate::pack::PolicyPack;
+
+/// The rule a pack's row filters are read from.
+pub const ROW_FILTERS_RULE: &str = "data.charter.access.row_filters";
+const ROW_FILTERS_PACKAGE: &str = "data.charter.access";
+
+/// The compiled row-filter rule.
+#[derive(Debug, Clone)]
+pub(crate) struct RowFilterRule {
+    compiled: regorus::CompiledPolicy,
+}
+
+impl RowFilterRule {
+    /// Compiles the pack's Rego with the central settings as `data.charter.settings`;
+    /// `None` when no module declares package `charter.access`.
+    pub fn compile(pack: &PolicyPack) -> Result<Option<Self>, AccessError> {
+        let mut engine = regorus::Engine::new();
+        for file in pack.rego() {
+            engine
+                .add_policy(file.path.clone(), file.text.clone())
+                .map_err(|e| AccessError::RowFilters(format!("{}: {e}", file.path)))?;
+        }
+        let packages = engine
+            .get_packages()
+            .map_err(|e| AccessError::RowFilters(e.to_string()))?;
+        if !packages.iter().any(|p| p == ROW_FILTERS_PACKAGE) {
+            return Ok(None);
+        }
+        let data = serde_json::json!({"charter": {"settings": pack.settings()}});
+        engine
+            .add_data(Value::from(data))
+            .map_err(|e| AccessError::RowFilters(e.to_string()))?;
+        let compiled = engine
+            .compile_with_entrypoint(&Rc::from(ROW_FILTERS_RULE))
+            .map_err(|e| AccessError::RowFilters(e.to_string()))?;
+        Ok(Some(Self { compiled }))
+    }
+
+    /// What the rule sees of a product as `input.product`.
+    pub fn product_input(product: &Product) -> Value {
+        let columns: Vec<Json> = product
+            .fields
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "name": f.name,
+                    "type": f.data_type,
+                    "pii": f.pii,
+                    "masking": f.masking,
+                    "classification": f.classification,
+                    "tags": f.tags,
+                })
+            })
+            .collect();
+        Value::from(serde_json::json!({
+            "id": product.id,
+            "domain": product.domain,
+            "owner": product.owner,
+            "classification": product.classification,
+            "status": product.status,
+            "tags": product.tags,
+            "roles": product.access.roles,
+            "columns": columns,
+        }))
+    }
+
+    /// Evaluates the rule for a request and renders its filters as SQL.
+    ///
+    /// `columns` are the contract's names of the columns the request resolved to.
+    pub fn evaluate(
+        &self,
+        request: &AccessRequest,
+        product: &ProductEntry,
+        product_input: &Value,
+        columns: &[&str],
+        dialect: Dialect,
+    ) -> Result<Vec<RowFilter>, String> {
+        let input = request_input(request, product_input, columns);
+        let value = self
+            .compiled
+            .eval_with_input(input)
+            .map_err(|e| format!("rule failed: {e}"))?;
+        let items: Vec<Value> = match value {
+            Value::Undefined | Value::Null => return Ok(Vec::new()),
+            Value::Set(set) => set.iter().cloned().collect(),
+            Value::Array(items) => items.iter().cloned().collect(),
+            other => {
+                return Err(format!(
+                    "rule returned {}, expected a set of filters",
+                    kind(&other)
+                ));
+            }
+        };
+        items
+            .iter()
+            .map(|item| filter_of(item, product, dialect))
+            .collect()
+    }
+}
+
+fn request_input(request: &AccessRequest, product_input: &Value, columns: &[&str]) -> Value {
+    let strings = |items: &[String]| {
+        Value::from(
+            items
+                .iter()
+                .map(|s| Value::from(s.as_str()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let mut principal = std::collections::BTreeMap::new();
+    principal.insert(
+        Value::from("id"),
+        Value::from(request.principal.id.as_str()),
+    );
+    principal.insert(Value::from("roles"), strings(&request.principal.roles));
+    principal.insert(Value::from("groups"), strings(&request.principal.groups));
+    let attributes: std::collections::BTreeMap<Value, Value> = request
+        .principal
+        .attributes
+        .iter()
+        .map(|(k, v)| (Value::from(k.as_str()), Value::from(v.as_str())))
+        .collect();
+    principal.insert(Value::from("attributes"), Value::from(attributes));
+    let mut input = std::collections::BTreeMap::new();
+    input.insert(Value::from("principal"), Value::from(principal));
+    input.insert(Value::from("product"), product_input.clone());
+    input.insert(
+        Value::from("columns"),
+        Value::from(columns.iter().map(|c| Value::from(*c)).collect::<Vec<_>>()),
+    );
+    input.insert(
+        Value::from("purpose"),
+        request.purpose.as_deref().map_or(Value::Null, Value::from),
+    );
+    Value::from(input)
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Set(_) => "a set",
+        Value::Object(_) => "an object",
+        Value::Undefined => "undefined",
+    }
+}
+
+/// One filter object of the rule, checked and rendered.
+fn filter_of(item: &Value, product: &ProductEntry, dialect: Dialect) -> Result<RowFilter, String> {
+    let json: Json = serde_json::to_value(item)
+        .map_err(|e| format!("rule returned a value that is not JSON: {e}"))?;
+    let Json::Object(map) = &json else {
+        return Err(format!(
+            "rule returned {json}, expected objects {{column, op, value}}"
+        ));
+    };
+    let column = map
+        .get("column")
+        .and_then(Json::as_str)
+        .ok_or_else(|| format!("filter {json} has no `column` string"))?;
+    let op = map
+        .get("op")
+        .and_then(Json::as_str)
+        .unwrap_or("=")
+        .trim()
+        .to_ascii_lowercase();
+    let value = map
+        .get("value")
+        .cloned()
+        .ok_or_else(|| format!("filter {json} has no `value`"))?;
+    let reason = map.get("reason").and_then(Json::as_str).map(str::to_owned);
+    let index = product.column(column).ok_or_else(|| {
+        format!(
+            "filter names column `{column}`, which product `{}` does not have",
+            product.id
+        )
+    })?;
+    let name = &product.columns[index].name;
+    let sql = predicate(name, &op, &value, dialect)?;
+    Ok(RowFilter {
+        column: name.clone(),
+        op,
+        value,
+        sql,
+        reason,
+    })
+}
+
+/// `"column" = 'value'`, `"column" IN ('a', 'b')`… with the column quoted and values escaped.
+pub(crate) fn predicate(
+    column: &str,
+    op: &str,
+    value: &Json,
+    _dialect: Dialect,
+) -> Result<String, String> {
+    let col = quote_identifier(column);
+    match op {
+        "=" | "<>" | "!=" => {
+            let sql_op = if op == "=" { "=" } else { "<>" };
+            Ok(format!("{col} {sql_op} {}", literal(value)?))
+        }
+        "in" | "not in" => {
+            let items = value
+                .as_array()
+                .ok_or_else(|| format!("`{op}` needs a list value, got {value}"))?;
+            if items.is_empty() {
+                // Nothing is in an empty list.
+                return Ok(if op == "in" { "FALSE" } else { "TRUE" }.to_owned());
+            }
+            let list = items
+                .iter()
+                .map(literal)
+                .collect::<Result<Vec<_>, _>>()?
+                .join(", ");
+            Ok(format!("{col} {} ({list})", op.to_ascii_uppercase()))
+        }
+        other => Err(format!(
+            "unknown operator `{other}` (expected =, <>, in, not in)"
+        )),
+    }
+}
+
+fn literal(value: &Json) -> Result<String, String> {
+    match value {
+        Json::String(s) => Ok(quote_literal(s)),
+        Json::Number(n) => Ok(n.to_string()),
+        Json::Bool(b) => Ok(if *b { "TRUE" } else { "FALSE" }.to_owned()),
+        other => Err(format!("value {other} is not a string, number or boolean")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn injection_stays_one_literal() {
+        let sql = predicate("region", "=", &json!("eu' OR '1'='1"), Dialect::Trino).unwrap();
+        assert_eq!(sql, r#""region" = 'eu'' OR ''1''=''1'"#);
+    }
+
+    #[test]
+    fn lists_numbers_and_booleans() {
+        assert_eq!(
+            predicate("tier", "in", &json!(["a", "b'c"]), Dialect::Ansi).unwrap(),
+            r#""tier" IN ('a', 'b''c')"#
+        );
+        assert_eq!(
+            predicate("n", "not in", &json!([1, 2.5]), Dialect::Ansi).unwrap(),
+            r#""n" NOT IN (1, 2.5)"#
+        );
+        assert_eq!(
+            predicate("flag", "!=", &json!(true), Dialect::Trino).unwrap(),
+            r#""flag" <> TRUE"#
+        );
+        assert_eq!(
+            predicate("x", "in", &json!([]), Dialect::Trino).unwrap(),
+            "FALSE"
+        );
+    }
+
+    #[test]
+    fn malformed_filters_are_errors() {
+        assert!(predicate("x", "like", &json!("a%"), Dialect::Trino).is_err());
+        assert!(predicate("x", "=", &json!(null), Dialect::Trino).is_err());
+        assert!(predicate("x", "=", &json!({"a": 1}), Dialect::Trino).is_err());
+        assert!(predicate("x", "in", &json!("a"), Dialect::Trino).is_err());
+        assert!(predicate("x", "in", &json!([["a"]]), Dialect::Trino).is_err());
+    }
+}
