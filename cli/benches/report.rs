@@ -1,4 +1,8 @@
-#![expect(clippy::print_stdout, clippy::print_stderr, reason = "a benchmark reports on its terminal")]
+#![expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark reports on its terminal"
+)]
 
 //! `charter report --format json` over a synthetic mesh of 10,000 contracts, cold and warm.
 //!
@@ -12,8 +16,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const DOMAINS: [&str; 8] =
-    ["orders", "inventory", "customer-engagement", "billing", "logistics", "marketing", "finance", "support"];
+const DOMAINS: [&str; 8] = [
+    "orders",
+    "inventory",
+    "customer-engagement",
+    "billing",
+    "logistics",
+    "marketing",
+    "finance",
+    "support",
+];
 const PII_NAMES: [(&str, &str); 6] = [
     ("email", "hash"),
     ("phone", "last4"),
@@ -22,7 +34,14 @@ const PII_NAMES: [(&str, &str); 6] = [
     ("birth_date", "nullify"),
     ("customer_id", "hash"),
 ];
-const ROLES: [&str; 6] = ["analyst", "data-scientist", "finance-analyst", "marketing-analyst", "ops-analyst", "support-agent"];
+const ROLES: [&str; 6] = [
+    "analyst",
+    "data-scientist",
+    "finance-analyst",
+    "marketing-analyst",
+    "ops-analyst",
+    "support-agent",
+];
 
 /// A tiny deterministic generator (xorshift), so every run sees the same mesh.
 struct Rng(u64);
@@ -57,11 +76,25 @@ fn seed_contract(i: usize, rng: &mut Rng) -> String {
     for f in 1..fields {
         if f % 5 == 0 {
             let (name, masking) = PII_NAMES[f / 5 % PII_NAMES.len()];
-            let masking = if violate && f == 5 { String::new() } else { format!(", masking: {masking}") };
-            let _ = write!(s, "      - name: {name}_{f}\n        type: string\n        constraints: {{ pii: true{masking} }}\n");
+            let masking = if violate && f == 5 {
+                String::new()
+            } else {
+                format!(", masking: {masking}")
+            };
+            let _ = write!(
+                s,
+                "      - name: {name}_{f}\n        type: string\n        constraints: {{ pii: true{masking} }}\n"
+            );
         } else {
-            let name = if violate && f == 3 { format!("metricValue{f}") } else { format!("metric_{f}") };
-            let _ = write!(s, "      - name: {name}\n        type: decimal(18,2)\n        constraints: {{ null: true }}\n");
+            let name = if violate && f == 3 {
+                format!("metricValue{f}")
+            } else {
+                format!("metric_{f}")
+            };
+            let _ = write!(
+                s,
+                "      - name: {name}\n        type: decimal(18,2)\n        constraints: {{ null: true }}\n"
+            );
         }
     }
     let _ = write!(
@@ -87,9 +120,15 @@ fn odcs_contract(i: usize, rng: &mut Rng) -> String {
     for f in 1..fields {
         if f % 6 == 0 {
             let (name, masking) = PII_NAMES[f / 6 % PII_NAMES.len()];
-            let _ = write!(s, "      - name: {name}_{f}\n        logicalType: string\n        classification: pii\n        customProperties:\n          - {{ property: masking, value: {masking} }}\n");
+            let _ = write!(
+                s,
+                "      - name: {name}_{f}\n        logicalType: string\n        classification: pii\n        customProperties:\n          - {{ property: masking, value: {masking} }}\n"
+            );
         } else {
-            let _ = write!(s, "      - name: attribute_{f}\n        logicalType: number\n");
+            let _ = write!(
+                s,
+                "      - name: attribute_{f}\n        logicalType: number\n"
+            );
         }
     }
     let _ = write!(
@@ -112,7 +151,11 @@ fn generate(root: &Path, count: usize) -> std::io::Result<()> {
         let domain = DOMAINS[i % DOMAINS.len()];
         let dir = root.join("domains").join(domain);
         std::fs::create_dir_all(&dir)?;
-        let text = if i % 4 == 3 { odcs_contract(i, &mut rng) } else { seed_contract(i, &mut rng) };
+        let text = if i % 4 == 3 {
+            odcs_contract(i, &mut rng)
+        } else {
+            seed_contract(i, &mut rng)
+        };
         std::fs::write(dir.join(format!("product_{i}.yaml")), text)?;
     }
     std::fs::write(marker, "")
@@ -121,7 +164,14 @@ fn generate(root: &Path, count: usize) -> std::io::Result<()> {
 fn run(root: &Path, cache: &Path) -> Duration {
     let start = Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_charter"))
-        .args(["report", "--format", "json", "--fail-on", "never", "--cache-dir"])
+        .args([
+            "report",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--cache-dir",
+        ])
         .arg(cache)
         .arg(root)
         .output();
@@ -144,7 +194,10 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let count: usize = std::env::var("CHARTER_BENCH_CONTRACTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let count: usize = std::env::var("CHARTER_BENCH_CONTRACTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
     let root = target.join(format!("bench-mesh-{count}"));
     let cache = target.join(format!("bench-cache-{count}"));
@@ -163,7 +216,20 @@ fn main() {
     cold.sort();
     warm.sort();
     let (c, w) = (cold[1], warm[1]);
-    println!("report --format json over {count} contracts ({} cores):", std::thread::available_parallelism().map_or(1, |n| n.get()));
-    println!("  cold (no cache):    median {:>7.3} s  ({:>8.0} contracts/s)  runs {:?}", c.as_secs_f64(), rate(c), cold);
-    println!("  warm (all cached):  median {:>7.3} s  ({:>8.0} contracts/s)  runs {:?}", w.as_secs_f64(), rate(w), warm);
+    println!(
+        "report --format json over {count} contracts ({} cores):",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "  cold (no cache):    median {:>7.3} s  ({:>8.0} contracts/s)  runs {:?}",
+        c.as_secs_f64(),
+        rate(c),
+        cold
+    );
+    println!(
+        "  warm (all cached):  median {:>7.3} s  ({:>8.0} contracts/s)  runs {:?}",
+        w.as_secs_f64(),
+        rate(w),
+        warm
+    );
 }

@@ -42,29 +42,29 @@ impl ColorChoice {
 /// Where a command's report goes: a file (`--output`) or stdout.
 pub fn sink(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
     Ok(match path {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot write the report to `{}`", path.display()))?,
-        )),
+        Some(path) => {
+            Box::new(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot write the report to `{}`", path.display())
+            })?))
+        }
         None => Box::new(BufWriter::new(io::stdout().lock())),
     })
 }
 
 /// Prints an error that stopped Charter, with its causes, on stderr.
 pub fn error(error: &anyhow::Error) {
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stderr().is_terminal();
+    let color =
+        std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stderr().is_terminal();
     let mut err = io::stderr().lock();
-    let label = if color { "\x1b[1;31merror\x1b[0m" } else { "error" };
+    let label = if color {
+        "\x1b[1;31merror\x1b[0m"
+    } else {
+        "error"
+    };
     let _ = writeln!(err, "{label}: {error}");
     for cause in error.chain().skip(1) {
         let _ = writeln!(err, "  caused by: {cause}");
     }
-}
-
-/// Prints a warning on stderr.
-pub fn warn(message: &str) {
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stderr().is_terminal();
-    let label = if color { "\x1b[1;33mwarning\x1b[0m" } else { "warning" };
-    let _ = writeln!(io::stderr().lock(), "{label}: {message}");
 }
 
 /// A progress bar on stderr that appears only when stderr is a terminal and the work

@@ -30,9 +30,15 @@ fn stderr(o: &Output) -> String {
 /// Report output with what changes on every policy edit or release filtered out.
 fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
-    settings.add_filter(r#""revision": "[0-9a-f]{16}""#, r#""revision": "[revision]""#);
+    settings.add_filter(
+        r#""revision": "[0-9a-f]{16}""#,
+        r#""revision": "[revision]""#,
+    );
     settings.add_filter(r"revision [0-9a-f]{16}", "revision [revision]");
-    settings.add_filter(r#""(semanticVersion|version)": "\d+\.\d+\.\d+""#, r#""$1": "[version]""#);
+    settings.add_filter(
+        r#""(semanticVersion|version)": "\d+\.\d+\.\d+""#,
+        r#""$1": "[version]""#,
+    );
     settings.add_filter(r#"version="\d+\.\d+\.\d+""#, r#"version="[version]""#);
     settings.add_filter(r#"time="[0-9.]+""#, r#"time="[time]""#);
     settings.add_filter(r#"timestamp="[^"]+""#, r#"timestamp="[timestamp]""#);
@@ -50,9 +56,19 @@ macro_rules! format_snapshot {
         #[test]
         fn $name() {
             let out = report_sample($format);
-            assert_eq!(out.status.code(), Some(1), "the sample mesh has errors: {}", stderr(&out));
-            assert!(stderr(&out).is_empty(), "nothing on stderr off a terminal: {}", stderr(&out));
-            snapshot_settings().bind(|| insta::assert_snapshot!(concat!("report_", $format), stdout(&out)));
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "the sample mesh has errors: {}",
+                stderr(&out)
+            );
+            assert!(
+                stderr(&out).is_empty(),
+                "nothing on stderr off a terminal: {}",
+                stderr(&out)
+            );
+            snapshot_settings()
+                .bind(|| insta::assert_snapshot!(concat!("report_", $format), stdout(&out)));
         }
     };
 }
@@ -70,24 +86,49 @@ fn json_report_is_stable_and_complete() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["version"], 1);
     let summary = &doc["summary"];
-    assert_eq!(summary["unreadable"], 3, "broken, wrong types, unknown kind");
+    assert_eq!(
+        summary["unreadable"], 3,
+        "broken, wrong types, unknown kind"
+    );
     let products = doc["products"].as_array().unwrap();
-    assert_eq!(summary["products"].as_u64().unwrap() as usize, products.len());
+    assert_eq!(
+        summary["products"].as_u64().unwrap() as usize,
+        products.len()
+    );
     assert!(products.len() >= 12);
-    let domains: Vec<&str> = doc["domains"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
-    assert_eq!(domains, ["billing", "customer-engagement", "inventory", "orders"]);
+    let domains: Vec<&str> = doc["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        domains,
+        ["billing", "customer-engagement", "inventory", "orders"]
+    );
     let findings = doc["findings"].as_array().unwrap();
     let keys: Vec<(String, u64, String)> = findings
         .iter()
-        .map(|f| (f["file"].as_str().unwrap().to_owned(), f["line"].as_u64().unwrap(), f["rule"].as_str().unwrap().to_owned()))
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+                f["rule"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted, "findings are sorted by file, line, rule");
     // Every deliberately broken file is a finding, with its line.
-    for (file, line) in [("domains/billing/unknown_kind.yaml", 3), ("domains/inventory/wrong_types.yaml", 14)] {
+    for (file, line) in [
+        ("domains/billing/unknown_kind.yaml", 3),
+        ("domains/inventory/wrong_types.yaml", 14),
+    ] {
         assert!(
-            findings.iter().any(|f| f["rule"] == "contract/parse" && f["file"] == file && f["line"] == line),
+            findings
+                .iter()
+                .any(|f| f["rule"] == "contract/parse" && f["file"] == file && f["line"] == line),
             "{file}:{line} contract/parse"
         );
     }
@@ -96,34 +137,86 @@ fn json_report_is_stable_and_complete() {
 #[test]
 fn sarif_report_is_valid_sarif_2_1_0() {
     let schema_path = repo().join("../shared/schemas/sarif-schema-2.1.0.json");
-    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&report_sample("sarif").stdout).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let results = doc["runs"][0]["results"].as_array().unwrap();
-    assert!(results.iter().all(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64().unwrap() >= 1));
-    assert!(results.iter().all(|r| !r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap().starts_with('/')));
+    assert!(results.iter().all(|r| {
+        r["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    }));
+    assert!(results.iter().all(|r| {
+        !r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with('/')
+    }));
 }
 
 #[test]
 fn fail_on_sets_the_exit_code() {
-    assert_eq!(charter(&["report", "testdata/mesh", "--no-cache", "--fail-on", "never"]).status.code(), Some(0));
+    assert_eq!(
+        charter(&[
+            "report",
+            "testdata/mesh",
+            "--no-cache",
+            "--fail-on",
+            "never"
+        ])
+        .status
+        .code(),
+        Some(0)
+    );
     let warning_only = "testdata/mesh/domains/orders/order_events.yaml";
-    assert_eq!(charter(&["check", warning_only, "--no-cache"]).status.code(), Some(0));
+    assert_eq!(
+        charter(&["check", warning_only, "--no-cache"])
+            .status
+            .code(),
+        Some(0)
+    );
     let with_warning = "testdata/mesh/domains/customer-engagement/email_campaigns.yaml";
     let out = charter(&["check", with_warning, "--no-cache", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(doc["findings"].as_array().unwrap().iter().any(|f| f["severity"] == "warning"));
-    assert_eq!(charter(&["check", with_warning, "--no-cache", "--fail-on", "warning"]).status.code(), Some(1));
+    assert!(
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["severity"] == "warning")
+    );
+    assert_eq!(
+        charter(&["check", with_warning, "--no-cache", "--fail-on", "warning"])
+            .status
+            .code(),
+        Some(1)
+    );
 }
 
 #[test]
 fn check_takes_files_and_folders_and_reports_paths_as_given() {
-    let out = charter(&["check", "testdata/mesh/domains/orders", "--no-cache", "--format", "github"]);
+    let out = charter(&[
+        "check",
+        "testdata/mesh/domains/orders",
+        "--no-cache",
+        "--format",
+        "github",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("::error file=testdata/mesh/domains/orders/broken.yaml,line=20,title=contract/parse::"), "{text}");
+    assert!(
+        text.contains(
+            "::error file=testdata/mesh/domains/orders/broken.yaml,line=20,title=contract/parse::"
+        ),
+        "{text}"
+    );
     assert!(!text.contains("billing"), "only the given folder: {text}");
 }
 
@@ -135,14 +228,28 @@ fn charter_could_not_do_its_job_exits_2_with_what_to_fix() {
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("rego")).unwrap();
-    std::fs::write(dir.path().join("rego/bad.rego"), "package charter.rules.bad\ndeny_x contains msg if {\n").unwrap();
-    let out = charter(&["report", "testdata/mesh", "--no-cache", "--policies", dir.path().to_str().unwrap()]);
+    std::fs::write(
+        dir.path().join("rego/bad.rego"),
+        "package charter.rules.bad\ndeny_x contains msg if {\n",
+    )
+    .unwrap();
+    let out = charter(&[
+        "report",
+        "testdata/mesh",
+        "--no-cache",
+        "--policies",
+        dir.path().to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("rego/bad.rego"), "{}", stderr(&out));
 
     let out = charter(&["report", "testdata/mesh", "--format", "pdf"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("sarif"), "lists the valid formats: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("sarif"),
+        "lists the valid formats: {}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -156,19 +263,36 @@ fn cache_serves_unchanged_contracts_and_rechecks_changed_ones() {
     };
     let cold = run();
     assert!(mesh.join(".charter-cache/results-v1.json").exists());
-    assert_eq!(std::fs::read_to_string(mesh.join(".charter-cache/.gitignore")).unwrap().lines().last(), Some("*"));
+    assert_eq!(
+        std::fs::read_to_string(mesh.join(".charter-cache/.gitignore"))
+            .unwrap()
+            .lines()
+            .last(),
+        Some("*")
+    );
     let warm = run();
     assert_eq!(cold, warm, "a warm run reports exactly what a cold one did");
 
     let file = mesh.join("domains/billing/refunds.yaml");
-    let text = std::fs::read_to_string(&file).unwrap().replace("version: v2", "version: 2.0.0");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("version: v2", "version: 2.0.0");
     std::fs::write(&file, text).unwrap();
     let changed = run();
     let rules_of = |doc: &serde_json::Value| -> Vec<String> {
-        doc["findings"].as_array().unwrap().iter().filter(|f| f["product"] == "billing.refunds").map(|f| f["rule"].as_str().unwrap().to_owned()).collect()
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["product"] == "billing.refunds")
+            .map(|f| f["rule"].as_str().unwrap().to_owned())
+            .collect()
     };
     assert!(rules_of(&cold).contains(&"versioning/invalid_semver".to_owned()));
-    assert!(!rules_of(&changed).contains(&"versioning/invalid_semver".to_owned()), "the changed file was checked again");
+    assert!(
+        !rules_of(&changed).contains(&"versioning/invalid_semver".to_owned()),
+        "the changed file was checked again"
+    );
 }
 
 #[test]
@@ -177,7 +301,13 @@ fn inspect_prints_the_rego_input() {
     assert_eq!(out.status.code(), Some(0));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["id"], "orders.order_events");
-    assert!(doc["fields"].as_array().unwrap().iter().any(|f| f["pii"] == true));
+    assert!(
+        doc["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["pii"] == true)
+    );
 
     let out = charter(&["inspect", "testdata/mesh/domains/orders/broken.yaml"]);
     assert_eq!(out.status.code(), Some(1));
@@ -188,7 +318,15 @@ fn inspect_prints_the_rego_input() {
 fn output_flag_writes_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("report.md");
-    let out = charter(&["report", "testdata/mesh", "--no-cache", "--format", "markdown", "--output", path.to_str().unwrap()]);
+    let out = charter(&[
+        "report",
+        "testdata/mesh",
+        "--no-cache",
+        "--format",
+        "markdown",
+        "--output",
+        path.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     assert!(std::fs::read_to_string(path).unwrap().contains("| Domain"));

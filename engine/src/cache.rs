@@ -74,7 +74,11 @@ impl Cache {
             .filter(|s| s.revision == revision)
             .map(|s| s.entries)
             .unwrap_or_default();
-        Self { dir: dir.to_path_buf(), revision, old }
+        Self {
+            dir: dir.to_path_buf(),
+            revision,
+            old,
+        }
     }
 
     /// The key of a file's result: its path and content hash.
@@ -93,7 +97,10 @@ impl Cache {
     ///
     /// # Errors
     /// The folder or file cannot be written.
-    pub fn save(self, fresh: impl IntoIterator<Item = (String, CachedResult)>) -> std::io::Result<()> {
+    pub fn save(
+        self,
+        fresh: impl IntoIterator<Item = (String, CachedResult)>,
+    ) -> std::io::Result<()> {
         let mut entries = self.old;
         let before = entries.len();
         let mut added = 0usize;
@@ -108,9 +115,17 @@ impl Cache {
         if !ignore.exists() {
             std::fs::write(&ignore, "# Charter's result cache; safe to delete.\n*\n")?;
         }
-        let stored = Stored { revision: self.revision, entries };
-        let tmp = self.dir.join(format!("{FILE_NAME}.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, serde_json::to_vec(&stored).map_err(std::io::Error::other)?)?;
+        let stored = Stored {
+            revision: self.revision,
+            entries,
+        };
+        let tmp = self
+            .dir
+            .join(format!("{FILE_NAME}.{}.tmp", std::process::id()));
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec(&stored).map_err(std::io::Error::other)?,
+        )?;
         std::fs::rename(&tmp, self.dir.join(FILE_NAME))
     }
 }

@@ -55,7 +55,10 @@ pub fn check_files(
     options: &CheckOptions,
     progress: &dyn Progress,
 ) -> Report {
-    let cache = options.cache_dir.as_deref().map(|dir| Cache::open(dir, rules.revision()));
+    let cache = options
+        .cache_dir
+        .as_deref()
+        .map(|dir| Cache::open(dir, rules.revision()));
     progress.start(files.len());
     let results: Vec<(String, CachedResult, bool)> = files
         .par_iter()
@@ -130,9 +133,21 @@ fn check_one(
         }
         Ok(_) => match std::fs::read(&file.path) {
             Ok(bytes) => bytes,
-            Err(e) => return (Cache::key(&file.display, ""), unreadable(1, format!("cannot read file: {e}")), false),
+            Err(e) => {
+                return (
+                    Cache::key(&file.display, ""),
+                    unreadable(1, format!("cannot read file: {e}")),
+                    false,
+                );
+            }
         },
-        Err(e) => return (Cache::key(&file.display, ""), unreadable(1, format!("cannot read file: {e}")), false),
+        Err(e) => {
+            return (
+                Cache::key(&file.display, ""),
+                unreadable(1, format!("cannot read file: {e}")),
+                false,
+            );
+        }
     };
     let key = Cache::key(&file.display, blake3::hash(&bytes).to_hex().as_str());
     if let Some(hit) = cache.and_then(|c| c.get(&key)) {
@@ -153,9 +168,14 @@ fn check_one(
         line,
     };
     let findings = match evaluator.evaluate_contract(&contract) {
-        Ok(found) => found.into_iter().map(|(f, line)| at(&f.rule, f.severity, f.message, line)).collect(),
+        Ok(found) => found
+            .into_iter()
+            .map(|(f, line)| at(&f.rule, f.severity, f.message, line))
+            .collect(),
         Err(e @ EvalError::Timeout(_)) => vec![at(TIMEOUT_RULE, Severity::Error, e.to_string(), 1)],
-        Err(e @ EvalError::Failed(_)) => vec![at(POLICY_ERROR_RULE, Severity::Error, e.to_string(), 1)],
+        Err(e @ EvalError::Failed(_)) => {
+            vec![at(POLICY_ERROR_RULE, Severity::Error, e.to_string(), 1)]
+        }
     };
     let result = CachedResult {
         product: Some(CachedProduct {
@@ -170,9 +190,24 @@ fn check_one(
 
 fn add_builtin_rules(catalog: &mut std::collections::BTreeMap<String, RuleInfo>) {
     let builtin = [
-        (PARSE_RULE, "Contract cannot be read", "The file is not valid YAML, is not a known contract format, or has values of the wrong type.", "Fix the file at the reported line; `charter inspect FILE` shows how Charter reads it."),
-        (TIMEOUT_RULE, "Rule evaluation timed out", "Evaluating the rules on this contract took longer than the time limit.", "Report it to the policy authors: a rule is too slow for this contract."),
-        (POLICY_ERROR_RULE, "Rule evaluation failed", "A policy raised an error while evaluating this contract.", "Report it to the policy authors with the message."),
+        (
+            PARSE_RULE,
+            "Contract cannot be read",
+            "The file is not valid YAML, is not a known contract format, or has values of the wrong type.",
+            "Fix the file at the reported line; `charter inspect FILE` shows how Charter reads it.",
+        ),
+        (
+            TIMEOUT_RULE,
+            "Rule evaluation timed out",
+            "Evaluating the rules on this contract took longer than the time limit.",
+            "Report it to the policy authors: a rule is too slow for this contract.",
+        ),
+        (
+            POLICY_ERROR_RULE,
+            "Rule evaluation failed",
+            "A policy raised an error while evaluating this contract.",
+            "Report it to the policy authors with the message.",
+        ),
     ];
     for (id, title, description, remediation) in builtin {
         catalog.entry(id.to_owned()).or_insert_with(|| RuleInfo {

@@ -106,10 +106,16 @@ impl Mesh {
     /// # Errors
     /// The root cannot be read or a glob is invalid. Bad contracts are not errors: see
     /// [`Mesh::failures`].
-    pub fn load(root: &Path, options: &LoadOptions, settings: &ReaderSettings) -> Result<Self, MeshError> {
+    pub fn load(
+        root: &Path,
+        options: &LoadOptions,
+        settings: &ReaderSettings,
+    ) -> Result<Self, MeshError> {
         let files = discover(root, options)?;
-        let loaded: Vec<Loaded> =
-            files.par_iter().map(|file| load_file(file, options, settings)).collect();
+        let loaded: Vec<Loaded> = files
+            .par_iter()
+            .map(|file| load_file(file, options, settings))
+            .collect();
         Ok(Self::from_loaded(loaded))
     }
 
@@ -123,14 +129,17 @@ impl Mesh {
                 Loaded::Failure(f) => mesh.failures.push(f),
             }
         }
-        mesh.contracts.sort_by(|a, b| a.product.source.file.cmp(&b.product.source.file));
+        mesh.contracts
+            .sort_by(|a, b| a.product.source.file.cmp(&b.product.source.file));
         mesh.failures.sort_by(|a, b| a.file.cmp(&b.file));
         let mut hasher = blake3::Hasher::new();
         for (i, c) in mesh.contracts.iter().enumerate() {
             // The first contract of an id wins the index; duplicates are a mesh rule's business.
             mesh.by_id.entry(c.product.id.clone()).or_insert(i);
             for interface in &c.product.interfaces {
-                mesh.by_table.entry(interface.table.to_ascii_lowercase()).or_insert(i);
+                mesh.by_table
+                    .entry(interface.table.to_ascii_lowercase())
+                    .or_insert(i);
             }
             hasher.update(c.product.source.file.as_bytes());
             hasher.update(c.hash.as_bytes());
@@ -175,7 +184,9 @@ impl Mesh {
     /// The product served by a physical table (`catalog.schema.table`, case-insensitive).
     #[must_use]
     pub fn product_by_table(&self, table: &str) -> Option<&Product> {
-        self.by_table.get(&table.to_ascii_lowercase()).map(|&i| &self.contracts[i].product)
+        self.by_table
+            .get(&table.to_ascii_lowercase())
+            .map(|&i| &self.contracts[i].product)
     }
 
     /// A content hash of every file's path and bytes (16 hex digits).
@@ -190,26 +201,39 @@ impl Mesh {
 /// # Errors
 /// The root does not exist, or a glob is invalid.
 pub fn discover(root: &Path, options: &LoadOptions) -> Result<Vec<ContractFile>, MeshError> {
-    let meta = std::fs::metadata(root)
-        .map_err(|e| MeshError::Unreadable { path: root.display().to_string(), message: e.to_string() })?;
+    let meta = std::fs::metadata(root).map_err(|e| MeshError::Unreadable {
+        path: root.display().to_string(),
+        message: e.to_string(),
+    })?;
     if meta.is_file() {
-        return Ok(vec![ContractFile { display: slash(root), path: root.to_path_buf() }]);
+        return Ok(vec![ContractFile {
+            display: slash(root),
+            path: root.to_path_buf(),
+        }]);
     }
     let include = globs(&options.include)?;
     let exclude = globs(&options.exclude)?;
     let mut files = Vec::new();
-    let walker = walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name();
-    for entry in walker.into_iter().filter_entry(|e| {
-        e.depth() == 0 || !e.file_type().is_dir() || !is_hidden(e.file_name())
-    }) {
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name();
+    for entry in walker
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_type().is_dir() || !is_hidden(e.file_name()))
+    {
         // Unreadable folders and symlink loops are skipped here; the caller sees them as missing.
         let Ok(entry) = entry else { continue };
         if entry.file_type().is_dir() {
             continue;
         }
-        let Ok(rel) = entry.path().strip_prefix(root) else { continue };
+        let Ok(rel) = entry.path().strip_prefix(root) else {
+            continue;
+        };
         if include.is_match(rel) && !exclude.is_match(rel) {
-            files.push(ContractFile { display: slash(rel), path: entry.path().to_path_buf() });
+            files.push(ContractFile {
+                display: slash(rel),
+                path: entry.path().to_path_buf(),
+            });
         }
     }
     Ok(files)
@@ -218,7 +242,13 @@ pub fn discover(root: &Path, options: &LoadOptions) -> Result<Vec<ContractFile>,
 /// Reads and normalizes one file; never fails, a bad file is a [`ParseFailure`].
 #[must_use]
 pub fn load_file(file: &ContractFile, options: &LoadOptions, settings: &ReaderSettings) -> Loaded {
-    let failure = |line, message| Loaded::Failure(ParseFailure { file: file.display.clone(), line, message });
+    let failure = |line, message| {
+        Loaded::Failure(ParseFailure {
+            file: file.display.clone(),
+            line,
+            message,
+        })
+    };
     match std::fs::metadata(&file.path) {
         Ok(meta) if meta.len() > options.max_file_size => {
             return failure(
@@ -246,19 +276,29 @@ pub fn load_file(file: &ContractFile, options: &LoadOptions, settings: &ReaderSe
 fn globs(patterns: &[String]) -> Result<GlobSet, MeshError> {
     let mut builder = GlobSetBuilder::new();
     for p in patterns {
-        let glob = Glob::new(p).map_err(|e| MeshError::Glob { glob: p.clone(), message: e.to_string() })?;
+        let glob = Glob::new(p).map_err(|e| MeshError::Glob {
+            glob: p.clone(),
+            message: e.to_string(),
+        })?;
         builder.add(glob);
         // `**/x` should also match `x` at the root.
         if let Some(rest) = p.strip_prefix("**/") {
-            let glob = Glob::new(rest).map_err(|e| MeshError::Glob { glob: p.clone(), message: e.to_string() })?;
+            let glob = Glob::new(rest).map_err(|e| MeshError::Glob {
+                glob: p.clone(),
+                message: e.to_string(),
+            })?;
             builder.add(glob);
         }
     }
-    builder.build().map_err(|e| MeshError::Glob { glob: patterns.join(", "), message: e.to_string() })
+    builder.build().map_err(|e| MeshError::Glob {
+        glob: patterns.join(", "),
+        message: e.to_string(),
+    })
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
-    name.to_str().is_some_and(|n| n.starts_with('.') && n != "." && n != "..")
+    name.to_str()
+        .is_some_and(|n| n.starts_with('.') && n != "." && n != "..")
 }
 
 fn slash(path: &Path) -> String {

@@ -38,7 +38,10 @@ impl PolicyPack {
     ) -> Result<Self, PackError> {
         let mut files: Vec<PolicyFile> = files
             .into_iter()
-            .map(|(path, text)| PolicyFile { path: path.into().replace('\\', "/"), text: text.into() })
+            .map(|(path, text)| PolicyFile {
+                path: path.into().replace('\\', "/"),
+                text: text.into(),
+            })
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let settings = merge_settings(&files)?;
@@ -50,7 +53,11 @@ impl PolicyPack {
             hasher.update(&[0]);
         }
         let revision = hasher.finalize().to_hex()[..16].to_owned();
-        Ok(Self { files, settings, revision })
+        Ok(Self {
+            files,
+            settings,
+            revision,
+        })
     }
 
     /// Reads a pack from a folder (`rego/`, `cedar/`, `data/`, `tests/` below it).
@@ -62,15 +69,22 @@ impl PolicyPack {
             return Err(PackError::NotADirectory(root.display().to_string()));
         }
         let mut files = Vec::new();
-        for entry in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
             let entry = entry.map_err(|e| PackError::Read {
-                path: e.path().map_or_else(|| root.display().to_string(), |p| p.display().to_string()),
+                path: e
+                    .path()
+                    .map_or_else(|| root.display().to_string(), |p| p.display().to_string()),
                 message: e.to_string(),
             })?;
             if !entry.file_type().is_file() {
                 continue;
             }
-            let Ok(rel) = entry.path().strip_prefix(root) else { continue };
+            let Ok(rel) = entry.path().strip_prefix(root) else {
+                continue;
+            };
             let rel = rel.to_string_lossy().replace('\\', "/");
             if !is_pack_file(&rel) {
                 continue;
@@ -81,7 +95,10 @@ impl PolicyPack {
             })?;
             files.push((rel, text));
         }
-        if !files.iter().any(|(p, _)| p.ends_with(".rego") || p.ends_with(".cedar")) {
+        if !files
+            .iter()
+            .any(|(p, _)| p.ends_with(".rego") || p.ends_with(".cedar"))
+        {
             return Err(PackError::Empty(root.display().to_string()));
         }
         Self::from_files(files)
@@ -94,9 +111,16 @@ impl PolicyPack {
     }
 
     /// Files whose path starts with `dir/` and ends with `.ext`.
-    pub fn files_in<'a>(&'a self, dir: &'a str, ext: &'a str) -> impl Iterator<Item = &'a PolicyFile> + 'a {
+    pub fn files_in<'a>(
+        &'a self,
+        dir: &'a str,
+        ext: &'a str,
+    ) -> impl Iterator<Item = &'a PolicyFile> + 'a {
         self.files.iter().filter(move |f| {
-            f.path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/')) && f.path.ends_with(ext)
+            f.path
+                .strip_prefix(dir)
+                .is_some_and(|rest| rest.starts_with('/'))
+                && f.path.ends_with(ext)
         })
     }
 
@@ -121,7 +145,9 @@ impl PolicyPack {
 fn is_pack_file(rel: &str) -> bool {
     let top = rel.split('/').next().unwrap_or_default();
     matches!(top, "rego" | "cedar" | "data" | "tests")
-        && [".rego", ".cedar", ".cedarschema", ".yaml", ".yml", ".json"].iter().any(|ext| rel.ends_with(ext))
+        && [".rego", ".cedar", ".cedarschema", ".yaml", ".yml", ".json"]
+            .iter()
+            .any(|ext| rel.ends_with(ext))
 }
 
 fn merge_settings(files: &[PolicyFile]) -> Result<Json, PackError> {

@@ -1,5 +1,6 @@
 //! Contract readers: both formats normalize to one model, values keep their lines, and
 //! every kind of bad file is a parse error with a line that points at the problem.
+#![cfg(test)]
 
 use charter_engine::contract::{Contract, ParseError, ReaderSettings, read, read_bytes};
 use charter_engine::mesh::{LoadOptions, Mesh, discover};
@@ -9,7 +10,8 @@ fn mesh_dir() -> std::path::PathBuf {
 }
 
 fn ok(text: &str) -> Contract {
-    read("c.yaml", text, &ReaderSettings::default()).unwrap_or_else(|e| panic!("expected a contract, got {e}"))
+    read("c.yaml", text, &ReaderSettings::default())
+        .unwrap_or_else(|e| panic!("expected a contract, got {e}"))
 }
 
 fn err(text: &str) -> ParseError {
@@ -103,22 +105,49 @@ fn missing_keys_point_at_their_parent() {
 
 #[test]
 fn odcs_examples_normalize() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/schemas/odcs-examples");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/schemas/odcs-examples");
     let full = std::fs::read_to_string(dir.join("full-example.odcs.yaml")).unwrap();
     let c = ok(&full);
     let p = &c.product;
-    assert_eq!(p.id, "seller.my quantum", "no `name`: `dataProduct` under its domain");
-    assert_eq!(p.contract_id.as_deref(), Some("53581432-6c55-4ba2-a65f-72344a91553a"));
-    assert_eq!(p.owner.as_deref(), Some("daustin"), "v3.1 team object: the member with role Owner");
+    assert_eq!(
+        p.id, "seller.my quantum",
+        "no `name`: `dataProduct` under its domain"
+    );
+    assert_eq!(
+        p.contract_id.as_deref(),
+        Some("53581432-6c55-4ba2-a65f-72344a91553a")
+    );
+    assert_eq!(
+        p.owner.as_deref(),
+        Some("daustin"),
+        "v3.1 team object: the member with role Owner"
+    );
     assert_eq!(p.retention.as_ref().map(|r| r.days), Some(3 * 365));
-    assert_eq!(p.sla.freshness.as_ref().map(|f| f.seconds), Some(4 * 86_400));
+    assert_eq!(
+        p.sla.freshness.as_ref().map(|f| f.seconds),
+        Some(4 * 86_400)
+    );
     assert_eq!(p.access.roles.len(), 4);
-    assert!(p.fields.iter().any(|f| f.name == "rcvr_id" && f.primary_key));
-    assert!(p.quality.iter().any(|q| q.field.as_deref() == Some("rcvr_cntry_code") && q.kind == "not_null"));
-    assert!(p.interfaces.iter().any(|i| i.table == "pypl-edw.pp_access_views.tbl_1"));
+    assert!(
+        p.fields
+            .iter()
+            .any(|f| f.name == "rcvr_id" && f.primary_key)
+    );
+    assert!(
+        p.quality
+            .iter()
+            .any(|q| q.field.as_deref() == Some("rcvr_cntry_code") && q.kind == "not_null")
+    );
+    assert!(
+        p.interfaces
+            .iter()
+            .any(|i| i.table == "pypl-edw.pp_access_views.tbl_1")
+    );
     assert_eq!(c.locations.line("id"), 3);
 
-    let aw = std::fs::read_to_string(dir.join("postgresql-adventureworks-contract.odcs.yaml")).unwrap();
+    let aw =
+        std::fs::read_to_string(dir.join("postgresql-adventureworks-contract.odcs.yaml")).unwrap();
     let c = ok(&aw);
     assert_eq!(c.product.source.api_version, "v3.0.0");
     assert!(c.product.fields.len() > 100);
@@ -172,24 +201,36 @@ customProperties:
     assert_eq!(p.classification.as_deref(), Some("confidential"));
     assert_eq!(p.lineage.upstream, ["raw.crm.customers"]);
     assert_eq!(p.sla.availability, Some(99.9));
-    assert_eq!(p.interfaces[0].table, "lake.customer_engagement.customer_profiles");
+    assert_eq!(
+        p.interfaces[0].table,
+        "lake.customer_engagement.customer_profiles"
+    );
     assert_eq!(c.locations.line("fields[0].masking"), 18);
     assert_eq!(c.locations.line("access.roles[0]"), 28);
 }
 
 #[test]
 fn invalid_yaml_reports_the_line() {
-    let e = err("apiVersion: datamesh.io/v1\nkind: DataProduct\nmetadata:\n  name: [a, b\n  domain: x\n");
+    let e = err(
+        "apiVersion: datamesh.io/v1\nkind: DataProduct\nmetadata:\n  name: [a, b\n  domain: x\n",
+    );
     assert!(e.message.starts_with("not valid YAML"), "{}", e.message);
     assert!((4..=5).contains(&e.line), "line {}", e.line);
 }
 
 #[test]
 fn wrong_types_report_the_key_and_what_was_expected() {
-    let text = SEED.replace("  sla:\n    freshness: \"15m\"\n    availability: \"99.9%\"\n", "  sla:\n    - freshness: \"15m\"\n");
+    let text = SEED.replace(
+        "  sla:\n    freshness: \"15m\"\n    availability: \"99.9%\"\n",
+        "  sla:\n    - freshness: \"15m\"\n",
+    );
     let e = err(&text);
     assert!(e.message.contains("spec.sla"), "{}", e.message);
-    assert!(e.message.contains("freshness"), "says what was expected: {}", e.message);
+    assert!(
+        e.message.contains("freshness"),
+        "says what was expected: {}",
+        e.message
+    );
     assert_eq!(e.line, 12, "the line of `sla:`");
 
     let e = err(&SEED.replace("availability: \"99.9%\"", "availability: \"high\""));
@@ -204,7 +245,11 @@ fn wrong_types_report_the_key_and_what_was_expected() {
 #[test]
 fn unknown_formats_are_named() {
     let e = err("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n");
-    assert!(e.message.contains("unknown contract format") && e.message.contains("Deployment"), "{}", e.message);
+    assert!(
+        e.message.contains("unknown contract format") && e.message.contains("Deployment"),
+        "{}",
+        e.message
+    );
     assert_eq!(e.line, 2);
     let e = err("apiVersion: datamesh.io/v9\nkind: DataProduct\n");
     assert!(e.message.contains("datamesh.io/v9"));
@@ -222,24 +267,57 @@ fn hostile_bytes_are_parse_errors() {
     let e = read_bytes("c.yaml", b"apiVersion: x\n\0", &s).unwrap_err();
     assert!(e.message.contains("NUL"));
     let with_bom = format!("\u{feff}{SEED}");
-    assert!(read_bytes("c.yaml", with_bom.as_bytes(), &s).is_ok(), "a byte-order mark is skipped");
+    assert!(
+        read_bytes("c.yaml", with_bom.as_bytes(), &s).is_ok(),
+        "a byte-order mark is skipped"
+    );
     let e = err(&format!("{SEED}---\n{SEED}"));
-    assert!(e.message.contains("more than one document"), "{}", e.message);
+    assert!(
+        e.message.contains("more than one document"),
+        "{}",
+        e.message
+    );
     let e = err(&SEED.replace("  status: active\n", "  status: active\n  status: draft\n"));
     assert!(e.message.contains("duplicate"), "{}", e.message);
 }
 
 #[test]
 fn sample_mesh_loads_with_its_bad_files_reported() {
-    let mesh = Mesh::load(&mesh_dir(), &LoadOptions::default(), &ReaderSettings::default()).unwrap();
-    let failures: Vec<(&str, u32)> = mesh.failures().iter().map(|f| (f.file.as_str(), f.line)).collect();
+    let mesh = Mesh::load(
+        &mesh_dir(),
+        &LoadOptions::default(),
+        &ReaderSettings::default(),
+    )
+    .unwrap();
+    let failures: Vec<(&str, u32)> = mesh
+        .failures()
+        .iter()
+        .map(|f| (f.file.as_str(), f.line))
+        .collect();
     assert_eq!(failures.len(), 3, "{failures:?}");
-    assert!(failures.iter().any(|(f, _)| f.ends_with("orders/broken.yaml")));
-    assert!(failures.iter().any(|(f, l)| f.ends_with("inventory/wrong_types.yaml") && *l == 14));
-    assert!(failures.iter().any(|(f, l)| f.ends_with("billing/unknown_kind.yaml") && *l == 3));
+    assert!(
+        failures
+            .iter()
+            .any(|(f, _)| f.ends_with("orders/broken.yaml"))
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|(f, l)| f.ends_with("inventory/wrong_types.yaml") && *l == 14)
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|(f, l)| f.ends_with("billing/unknown_kind.yaml") && *l == 3)
+    );
     assert!(mesh.products().count() >= 12);
     assert!(mesh.product("orders.order_events").is_some());
     assert!(mesh.product_by_table("LAKE.ORDERS.ORDER_EVENTS").is_some());
     let files = discover(&mesh_dir(), &LoadOptions::default()).unwrap();
-    assert!(files.iter().all(|f| f.display.ends_with(".yaml") || f.display.ends_with(".yml")), "README.md and notes.txt are skipped by rule");
+    assert!(
+        files
+            .iter()
+            .all(|f| f.display.ends_with(".yaml") || f.display.ends_with(".yml")),
+        "README.md and notes.txt are skipped by rule"
+    );
 }

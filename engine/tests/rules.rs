@@ -15,19 +15,26 @@ fn default_pack() -> PolicyPack {
 #[test]
 fn default_rule_cases_hold_and_cover_every_rule() {
     let pack = default_pack();
-    let rules = RuleSet::compile(&pack, RuleSetOptions::default()).expect("the default pack compiles");
+    let rules =
+        RuleSet::compile(&pack, RuleSetOptions::default()).expect("the default pack compiles");
     let reader = ReaderSettings::from_settings(pack.settings());
     let mut failures = Vec::new();
     let mut raised = BTreeSet::new();
     let mut not_raised = BTreeSet::new();
     let mut count = 0;
-    for file in pack.files_in("tests", ".yaml").filter(|f| f.path.starts_with("tests/rules/")) {
-        let parsed: RuleCaseFile = yaml_serde::from_str(&file.text).unwrap_or_else(|e| panic!("{}: {e}", file.path));
+    for file in pack
+        .files_in("tests", ".yaml")
+        .filter(|f| f.path.starts_with("tests/rules/"))
+    {
+        let parsed: RuleCaseFile =
+            yaml_serde::from_str(&file.text).unwrap_or_else(|e| panic!("{}: {e}", file.path));
         for case in &parsed.cases {
             raised.extend(case.raises.iter().cloned());
             not_raised.extend(case.not_raises.iter().cloned());
         }
-        for result in run_case_file(&rules, &reader, &file.text).unwrap_or_else(|e| panic!("{}: {e}", file.path)) {
+        for result in run_case_file(&rules, &reader, &file.text)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.path))
+        {
             count += 1;
             if let CaseOutcome::Fail(why) = result.outcome {
                 failures.push(format!("{}: {}: {why}", file.path, result.name));
@@ -35,7 +42,12 @@ fn default_rule_cases_hold_and_cover_every_rule() {
         }
     }
     assert!(count > 0, "no rule cases found");
-    assert!(failures.is_empty(), "{} of {count} rule cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} rule cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     for id in rules.catalog().keys() {
         assert!(raised.contains(id), "no case shows `{id}` raised");
         assert!(not_raised.contains(id), "no case shows `{id}` not raised");
@@ -46,11 +58,21 @@ fn default_rule_cases_hold_and_cover_every_rule() {
 fn every_default_rule_is_documented() {
     let pack = default_pack();
     let rules = RuleSet::compile(&pack, RuleSetOptions::default()).expect("compiles");
-    assert!(rules.catalog().len() >= 20, "{} rules", rules.catalog().len());
+    assert!(
+        rules.catalog().len() >= 20,
+        "{} rules",
+        rules.catalog().len()
+    );
     for (id, info) in rules.catalog() {
         assert!(info.title.is_some(), "`{id}` has no METADATA title");
-        assert!(info.description.is_some(), "`{id}` has no METADATA description");
-        assert!(info.remediation.is_some(), "`{id}` has no METADATA custom.remediation");
+        assert!(
+            info.description.is_some(),
+            "`{id}` has no METADATA description"
+        );
+        assert!(
+            info.remediation.is_some(),
+            "`{id}` has no METADATA custom.remediation"
+        );
     }
 }
 
@@ -60,17 +82,32 @@ fn a_case_that_does_not_hold_fails_with_the_reason() {
     let rules = RuleSet::compile(&pack, RuleSetOptions::default()).expect("compiles");
     let text = "cases:\n  - name: empty input raises no owner\n    input: {}\n    raises: [ownership/missing_owner, naming/no_such_rule]\n    not_raises: [ownership/missing_owner]\n";
     let results = run_case_file(&rules, &ReaderSettings::default(), text).unwrap();
-    let CaseOutcome::Fail(why) = &results[0].outcome else { panic!("the case must fail") };
-    assert!(why.contains("expected naming/no_such_rule to be raised"), "{why}");
-    assert!(why.contains("expected ownership/missing_owner not to be raised"), "{why}");
+    let CaseOutcome::Fail(why) = &results[0].outcome else {
+        panic!("the case must fail")
+    };
+    assert!(
+        why.contains("expected naming/no_such_rule to be raised"),
+        "{why}"
+    );
+    assert!(
+        why.contains("expected ownership/missing_owner not to be raised"),
+        "{why}"
+    );
 }
 
 #[test]
 fn a_policy_that_does_not_compile_is_refused_with_its_file() {
-    let mut files: Vec<(String, String)> =
-        charter_policies::files().into_iter().map(|(p, t)| (p, t.to_owned())).collect();
-    files.push(("rego/rules/broken.rego".into(), "package charter.rules.broken\ndeny_x contains msg if {\n".into()));
+    let mut files: Vec<(String, String)> = charter_policies::files()
+        .into_iter()
+        .map(|(p, t)| (p, t.to_owned()))
+        .collect();
+    files.push((
+        "rego/rules/broken.rego".into(),
+        "package charter.rules.broken\ndeny_x contains msg if {\n".into(),
+    ));
     let pack = PolicyPack::from_files(files).unwrap();
-    let err = RuleSet::compile(&pack, RuleSetOptions::default()).unwrap_err().to_string();
+    let err = RuleSet::compile(&pack, RuleSetOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("rego/rules/broken.rego"), "{err}");
 }

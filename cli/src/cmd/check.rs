@@ -11,7 +11,9 @@ use super::gate::GateArgs;
 
 /// Arguments of `charter check`.
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:\n  charter check domains/orders/order_events.yaml\n  charter check domains/ --format github\n  git diff --name-only origin/main -- '*.yaml' | xargs charter check --fail-on warning")]
+#[command(
+    after_help = "Examples:\n  charter check domains/orders/order_events.yaml\n  charter check domains/ --format github\n  git diff --name-only origin/main -- '*.yaml' | xargs charter check --fail-on warning"
+)]
 pub struct CheckArgs {
     /// Contract files, or folders to search for `*.yaml` / `*.yml` contracts.
     #[arg(required = true, value_name = "PATH")]
@@ -31,11 +33,16 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let mut files = Vec::new();
     for path in &args.paths {
-        let found = discover(path, &load).with_context(|| format!("cannot check `{}`", path.display()))?;
+        let found =
+            discover(path, &load).with_context(|| format!("cannot check `{}`", path.display()))?;
         let is_dir = path.is_dir();
         files.extend(found.into_iter().map(|mut f| {
             if is_dir {
-                f.display = format!("{}/{}", path.display().to_string().trim_end_matches('/'), f.display);
+                f.display = format!(
+                    "{}/{}",
+                    path.display().to_string().trim_end_matches('/'),
+                    f.display
+                );
             }
             f
         }));

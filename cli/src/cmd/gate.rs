@@ -70,13 +70,26 @@ fn humantime_duration(s: &str) -> Result<std::time::Duration, String> {
 
 impl GateArgs {
     /// Loads the pack, checks `files`, renders the report and returns the exit code.
-    pub fn run(&self, files: &[ContractFile], default_cache: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    pub fn run(
+        &self,
+        files: &[ContractFile],
+        default_cache: Option<PathBuf>,
+    ) -> anyhow::Result<ExitCode> {
         let pack = crate::policies::load(self.policies.as_deref())?;
-        let rules = RuleSet::compile(&pack, RuleSetOptions { timeout: self.timeout })
-            .context("the policies do not compile")?;
+        let rules = RuleSet::compile(
+            &pack,
+            RuleSetOptions {
+                timeout: self.timeout,
+            },
+        )
+        .context("the policies do not compile")?;
         let reader = ReaderSettings::from_settings(pack.settings());
         let options = CheckOptions {
-            cache_dir: if self.no_cache { None } else { self.cache_dir.clone().or(default_cache) },
+            cache_dir: if self.no_cache {
+                None
+            } else {
+                self.cache_dir.clone().or(default_cache)
+            },
             ..CheckOptions::default()
         };
         let progress = output::Progress::new("contracts");
@@ -100,6 +113,10 @@ impl GateArgs {
             FailOn::Never => None,
         };
         let failed = matches!((report.worst(), threshold), (Some(worst), Some(t)) if worst >= t);
-        Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        Ok(if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
     }
 }

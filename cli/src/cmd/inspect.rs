@@ -10,7 +10,9 @@ use clap::Args;
 
 /// Arguments of `charter inspect`.
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:\n  charter inspect domains/orders/order_events.yaml\n  charter inspect contract.odcs.yaml --locations")]
+#[command(
+    after_help = "Examples:\n  charter inspect domains/orders/order_events.yaml\n  charter inspect contract.odcs.yaml --locations"
+)]
 pub struct InspectArgs {
     /// The contract file.
     #[arg(value_name = "FILE")]
@@ -27,12 +29,17 @@ pub struct InspectArgs {
 pub fn run(args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let pack = crate::policies::load(args.policies.as_deref())?;
     let reader = ReaderSettings::from_settings(pack.settings());
-    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read `{}`", args.file.display()))?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read `{}`", args.file.display()))?;
     let display = args.file.display().to_string();
     let contract = match read_bytes(&display, &bytes, &reader) {
         Ok(c) => c,
         Err(e) => {
-            crate::output::error(&anyhow::anyhow!("{display}:{}: {} (contract/parse)", e.line, e.message));
+            crate::output::error(&anyhow::anyhow!(
+                "{display}:{}: {} (contract/parse)",
+                e.line,
+                e.message
+            ));
             return Ok(ExitCode::from(1));
         }
     };

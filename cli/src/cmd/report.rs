@@ -11,7 +11,9 @@ use super::gate::GateArgs;
 
 /// Arguments of `charter report`.
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:\n  charter report testdata/mesh\n  charter report . --format sarif --output charter.sarif\n  charter report . --format junit --output charter.xml --fail-on never\n  charter report . --policies ./governance/policies --format markdown")]
+#[command(
+    after_help = "Examples:\n  charter report testdata/mesh\n  charter report . --format sarif --output charter.sarif\n  charter report . --format junit --output charter.xml --fail-on never\n  charter report . --policies ./governance/policies --format markdown"
+)]
 pub struct ReportArgs {
     /// The repository of contracts (paths in the report are relative to it).
     #[arg(default_value = ".", value_name = "DIR")]
@@ -29,13 +31,17 @@ pub struct ReportArgs {
 /// Runs `charter report`.
 pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     if !args.dir.is_dir() {
-        anyhow::bail!("`{}` is not a folder; `charter report` takes the root of a repository of contracts (use `charter check FILE` for single files)", args.dir.display());
+        anyhow::bail!(
+            "`{}` is not a folder; `charter report` takes the root of a repository of contracts (use `charter check FILE` for single files)",
+            args.dir.display()
+        );
     }
     let mut load = LoadOptions::default();
     if !args.include.is_empty() {
         load.include.clone_from(&args.include);
     }
     load.exclude.extend(args.exclude.iter().cloned());
-    let files = discover(&args.dir, &load).with_context(|| format!("cannot read `{}`", args.dir.display()))?;
+    let files = discover(&args.dir, &load)
+        .with_context(|| format!("cannot read `{}`", args.dir.display()))?;
     args.gate.run(&files, Some(args.dir.join(".charter-cache")))
 }

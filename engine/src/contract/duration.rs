@@ -14,8 +14,13 @@ use super::model::Duration;
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
     humantime::parse_duration(trimmed)
-        .map(|d| Duration { text: trimmed.to_owned(), seconds: d.as_secs() })
-        .map_err(|e| format!("`{trimmed}` is not a duration ({e}); expected e.g. `15m`, `24h` or `400d`"))
+        .map(|d| Duration {
+            text: trimmed.to_owned(),
+            seconds: d.as_secs(),
+        })
+        .map_err(|e| {
+            format!("`{trimmed}` is not a duration ({e}); expected e.g. `15m`, `24h` or `400d`")
+        })
 }
 
 /// A duration from an amount and a unit, as ODCS SLA properties give it (`value: 4, unit: d`).
@@ -40,9 +45,16 @@ pub(crate) fn from_amount(amount: f64, unit: &str) -> Result<Duration, String> {
     if !amount.is_finite() || amount < 0.0 {
         return Err(format!("`{amount}` is not a valid amount of time"));
     }
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "checked finite and non-negative")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked finite and non-negative"
+    )]
     let seconds = (amount * per_unit).round() as u64;
-    Ok(Duration { text: format!("{amount}{}", unit.trim()), seconds })
+    Ok(Duration {
+        text: format!("{amount}{}", unit.trim()),
+        seconds,
+    })
 }
 
 #[cfg(test)]

@@ -28,8 +28,15 @@ enum Root {
 }
 
 enum Frame {
-    Mapping { path: String, key: Option<String>, expect_key: bool },
-    Sequence { path: String, index: usize },
+    Mapping {
+        path: String,
+        key: Option<String>,
+        expect_key: bool,
+    },
+    Sequence {
+        path: String,
+        index: usize,
+    },
 }
 
 impl LineIndex {
@@ -55,7 +62,11 @@ impl LineIndex {
                         index.root = Root::Mapping;
                     }
                     let path = index.enter(&mut stack, &span);
-                    stack.push(Frame::Mapping { path, key: None, expect_key: true });
+                    stack.push(Frame::Mapping {
+                        path,
+                        key: None,
+                        expect_key: true,
+                    });
                 }
                 Event::SequenceStart(..) => {
                     if stack.is_empty() && index.root == Root::Empty {
@@ -70,14 +81,29 @@ impl LineIndex {
                 }
                 Event::Scalar(value, ..) => {
                     if stack.is_empty() && index.root == Root::Empty {
-                        index.root = if value.is_empty() { Root::Empty } else { Root::Other };
+                        index.root = if value.is_empty() {
+                            Root::Empty
+                        } else {
+                            Root::Other
+                        };
                     }
                     if stack.len() == 1
-                        && let Some(Frame::Mapping { key: Some(key), expect_key: false, .. }) = stack.last()
+                        && let Some(Frame::Mapping {
+                            key: Some(key),
+                            expect_key: false,
+                            ..
+                        }) = stack.last()
                     {
-                        index.top.entry(key.clone()).or_insert_with(|| value.to_string());
+                        index
+                            .top
+                            .entry(key.clone())
+                            .or_insert_with(|| value.to_string());
                     }
-                    if let Some(Frame::Mapping { path, key, expect_key }) = stack.last_mut()
+                    if let Some(Frame::Mapping {
+                        path,
+                        key,
+                        expect_key,
+                    }) = stack.last_mut()
                         && *expect_key
                     {
                         let full = join(path, &value);
@@ -139,7 +165,9 @@ impl LineIndex {
     /// The line and message of the first syntax error, if the document does not parse.
     #[must_use]
     pub fn syntax_error(&self) -> Option<(u32, &str)> {
-        self.error.as_ref().map(|(line, message)| (*line, message.as_str()))
+        self.error
+            .as_ref()
+            .map(|(line, message)| (*line, message.as_str()))
     }
 
     /// Starts a value (scalar, mapping or sequence) in the innermost frame and returns its path.
@@ -149,7 +177,9 @@ impl LineIndex {
             Some(Frame::Mapping { key, .. }) => key.clone().unwrap_or_default(),
             Some(Frame::Sequence { path, index }) => {
                 let item = format!("{path}[{index}]");
-                self.lines.entry(item.clone()).or_insert_with(|| line_of(span));
+                self.lines
+                    .entry(item.clone())
+                    .or_insert_with(|| line_of(span));
                 item
             }
         }
@@ -158,7 +188,9 @@ impl LineIndex {
     /// A value is complete: the enclosing mapping expects a key next, the sequence its next item.
     fn finish_value(stack: &mut [Frame]) {
         match stack.last_mut() {
-            Some(Frame::Mapping { expect_key, key, .. }) => {
+            Some(Frame::Mapping {
+                expect_key, key, ..
+            }) => {
                 *expect_key = true;
                 *key = None;
             }
@@ -169,7 +201,11 @@ impl LineIndex {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn line_of(span: &Span) -> u32 {

@@ -66,7 +66,11 @@ pub(crate) struct OdcsMap {
 
 impl Locations {
     pub(crate) fn new(source: Arc<str>, map: PathMap) -> Self {
-        Self { source, map, index: OnceLock::new() }
+        Self {
+            source,
+            map,
+            index: OnceLock::new(),
+        }
     }
 
     /// The line of `path` or its nearest ancestor; the id's line when the file has neither.
@@ -83,21 +87,46 @@ impl Locations {
     #[must_use]
     pub fn all(&self, product: &Product) -> BTreeMap<String, u32> {
         let mut paths: Vec<String> = [
-            "id", "domain", "version", "status", "owner", "classification", "retention", "sla.freshness",
-            "sla.availability", "lineage.upstream", "lineage.downstream", "access.roles", "access.policies", "tags",
+            "id",
+            "domain",
+            "version",
+            "status",
+            "owner",
+            "classification",
+            "retention",
+            "sla.freshness",
+            "sla.availability",
+            "lineage.upstream",
+            "lineage.downstream",
+            "access.roles",
+            "access.policies",
+            "tags",
         ]
         .iter()
         .map(|p| (*p).to_owned())
         .collect();
         for (i, _) in product.fields.iter().enumerate() {
-            for key in ["name", "type", "nullable", "primary_key", "pii", "masking", "classification", "tags"] {
+            for key in [
+                "name",
+                "type",
+                "nullable",
+                "primary_key",
+                "pii",
+                "masking",
+                "classification",
+                "tags",
+            ] {
                 paths.push(format!("fields[{i}].{key}"));
             }
         }
         paths.extend((0..product.quality.len()).map(|i| format!("quality[{i}]")));
         paths.extend((0..product.access.roles.len()).map(|i| format!("access.roles[{i}]")));
         paths.extend((0..product.interfaces.len()).map(|i| format!("interfaces[{i}]")));
-        paths.into_iter().map(|p| (self.line(&p), p)).map(|(l, p)| (p, l)).collect()
+        paths
+            .into_iter()
+            .map(|p| (self.line(&p), p))
+            .map(|(l, p)| (p, l))
+            .collect()
     }
 
     /// The document path of a model path.
@@ -147,14 +176,24 @@ fn seed_path(head: &str, index: Option<usize>, rest: Option<&str>, model: &str) 
     }
 }
 
-fn odcs_path(map: &OdcsMap, head: &str, index: Option<usize>, rest: Option<&str>, model: &str) -> String {
-    let listed = |list: &str, at: Option<usize>| at.map_or_else(|| list.to_owned(), |i| format!("{list}[{i}]"));
+fn odcs_path(
+    map: &OdcsMap,
+    head: &str,
+    index: Option<usize>,
+    rest: Option<&str>,
+    model: &str,
+) -> String {
+    let listed = |list: &str, at: Option<usize>| {
+        at.map_or_else(|| list.to_owned(), |i| format!("{list}[{i}]"))
+    };
     match (head, index) {
         ("id" | "name", _) => map.name_key.into(),
         ("owner", _) => "team".into(),
         ("fields" | "quality", None) => "schema".into(),
         ("fields", Some(i)) => {
-            let Some(&(object, property, masking)) = map.fields.get(i) else { return "schema".into() };
+            let Some(&(object, property, masking)) = map.fields.get(i) else {
+                return "schema".into();
+            };
             let base = format!("schema[{object}].properties[{property}]");
             match rest {
                 None => base,
@@ -162,13 +201,17 @@ fn odcs_path(map: &OdcsMap, head: &str, index: Option<usize>, rest: Option<&str>
                 Some("primary_key") => format!("{base}.primaryKey"),
                 Some("nullable") => format!("{base}.required"),
                 Some("type") => format!("{base}.logicalType"),
-                Some("masking") => masking.map_or(base.clone(), |c| format!("{base}.customProperties[{c}]")),
+                Some("masking") => {
+                    masking.map_or(base.clone(), |c| format!("{base}.customProperties[{c}]"))
+                }
                 Some("transform") => format!("{base}.customProperties"),
                 Some(key) => format!("{base}.{key}"),
             }
         }
         ("quality", Some(i)) => match map.quality.get(i) {
-            Some((object, Some(property), q)) => format!("schema[{object}].properties[{property}].quality[{q}]"),
+            Some((object, Some(property), q)) => {
+                format!("schema[{object}].properties[{property}].quality[{q}]")
+            }
             Some((object, None, q)) => format!("schema[{object}].quality[{q}]"),
             None => "schema".into(),
         },
@@ -189,7 +232,10 @@ fn odcs_path(map: &OdcsMap, head: &str, index: Option<usize>, rest: Option<&str>
             ("policies", _, _) => listed("customProperties", map.policies),
             _ => "roles".into(),
         },
-        ("interfaces", Some(i)) => map.interfaces.get(i).map_or_else(|| "servers".into(), |s| format!("servers[{s}]")),
+        ("interfaces", Some(i)) => map
+            .interfaces
+            .get(i)
+            .map_or_else(|| "servers".into(), |s| format!("servers[{s}]")),
         ("interfaces", None) => "servers".into(),
         _ => model.to_owned(),
     }

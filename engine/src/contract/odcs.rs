@@ -49,7 +49,10 @@ struct Doc {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", expecting = "a schema object: a mapping with `name` and `properties`")]
+#[serde(
+    rename_all = "camelCase",
+    expecting = "a schema object: a mapping with `name` and `properties`"
+)]
 struct SchemaObject {
     name: Option<Text>,
     physical_name: Option<Text>,
@@ -60,7 +63,10 @@ struct SchemaObject {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", expecting = "a property: a mapping with `name` and `logicalType`")]
+#[serde(
+    rename_all = "camelCase",
+    expecting = "a property: a mapping with `name` and `logicalType`"
+)]
 struct Property {
     name: Text,
     logical_type: Option<Text>,
@@ -78,7 +84,10 @@ struct Property {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", expecting = "a quality rule: a mapping with `rule`, `metric` or `type`")]
+#[serde(
+    rename_all = "camelCase",
+    expecting = "a quality rule: a mapping with `rule`, `metric` or `type`"
+)]
 struct Quality {
     rule: Option<Text>,
     metric: Option<Text>,
@@ -100,7 +109,10 @@ struct Server {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged, expecting = "a team: a list of members (v3.0) or a mapping with `members` (v3.1)")]
+#[serde(
+    untagged,
+    expecting = "a team: a list of members (v3.0) or a mapping with `members` (v3.1)"
+)]
 enum Team {
     Members(Vec<Member>),
     Object {
@@ -154,12 +166,20 @@ pub(super) fn read(
     };
     // `name` already reads `<domain>.<product>`, or the id is `<domain>.<name>`.
     map.name_key = name_key;
-    let id = if name.contains('.') || domain.is_empty() { name.clone() } else { format!("{domain}.{name}") };
+    let id = if name.contains('.') || domain.is_empty() {
+        name.clone()
+    } else {
+        format!("{domain}.{name}")
+    };
 
     let owner = match doc.team {
         Some(Team::Members(m) | Team::Object { members: m }) => m
             .into_iter()
-            .find(|m| m.role.as_ref().is_some_and(|r| r.0.trim().eq_ignore_ascii_case("owner")))
+            .find(|m| {
+                m.role
+                    .as_ref()
+                    .is_some_and(|r| r.0.trim().eq_ignore_ascii_case("owner"))
+            })
             .and_then(|m| text(m.username)),
         None => None,
     };
@@ -168,7 +188,12 @@ pub(super) fn read(
     let mut retention = None;
     for (i, p) in doc.sla_properties.iter().enumerate() {
         let yaml = format!("slaProperties[{i}]");
-        let bad = |m: String| ParseError::new(line_of(text_in, &yaml), format!("`{yaml}` ({}): {m}", p.property.0));
+        let bad = |m: String| {
+            ParseError::new(
+                line_of(text_in, &yaml),
+                format!("`{yaml}` ({}): {m}", p.property.0),
+            )
+        };
         match p.property.0.as_str() {
             "latency" | "freshness" => {
                 sla.freshness = Some(amount_duration(p).map_err(bad)?);
@@ -176,12 +201,19 @@ pub(super) fn read(
             }
             "retention" => {
                 let period = amount_duration(p).map_err(bad)?;
-                retention = Some(Retention { days: period.seconds.div_ceil(86_400), period });
+                retention = Some(Retention {
+                    days: period.seconds.div_ceil(86_400),
+                    period,
+                });
                 map.retention = Some(i);
             }
             "availability" => {
-                let value = p.value.clone().ok_or_else(|| bad("missing `value`".into()))?;
-                let percent: Percent = yaml_serde::from_value(value).map_err(|_| bad("expected a percentage such as `99.9`".into()))?;
+                let value = p
+                    .value
+                    .clone()
+                    .ok_or_else(|| bad("missing `value`".into()))?;
+                let percent: Percent = yaml_serde::from_value(value)
+                    .map_err(|_| bad("expected a percentage such as `99.9`".into()))?;
                 sla.availability = Some(percent.0);
                 map.availability = Some(i);
             }
@@ -189,15 +221,27 @@ pub(super) fn read(
         }
     }
 
-    let custom = |key: &str| doc.custom_properties.iter().find(|c| c.property.0 == key).and_then(|c| c.value.clone());
+    let custom = |key: &str| {
+        doc.custom_properties
+            .iter()
+            .find(|c| c.property.0 == key)
+            .and_then(|c| c.value.clone())
+    };
     let custom_list = |key: &str| -> Vec<String> {
-        custom(key).and_then(|v| yaml_serde::from_value::<TextList>(v).ok()).map(|t| t.0).unwrap_or_default()
+        custom(key)
+            .and_then(|v| yaml_serde::from_value::<TextList>(v).ok())
+            .map(|t| t.0)
+            .unwrap_or_default()
     };
     let classification = custom("classification")
         .or_else(|| custom("dataClassification"))
         .and_then(|v| yaml_serde::from_value::<Text>(v).ok())
         .map(|t| t.0);
-    let position = |keys: &[&str]| doc.custom_properties.iter().position(|c| keys.contains(&c.property.0.as_str()));
+    let position = |keys: &[&str]| {
+        doc.custom_properties
+            .iter()
+            .position(|c| keys.contains(&c.property.0.as_str()))
+    };
     map.classification = position(&["classification", "dataClassification"]);
     map.upstream = position(&["upstream"]);
     map.downstream = position(&["downstream"]);
@@ -207,25 +251,39 @@ pub(super) fn read(
     let mut quality = Vec::new();
     let mut interfaces = Vec::new();
     for (oi, object) in doc.schema.into_iter().enumerate() {
-        let table = text(object.physical_name).or_else(|| text(object.name.clone())).unwrap_or_default();
+        let table = text(object.physical_name)
+            .or_else(|| text(object.name.clone()))
+            .unwrap_or_default();
         for (qi, q) in object.quality.into_iter().enumerate() {
             map.quality.push((oi, None, qi));
             quality.push(check(None, q));
         }
         for (pi, p) in object.properties.into_iter().enumerate() {
-            let prop_custom = |key: &str| p.custom_properties.iter().find(|c| c.property.0 == key).and_then(|c| c.value.clone());
+            let prop_custom = |key: &str| {
+                p.custom_properties
+                    .iter()
+                    .find(|c| c.property.0 == key)
+                    .and_then(|c| c.value.clone())
+            };
             let masking = settings
                 .masking_properties
                 .iter()
                 .find_map(|k| prop_custom(k))
                 .and_then(|v| yaml_serde::from_value::<Text>(v).ok())
                 .map(|t| t.0);
-            let masking_at = p.custom_properties.iter().position(|c| settings.masking_properties.contains(&c.property.0));
+            let masking_at = p
+                .custom_properties
+                .iter()
+                .position(|c| settings.masking_properties.contains(&c.property.0));
             map.fields.push((oi, pi, masking_at));
-            let transform = prop_custom("transform").and_then(|v| yaml_serde::from_value::<Text>(v).ok()).map(|t| t.0);
+            let transform = prop_custom("transform")
+                .and_then(|v| yaml_serde::from_value::<Text>(v).ok())
+                .map(|t| t.0);
             let classification_text = text(p.classification);
             let tags = p.tags.0;
-            let pii = classification_text.as_deref().is_some_and(|c| settings.is_pii_classification(c))
+            let pii = classification_text
+                .as_deref()
+                .is_some_and(|c| settings.is_pii_classification(c))
                 || tags.iter().any(|t| settings.is_pii_tag(t));
             let name = p.name.0;
             for (qi, q) in p.quality.into_iter().enumerate() {
@@ -247,7 +305,11 @@ pub(super) fn read(
         }
         for (si, server) in doc.servers.iter().enumerate() {
             let prefix: Vec<String> = [
-                server.catalog.clone().or_else(|| server.database.clone()).or_else(|| server.project.clone()),
+                server
+                    .catalog
+                    .clone()
+                    .or_else(|| server.database.clone())
+                    .or_else(|| server.project.clone()),
                 server.schema.clone(),
             ]
             .into_iter()
@@ -258,7 +320,11 @@ pub(super) fn read(
             }
             map.interfaces.push(si);
             interfaces.push(Interface {
-                kind: server.kind.clone().and_then(|k| text(Some(k))).unwrap_or_default(),
+                kind: server
+                    .kind
+                    .clone()
+                    .and_then(|k| text(Some(k)))
+                    .unwrap_or_default(),
                 table: format!("{}.{table}", prefix.join(".")),
             });
         }
@@ -278,18 +344,37 @@ pub(super) fn read(
         sla,
         fields,
         quality,
-        lineage: Lineage { upstream: custom_list("upstream"), downstream: custom_list("downstream") },
-        access: Access { roles, policies: custom_list("accessPolicies") },
+        lineage: Lineage {
+            upstream: custom_list("upstream"),
+            downstream: custom_list("downstream"),
+        },
+        access: Access {
+            roles,
+            policies: custom_list("accessPolicies"),
+        },
         interfaces,
         tags: doc.tags.0,
-        source: SourceInfo { file: String::new(), format: "odcs".into(), api_version: doc.api_version.0 },
+        source: SourceInfo {
+            file: String::new(),
+            format: "odcs".into(),
+            api_version: doc.api_version.0,
+        },
     };
     Ok((product, PathMap::Odcs(Box::new(map))))
 }
 
 fn check(field: Option<String>, q: Quality) -> QualityCheck {
-    let assertion = text(q.rule).or_else(|| text(q.metric)).or_else(|| text(q.name)).or_else(|| text(q.kind)).unwrap_or_default();
-    QualityCheck { field, kind: super::seed::kind_of(&assertion).to_owned(), assertion, threshold: q.threshold.map(|n| n.0) }
+    let assertion = text(q.rule)
+        .or_else(|| text(q.metric))
+        .or_else(|| text(q.name))
+        .or_else(|| text(q.kind))
+        .unwrap_or_default();
+    QualityCheck {
+        field,
+        kind: super::seed::kind_of(&assertion).to_owned(),
+        assertion,
+        threshold: q.threshold.map(|n| n.0),
+    }
 }
 
 fn amount_duration(p: &SlaProperty) -> Result<super::model::Duration, String> {
@@ -298,7 +383,9 @@ fn amount_duration(p: &SlaProperty) -> Result<super::model::Duration, String> {
         (Ok(n), Some(unit)) => super::duration::from_amount(n.0, &unit.0),
         (Ok(_), None) => Err("missing `unit` (e.g. `d` for days)".into()),
         (Err(_), _) => {
-            let t: Text = yaml_serde::from_value(value).map_err(|_| "expected a number with a `unit`, or a duration like `15m`".to_owned())?;
+            let t: Text = yaml_serde::from_value(value).map_err(|_| {
+                "expected a number with a `unit`, or a duration like `15m`".to_owned()
+            })?;
             super::parse_duration(&t.0)
         }
     }

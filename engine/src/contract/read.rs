@@ -34,7 +34,10 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn new(line: u32, message: impl Into<String>) -> Self {
-        Self { line, message: message.into() }
+        Self {
+            line,
+            message: message.into(),
+        }
     }
 }
 
@@ -52,7 +55,12 @@ pub struct ReaderSettings {
 impl Default for ReaderSettings {
     fn default() -> Self {
         Self {
-            pii_classifications: vec!["pii".into(), "personal".into(), "personal-data".into(), "sensitive-personal".into()],
+            pii_classifications: vec![
+                "pii".into(),
+                "personal".into(),
+                "personal-data".into(),
+                "sensitive-personal".into(),
+            ],
             pii_tags: vec!["pii".into(), "personal-data".into(), "gdpr".into()],
             masking_properties: vec!["masking".into(), "maskingMethod".into()],
         }
@@ -66,9 +74,15 @@ impl ReaderSettings {
     pub fn from_settings(settings: &Json) -> Self {
         let mut out = Self::default();
         let list = |key: &str| -> Option<Vec<String>> {
-            settings.pointer(&format!("/odcs/{key}"))?.as_array().map(|items| {
-                items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
-            })
+            settings
+                .pointer(&format!("/odcs/{key}"))?
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
         };
         if let Some(v) = list("pii_classifications") {
             out.pii_classifications = v;
@@ -87,7 +101,9 @@ impl ReaderSettings {
     }
 
     pub(crate) fn is_pii_classification(&self, class: &str) -> bool {
-        self.pii_classifications.iter().any(|c| c.eq_ignore_ascii_case(class))
+        self.pii_classifications
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(class))
     }
 }
 
@@ -95,15 +111,32 @@ impl ReaderSettings {
 ///
 /// # Errors
 /// Bytes that are not UTF-8 or hold NUL characters, and everything [`read`] refuses.
-pub fn read_bytes(file: &str, bytes: &[u8], settings: &ReaderSettings) -> Result<Contract, ParseError> {
+pub fn read_bytes(
+    file: &str,
+    bytes: &[u8],
+    settings: &ReaderSettings,
+) -> Result<Contract, ParseError> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let line = line_at(bytes, e.valid_up_to());
-        ParseError::new(line, format!("file is not UTF-8 text (invalid byte at offset {})", e.valid_up_to()))
+        ParseError::new(
+            line,
+            format!(
+                "file is not UTF-8 text (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
+        )
     })?;
     if let Some(pos) = text.find('\0') {
-        return Err(ParseError::new(line_at(bytes, pos), "file holds a NUL character; contracts are YAML text"));
+        return Err(ParseError::new(
+            line_at(bytes, pos),
+            "file holds a NUL character; contracts are YAML text",
+        ));
     }
-    let mut contract = read(file, text.strip_prefix('\u{feff}').unwrap_or(text), settings)?;
+    let mut contract = read(
+        file,
+        text.strip_prefix('\u{feff}').unwrap_or(text),
+        settings,
+    )?;
     contract.hash = blake3::hash(bytes).to_hex().to_string();
     Ok(contract)
 }
@@ -121,31 +154,50 @@ pub fn read(file: &str, text: &str, settings: &ReaderSettings) -> Result<Contrac
             // Not a plain block-style header: let the event parser say what the file is.
             let index = LineIndex::build(text);
             if let Some((line, message)) = index.syntax_error() {
-                return Err(syntax_error(text).unwrap_or_else(|| ParseError::new(line, format!("not valid YAML: {message}"))));
+                return Err(syntax_error(text).unwrap_or_else(|| {
+                    ParseError::new(line, format!("not valid YAML: {message}"))
+                }));
             }
             if index.is_empty_document() {
-                return Err(ParseError::new(1, "empty file; expected a data-product contract"));
+                return Err(ParseError::new(
+                    1,
+                    "empty file; expected a data-product contract",
+                ));
             }
             if !index.is_mapping() {
-                return Err(ParseError::new(1, "expected a mapping with `apiVersion` and `kind` at the top of the file"));
+                return Err(ParseError::new(
+                    1,
+                    "expected a mapping with `apiVersion` and `kind` at the top of the file",
+                ));
             }
-            (index.top_scalar("kind").map(str::to_owned), index.top_scalar("apiVersion").map(str::to_owned))
+            (
+                index.top_scalar("kind").map(str::to_owned),
+                index.top_scalar("apiVersion").map(str::to_owned),
+            )
         }
     };
     let key_line = |key: &str| line_of(text, key);
     let (mut product, map) = match (kind.as_deref(), api_version.as_deref()) {
         (Some("DataProduct"), Some("datamesh.io/v1")) => seed::read(text, settings)?,
-        (Some("DataContract"), Some(v)) if v.starts_with("v3.") || v.starts_with('3') => odcs::read(text, settings)?,
+        (Some("DataContract"), Some(v)) if v.starts_with("v3.") || v.starts_with('3') => {
+            odcs::read(text, settings)?
+        }
         (Some("DataProduct"), v) => {
             return Err(ParseError::new(
                 key_line("apiVersion"),
-                format!("unsupported apiVersion `{}` for kind `DataProduct`; expected `datamesh.io/v1`", v.unwrap_or("")),
+                format!(
+                    "unsupported apiVersion `{}` for kind `DataProduct`; expected `datamesh.io/v1`",
+                    v.unwrap_or("")
+                ),
             ));
         }
         (Some("DataContract"), v) => {
             return Err(ParseError::new(
                 key_line("apiVersion"),
-                format!("unsupported ODCS apiVersion `{}`; expected `v3.0.x` or `v3.1.x`", v.unwrap_or("")),
+                format!(
+                    "unsupported ODCS apiVersion `{}`; expected `v3.0.x` or `v3.1.x`",
+                    v.unwrap_or("")
+                ),
             ));
         }
         (other, _) => {
@@ -182,7 +234,8 @@ fn header(text: &str) -> Option<(Option<String>, Option<String>)> {
             let rest = line.strip_prefix(key)?.strip_prefix(':')?;
             let rest = rest.split(" #").next().unwrap_or(rest).trim();
             let unquoted = rest.trim_matches(|c| c == '"' || c == '\'');
-            (!unquoted.is_empty() && !unquoted.starts_with(['{', '[', '&', '*', '!', '|', '>'])).then(|| unquoted.to_owned())
+            (!unquoted.is_empty() && !unquoted.starts_with(['{', '[', '&', '*', '!', '|', '>']))
+                .then(|| unquoted.to_owned())
         };
         if kind.is_none() {
             kind = value("kind").or_else(|| value("\"kind\""));
@@ -199,7 +252,9 @@ fn header(text: &str) -> Option<(Option<String>, Option<String>)> {
 
 /// yaml_serde's message for a file that is not YAML, if it is not.
 fn syntax_error(text: &str) -> Option<ParseError> {
-    yaml_serde::from_str::<yaml_serde::Value>(text).err().map(|e| yaml_error(&e, "not valid YAML"))
+    yaml_serde::from_str::<yaml_serde::Value>(text)
+        .err()
+        .map(|e| yaml_error(&e, "not valid YAML"))
 }
 
 /// The line of a document path (or its nearest ancestor); builds the line index, so only
@@ -218,7 +273,12 @@ pub(crate) fn typed<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
             return syntax;
         }
         let mut error = yaml_error(&e, "wrong type");
-        let path = error.message.trim_start_matches("wrong type: ").split(": ").next().unwrap_or_default();
+        let path = error
+            .message
+            .trim_start_matches("wrong type: ")
+            .split(": ")
+            .next()
+            .unwrap_or_default();
         if !path.contains(' ')
             && let Some(line) = LineIndex::build(text).exact(path)
         {
@@ -229,10 +289,16 @@ pub(crate) fn typed<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
 }
 
 fn yaml_error(e: &yaml_serde::Error, what: &str) -> ParseError {
-    let line = e.location().map_or(1, |l| u32::try_from(l.line()).unwrap_or(u32::MAX));
+    let line = e
+        .location()
+        .map_or(1, |l| u32::try_from(l.line()).unwrap_or(u32::MAX));
     // yaml_serde appends " at line L column C"; the finding carries the line on its own.
     let message = e.to_string();
-    let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
     ParseError::new(line, format!("{what}: {message}"))
 }
 
@@ -241,7 +307,6 @@ fn line_at(bytes: &[u8], offset: usize) -> u32 {
     u32::try_from(newlines + 1).unwrap_or(u32::MAX)
 }
 
-
 /// Converts a duration field, with the line of its key on error.
 pub(crate) fn duration_at(
     value: Option<String>,
@@ -249,6 +314,9 @@ pub(crate) fn duration_at(
     yaml: &str,
 ) -> Result<Option<super::model::Duration>, ParseError> {
     value
-        .map(|t| super::parse_duration(&t).map_err(|m| ParseError::new(line_of(source, yaml), format!("`{yaml}`: {m}"))))
+        .map(|t| {
+            super::parse_duration(&t)
+                .map_err(|m| ParseError::new(line_of(source, yaml), format!("`{yaml}`: {m}")))
+        })
         .transpose()
 }

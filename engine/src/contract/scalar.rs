@@ -6,8 +6,8 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 /// Any YAML scalar, as text.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

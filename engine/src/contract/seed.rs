@@ -10,7 +10,10 @@ use super::read::{ParseError, ReaderSettings, duration_at, typed};
 use super::scalar::{Number, Percent, Text, TextList, text};
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", expecting = "a DataProduct with `metadata` and `spec`")]
+#[serde(
+    rename_all = "camelCase",
+    expecting = "a DataProduct with `metadata` and `spec`"
+)]
 struct Doc {
     api_version: Text,
     metadata: Metadata,
@@ -28,7 +31,10 @@ struct Metadata {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(default, expecting = "a mapping with `owner`, `sla`, `schema`, `quality`, `lineage` and `access`")]
+#[serde(
+    default,
+    expecting = "a mapping with `owner`, `sla`, `schema`, `quality`, `lineage` and `access`"
+)]
 struct Spec {
     owner: Option<Text>,
     status: Option<Text>,
@@ -78,7 +84,10 @@ struct FieldDoc {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(default, expecting = "a mapping of constraints such as `primary_key`, `null`, `pii`, `masking`")]
+#[serde(
+    default,
+    expecting = "a mapping of constraints such as `primary_key`, `null`, `pii`, `masking`"
+)]
 struct Constraints {
     primary_key: Option<bool>,
     null: Option<bool>,
@@ -104,7 +113,10 @@ struct CheckDoc {
 }
 
 #[derive(Deserialize, Default)]
-#[serde(default, expecting = "a mapping with `upstream` and `downstream` lists")]
+#[serde(
+    default,
+    expecting = "a mapping with `upstream` and `downstream` lists"
+)]
 struct LineageDoc {
     upstream: TextList,
     downstream: TextList,
@@ -135,13 +147,23 @@ pub(super) fn read(
     let domain = text_of(doc.metadata.domain);
     let spec = doc.spec;
 
-    let retention = duration_at(spec.retention.and_then(|r| text(r.period)), source, "spec.retention.period")?
-        .map(|period| Retention { days: period.seconds.div_ceil(86_400), period });
+    let retention = duration_at(
+        spec.retention.and_then(|r| text(r.period)),
+        source,
+        "spec.retention.period",
+    )?
+    .map(|period| Retention {
+        days: period.seconds.div_ceil(86_400),
+        period,
+    });
     let (freshness, availability) = match spec.sla {
         Some(s) => (text(s.freshness), s.availability.map(|p| p.0)),
         None => (None, None),
     };
-    let sla = Sla { freshness: duration_at(freshness, source, "spec.sla.freshness")?, availability };
+    let sla = Sla {
+        freshness: duration_at(freshness, source, "spec.sla.freshness")?,
+        availability,
+    };
 
     let fields: Vec<Field> = spec
         .schema
@@ -186,7 +208,10 @@ pub(super) fn read(
     let interfaces = spec
         .interfaces
         .into_iter()
-        .map(|i| Interface { kind: text(i.kind).unwrap_or_default(), table: i.table.0 })
+        .map(|i| Interface {
+            kind: text(i.kind).unwrap_or_default(),
+            table: i.table.0,
+        })
         .collect();
     let lineage = spec.lineage.unwrap_or_default();
     let access = spec.access.unwrap_or_default();
@@ -206,11 +231,21 @@ pub(super) fn read(
         sla,
         fields,
         quality,
-        lineage: Lineage { upstream: lineage.upstream.0, downstream: lineage.downstream.0 },
-        access: Access { roles: access.roles.0, policies: access.policies.0 },
+        lineage: Lineage {
+            upstream: lineage.upstream.0,
+            downstream: lineage.downstream.0,
+        },
+        access: Access {
+            roles: access.roles.0,
+            policies: access.policies.0,
+        },
         interfaces,
         tags,
-        source: SourceInfo { file: String::new(), format: "datamesh/v1".into(), api_version: doc.api_version.0 },
+        source: SourceInfo {
+            file: String::new(),
+            format: "datamesh/v1".into(),
+            api_version: doc.api_version.0,
+        },
     };
     Ok((product, PathMap::Seed))
 }
@@ -227,7 +262,12 @@ pub(super) fn product_part(id: &str) -> String {
 /// The normalized kind of a quality assertion, from its name in either format.
 pub(super) fn kind_of(assertion: &str) -> &'static str {
     let a = assertion.to_ascii_lowercase().replace(['-', ' '], "_");
-    if a.contains("not_be_null") || a.contains("not_null") || a.contains("nullcheck") || a.contains("nullvalues") || a.contains("missingvalues") {
+    if a.contains("not_be_null")
+        || a.contains("not_null")
+        || a.contains("nullcheck")
+        || a.contains("nullvalues")
+        || a.contains("missingvalues")
+    {
         "not_null"
     } else if a.contains("unique") || a.contains("duplicate") {
         "unique"

@@ -145,11 +145,25 @@ impl Report {
             products: products.len(),
             compliant,
             unreadable,
-            errors: findings.iter().filter(|f| f.severity == Severity::Error).count(),
-            warnings: findings.iter().filter(|f| f.severity == Severity::Warning).count(),
+            errors: findings
+                .iter()
+                .filter(|f| f.severity == Severity::Error)
+                .count(),
+            warnings: findings
+                .iter()
+                .filter(|f| f.severity == Severity::Warning)
+                .count(),
             score: score(compliant, products.len()),
         };
-        Self { version: REPORT_VERSION, revision: revision.into(), summary, domains, products, findings, rules }
+        Self {
+            version: REPORT_VERSION,
+            revision: revision.into(),
+            summary,
+            domains,
+            products,
+            findings,
+            rules,
+        }
     }
 
     /// The highest severity of any finding, if there is one.
@@ -163,7 +177,10 @@ fn score(compliant: usize, products: usize) -> f64 {
     if products == 0 {
         return 100.0;
     }
-    #[expect(clippy::cast_precision_loss, reason = "product counts are far below 2^52")]
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "product counts are far below 2^52"
+    )]
     let ratio = compliant as f64 * 100.0 / products as f64;
     (ratio * 10.0).round() / 10.0
 }

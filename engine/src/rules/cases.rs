@@ -74,8 +74,13 @@ pub struct CaseResult {
 ///
 /// # Errors
 /// The file is not a valid case file (a message saying what is wrong).
-pub fn run_case_file(rules: &RuleSet, settings: &ReaderSettings, text: &str) -> Result<Vec<CaseResult>, String> {
-    let file: RuleCaseFile = yaml_serde::from_str(text).map_err(|e| format!("not a rule-case file: {e}"))?;
+pub fn run_case_file(
+    rules: &RuleSet,
+    settings: &ReaderSettings,
+    text: &str,
+) -> Result<Vec<CaseResult>, String> {
+    let file: RuleCaseFile =
+        yaml_serde::from_str(text).map_err(|e| format!("not a rule-case file: {e}"))?;
     let mut evaluator = rules.evaluator();
     let mut results = Vec::new();
     for case in &file.cases {
@@ -88,7 +93,10 @@ pub fn run_case_file(rules: &RuleSet, settings: &ReaderSettings, text: &str) -> 
                 Err(_) => Ok(vec!["contract/parse".to_owned()]),
             },
             (None, patch) => {
-                let mut input = file.base.clone().unwrap_or(Json::Object(serde_json::Map::new()));
+                let mut input = file
+                    .base
+                    .clone()
+                    .unwrap_or(Json::Object(serde_json::Map::new()));
                 if let Some(patch) = patch {
                     merge_patch(&mut input, patch);
                 }
@@ -97,15 +105,25 @@ pub fn run_case_file(rules: &RuleSet, settings: &ReaderSettings, text: &str) -> 
                     .map(|f| f.into_iter().map(|f| f.rule).collect())
                     .map_err(|e| e.to_string())
             }
-            (Some(_), Some(_)) => Err("a case gives either `contract` or `input`, not both".to_owned()),
+            (Some(_), Some(_)) => {
+                Err("a case gives either `contract` or `input`, not both".to_owned())
+            }
         };
         let outcome = match raised {
             Err(e) => CaseOutcome::Fail(e),
             Ok(raised) => {
-                let missing: Vec<&str> =
-                    case.raises.iter().filter(|r| !raised.contains(r)).map(String::as_str).collect();
-                let unexpected: Vec<&str> =
-                    case.not_raises.iter().filter(|r| raised.contains(r)).map(String::as_str).collect();
+                let missing: Vec<&str> = case
+                    .raises
+                    .iter()
+                    .filter(|r| !raised.contains(r))
+                    .map(String::as_str)
+                    .collect();
+                let unexpected: Vec<&str> = case
+                    .not_raises
+                    .iter()
+                    .filter(|r| raised.contains(r))
+                    .map(String::as_str)
+                    .collect();
                 if missing.is_empty() && unexpected.is_empty() {
                     CaseOutcome::Pass
                 } else {
@@ -114,16 +132,26 @@ pub fn run_case_file(rules: &RuleSet, settings: &ReaderSettings, text: &str) -> 
                         why.push(format!("expected {} to be raised", missing.join(", ")));
                     }
                     if !unexpected.is_empty() {
-                        why.push(format!("expected {} not to be raised", unexpected.join(", ")));
+                        why.push(format!(
+                            "expected {} not to be raised",
+                            unexpected.join(", ")
+                        ));
                     }
                     let mut raised = raised;
                     raised.sort();
                     raised.dedup();
-                    CaseOutcome::Fail(format!("{} (raised: [{}])", why.join("; "), raised.join(", ")))
+                    CaseOutcome::Fail(format!(
+                        "{} (raised: [{}])",
+                        why.join("; "),
+                        raised.join(", ")
+                    ))
                 }
             }
         };
-        results.push(CaseResult { name: case.name.clone(), outcome });
+        results.push(CaseResult {
+            name: case.name.clone(),
+            outcome,
+        });
     }
     Ok(results)
 }
@@ -155,7 +183,10 @@ mod tests {
     #[test]
     fn merge_patch_follows_rfc7386() {
         let mut doc = serde_json::json!({"a": 1, "b": {"c": 2, "d": 3}, "e": [1]});
-        merge_patch(&mut doc, &serde_json::json!({"a": null, "b": {"c": 5}, "e": [2, 3]}));
+        merge_patch(
+            &mut doc,
+            &serde_json::json!({"a": null, "b": {"c": 5}, "e": [2, 3]}),
+        );
         assert_eq!(doc, serde_json::json!({"b": {"c": 5, "d": 3}, "e": [2, 3]}));
     }
 }

@@ -53,7 +53,9 @@ fn scan(text: &str, rules: &mut BTreeMap<String, RuleInfo>) {
         if trimmed == "# METADATA" {
             let mut yaml = String::new();
             while let Some(next) = lines.peek() {
-                let Some(body) = next.trim_start().strip_prefix('#') else { break };
+                let Some(body) = next.trim_start().strip_prefix('#') else {
+                    break;
+                };
                 yaml.push_str(body.strip_prefix(' ').unwrap_or(body));
                 yaml.push('\n');
                 lines.next();
@@ -68,7 +70,10 @@ fn scan(text: &str, rules: &mut BTreeMap<String, RuleInfo>) {
             pending = None;
             continue;
         };
-        let head: String = line.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let head: String = line
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
         let severity = if head.starts_with("deny_") {
             Severity::Error
         } else if head.starts_with("warn_") {
@@ -80,7 +85,11 @@ fn scan(text: &str, rules: &mut BTreeMap<String, RuleInfo>) {
         let name = &head[5..];
         let id = format!("{area}/{name}");
         let annotation = pending.take();
-        let entry = rules.entry(id.clone()).or_insert_with(|| RuleInfo { id, severity: Some(severity), ..RuleInfo::default() });
+        let entry = rules.entry(id.clone()).or_insert_with(|| RuleInfo {
+            id,
+            severity: Some(severity),
+            ..RuleInfo::default()
+        });
         if let Some(a) = annotation {
             entry.title = entry.title.take().or(a.title);
             entry.description = entry.description.take().or(a.description);

@@ -19,7 +19,9 @@ pub struct RuleSetOptions {
 
 impl Default for RuleSetOptions {
     fn default() -> Self {
-        Self { timeout: Duration::from_secs(2) }
+        Self {
+            timeout: Duration::from_secs(2),
+        }
     }
 }
 
@@ -85,33 +87,56 @@ impl RuleSet {
             }
             engine
                 .add_policy(file.path.clone(), file.text.clone())
-                .map_err(|e| PackError::Rego { path: file.path.clone(), message: e.to_string() })?;
+                .map_err(|e| PackError::Rego {
+                    path: file.path.clone(),
+                    message: e.to_string(),
+                })?;
         }
         let settings = serde_json::json!({ "charter": { "settings": pack.settings() } });
         engine
             .add_data(Value::from(settings))
-            .map_err(|e| PackError::Rego { path: "data/".into(), message: e.to_string() })?;
+            .map_err(|e| PackError::Rego {
+                path: "data/".into(),
+                message: e.to_string(),
+            })?;
         engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
             limit: options.timeout,
             check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
         });
         let has_rules = engine
             .get_packages()
-            .map_err(|e| PackError::Rego { path: "rego/".into(), message: e.to_string() })?
+            .map_err(|e| PackError::Rego {
+                path: "rego/".into(),
+                message: e.to_string(),
+            })?
             .iter()
             .any(|p| p == "data.charter.rules" || p.starts_with("data.charter.rules."));
         // Evaluate once on an empty product so that compile errors surface now, not per contract.
-        let mut probe = Evaluator { engine: engine.clone(), has_rules };
+        let mut probe = Evaluator {
+            engine: engine.clone(),
+            has_rules,
+        };
         if let Err(EvalError::Failed(message)) = probe.evaluate(&Product::default()) {
-            return Err(PackError::Rego { path: "rego/".into(), message });
+            return Err(PackError::Rego {
+                path: "rego/".into(),
+                message,
+            });
         }
-        Ok(Self { engine, revision: pack.revision().to_owned(), has_rules, catalog: super::catalog(pack) })
+        Ok(Self {
+            engine,
+            revision: pack.revision().to_owned(),
+            has_rules,
+            catalog: super::catalog(pack),
+        })
     }
 
     /// A fresh evaluator for one worker.
     #[must_use]
     pub fn evaluator(&self) -> Evaluator {
-        Evaluator { engine: self.engine.clone(), has_rules: self.has_rules }
+        Evaluator {
+            engine: self.engine.clone(),
+            has_rules: self.has_rules,
+        }
     }
 
     /// Metadata of every contract rule, by id.
@@ -146,14 +171,17 @@ impl Evaluator {
     /// A policy error for this input, or the time budget ran out.
     pub fn evaluate_input(&mut self, input: Value) -> Result<Vec<RawFinding>, EvalError> {
         self.engine.set_input(input);
-        let results = self.engine.eval_query("data.charter.rules".to_owned(), false).map_err(|e| {
-            let message = e.to_string();
-            if message.contains("execution exceeded") || message.contains("time limit") {
-                EvalError::Timeout(Duration::ZERO)
-            } else {
-                EvalError::Failed(message)
-            }
-        })?;
+        let results = self
+            .engine
+            .eval_query("data.charter.rules".to_owned(), false)
+            .map_err(|e| {
+                let message = e.to_string();
+                if message.contains("execution exceeded") || message.contains("time limit") {
+                    EvalError::Timeout(Duration::ZERO)
+                } else {
+                    EvalError::Failed(message)
+                }
+            })?;
         let mut out = Vec::new();
         for result in &results.result {
             for expr in &result.expressions {
@@ -167,7 +195,10 @@ impl Evaluator {
     ///
     /// # Errors
     /// As [`Evaluator::evaluate`].
-    pub fn evaluate_contract(&mut self, contract: &Contract) -> Result<Vec<(RawFinding, u32)>, EvalError> {
+    pub fn evaluate_contract(
+        &mut self,
+        contract: &Contract,
+    ) -> Result<Vec<(RawFinding, u32)>, EvalError> {
         Ok(self
             .evaluate(&contract.product)?
             .into_iter()
@@ -181,7 +212,9 @@ impl Evaluator {
 
 /// Walks the `data.charter.rules` object: packages (possibly nested) hold `deny_*`/`warn_*` sets.
 fn collect(value: &Value, area: &str, out: &mut Vec<RawFinding>) {
-    let Ok(object) = value.as_object() else { return };
+    let Ok(object) = value.as_object() else {
+        return;
+    };
     for (key, value) in object.iter() {
         let Ok(key) = key.as_string() else { continue };
         let key: &str = key;
@@ -190,7 +223,11 @@ fn collect(value: &Value, area: &str, out: &mut Vec<RawFinding>) {
         } else if let Some(name) = key.strip_prefix("warn_") {
             (Severity::Warning, name)
         } else {
-            let nested = if area.is_empty() { key.to_owned() } else { format!("{area}.{key}") };
+            let nested = if area.is_empty() {
+                key.to_owned()
+            } else {
+                format!("{area}.{key}")
+            };
             collect(value, &nested, out);
             continue;
         };
@@ -202,7 +239,12 @@ fn collect(value: &Value, area: &str, out: &mut Vec<RawFinding>) {
         };
         for item in items {
             if let Some((message, path)) = message_of(item) {
-                out.push(RawFinding { rule: rule.clone(), severity, message, path });
+                out.push(RawFinding {
+                    rule: rule.clone(),
+                    severity,
+                    message,
+                    path,
+                });
             }
         }
     }
@@ -214,7 +256,9 @@ fn message_of(item: &Value) -> Option<(String, Option<String>)> {
     }
     let object = item.as_object().ok()?;
     let get = |k: &str| object.get(&Value::from(k));
-    let message = get("msg").and_then(|m| m.as_string().ok()).map(|m| m.to_string())?;
+    let message = get("msg")
+        .and_then(|m| m.as_string().ok())
+        .map(|m| m.to_string())?;
     let path = get("path").and_then(path_of);
     Some((message, path))
 }
