@@ -221,8 +221,25 @@ pub fn discover(root: &Path, options: &LoadOptions) -> Result<Vec<ContractFile>,
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_type().is_dir() || !is_hidden(e.file_name()))
     {
-        // Unreadable folders and symlink loops are skipped here; the caller sees them as missing.
-        let Ok(entry) = entry else { continue };
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                // A file that cannot be statted (a dangling link, no permission) is still listed,
+                // so reading it reports the problem as a finding; a symlink loop is not a file.
+                if e.loop_ancestor().is_none()
+                    && let Some(path) = e.path()
+                    && let Ok(rel) = path.strip_prefix(root)
+                    && include.is_match(rel)
+                    && !exclude.is_match(rel)
+                {
+                    files.push(ContractFile {
+                        display: slash(rel),
+                        path: path.to_path_buf(),
+                    });
+                }
+                continue;
+            }
+        };
         if entry.file_type().is_dir() {
             continue;
         }

@@ -321,3 +321,92 @@ fn sample_mesh_loads_with_its_bad_files_reported() {
         "README.md and notes.txt are skipped by rule"
     );
 }
+
+#[test]
+fn alias_bombs_and_deep_nesting_are_refused_quickly() {
+    // "Billion laughs": nine levels of nine aliases each.
+    let mut bomb = String::from(
+        "apiVersion: datamesh.io/v1\nkind: DataProduct\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
+    for i in 1..10 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    bomb.push_str("metadata: *a9\nspec: {}\n");
+    let start = std::time::Instant::now();
+    let e = err(&bomb);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(2),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert!(!e.message.is_empty());
+
+    let deep = format!(
+        "apiVersion: datamesh.io/v1\nkind: DataProduct\nmetadata: {}{}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let e = err(&deep);
+    assert!(
+        e.message.contains("recursion")
+            || e.message.contains("nest")
+            || e.message.contains("wrong type"),
+        "{}",
+        e.message
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_and_unreadable_files_do_not_stop_a_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let domain = dir.path().join("domains/orders");
+    std::fs::create_dir_all(&domain).unwrap();
+    std::fs::write(domain.join("order_events.yaml"), SEED).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("domains"), domain.join("loop")).unwrap();
+    std::os::unix::fs::symlink(
+        dir.path().join("missing.yaml"),
+        domain.join("dangling.yaml"),
+    )
+    .unwrap();
+    let mesh = Mesh::load(
+        dir.path(),
+        &LoadOptions::default(),
+        &ReaderSettings::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        mesh.products().count(),
+        1,
+        "the loop is not followed forever"
+    );
+    assert!(
+        mesh.failures()
+            .iter()
+            .any(|f| f.file.ends_with("dangling.yaml") && f.message.contains("cannot read")),
+        "{:?}",
+        mesh.failures()
+    );
+}
+
+#[test]
+fn oversized_files_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.yaml");
+    std::fs::write(&big, format!("{SEED}# {}\n", "x".repeat(2 * 1024 * 1024))).unwrap();
+    let mesh = Mesh::load(
+        dir.path(),
+        &LoadOptions::default(),
+        &ReaderSettings::default(),
+    )
+    .unwrap();
+    let failure = &mesh.failures()[0];
+    assert!(
+        failure.message.contains("over the limit"),
+        "{}",
+        failure.message
+    );
+}

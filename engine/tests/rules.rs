@@ -111,3 +111,27 @@ fn a_policy_that_does_not_compile_is_refused_with_its_file() {
         .to_string();
     assert!(err.contains("rego/rules/broken.rego"), "{err}");
 }
+
+#[test]
+fn a_rule_past_the_time_limit_is_a_timeout_not_a_hang() {
+    let files = vec![(
+        "rego/rules/slow.rego".to_owned(),
+        "package charter.rules.slow\ndeny_spin contains \"x\" if {\n  some i in numbers.range(1, 100000000)\n  i < 0\n}\n".to_owned(),
+    )];
+    let pack = PolicyPack::from_files(files).unwrap();
+    let timeout = std::time::Duration::from_millis(100);
+    // Compiling probes the rules once on an empty product: that probe times out too, and
+    // a timeout is not a compile error.
+    let rules = RuleSet::compile(&pack, RuleSetOptions { timeout }).unwrap();
+    let start = std::time::Instant::now();
+    let err = rules
+        .evaluator()
+        .evaluate(&charter_engine::contract::Product::default())
+        .unwrap_err();
+    assert_eq!(err, charter_engine::rules::EvalError::Timeout(timeout));
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+}

@@ -32,6 +32,7 @@ pub struct RuleSet {
     revision: String,
     has_rules: bool,
     catalog: BTreeMap<String, RuleInfo>,
+    timeout: Duration,
 }
 
 /// A worker's own evaluator (a clone of the prepared engine).
@@ -39,6 +40,7 @@ pub struct RuleSet {
 pub struct Evaluator {
     engine: Engine,
     has_rules: bool,
+    timeout: Duration,
 }
 
 /// One rule result before it is tied to a file: the rule, its message and the model path.
@@ -115,6 +117,7 @@ impl RuleSet {
         let mut probe = Evaluator {
             engine: engine.clone(),
             has_rules,
+            timeout: options.timeout,
         };
         if let Err(EvalError::Failed(message)) = probe.evaluate(&Product::default()) {
             return Err(PackError::Rego {
@@ -127,6 +130,7 @@ impl RuleSet {
             revision: pack.revision().to_owned(),
             has_rules,
             catalog: super::catalog(pack),
+            timeout: options.timeout,
         })
     }
 
@@ -136,6 +140,7 @@ impl RuleSet {
         Evaluator {
             engine: self.engine.clone(),
             has_rules: self.has_rules,
+            timeout: self.timeout,
         }
     }
 
@@ -177,7 +182,7 @@ impl Evaluator {
             .map_err(|e| {
                 let message = e.to_string();
                 if message.contains("execution exceeded") || message.contains("time limit") {
-                    EvalError::Timeout(Duration::ZERO)
+                    EvalError::Timeout(self.timeout)
                 } else {
                     EvalError::Failed(message)
                 }
@@ -225,7 +230,11 @@ fn collect(value: &Value, area: &str, out: &mut Vec<RawFinding>) {
             (Severity::Warning, name)
         } else {
             if matches!(value, Value::Object(_)) {
-                let nested = if area.is_empty() { key.to_owned() } else { format!("{area}.{key}") };
+                let nested = if area.is_empty() {
+                    key.to_owned()
+                } else {
+                    format!("{area}.{key}")
+                };
                 collect(value, &nested, out);
             }
             continue;
@@ -233,7 +242,12 @@ fn collect(value: &Value, area: &str, out: &mut Vec<RawFinding>) {
         let rule = format!("{area}/{name}");
         let mut push = |item: &Value| {
             if let Some((message, path)) = message_of(item) {
-                out.push(RawFinding { rule: rule.clone(), severity, message, path });
+                out.push(RawFinding {
+                    rule: rule.clone(),
+                    severity,
+                    message,
+                    path,
+                });
             }
         };
         match value {
@@ -249,7 +263,9 @@ fn message_of(item: &Value) -> Option<(String, Option<String>)> {
         Value::String(s) => Some((s.to_string(), None)),
         Value::Object(object) => {
             let get = |k: &str| object.get(&Value::from(k));
-            let Some(Value::String(message)) = get("msg") else { return None };
+            let Some(Value::String(message)) = get("msg") else {
+                return None;
+            };
             Some((message.to_string(), get("path").and_then(path_of)))
         }
         _ => None,
