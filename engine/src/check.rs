@@ -120,6 +120,7 @@ fn check_one(
             domain: None,
             file: file.display.clone(),
             line,
+            waiver: None,
         }],
     };
     let bytes = match std::fs::metadata(&file.path) {
@@ -166,6 +167,7 @@ fn check_one(
         domain: Some(product.domain.clone()),
         file: file.display.clone(),
         line,
+        waiver: None,
     };
     let findings = match evaluator.evaluate_contract(&contract) {
         Ok(found) => found

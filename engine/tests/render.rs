@@ -44,6 +44,7 @@ fn finding(
             .map(|(d, _)| d.to_owned()),
         file: file.to_owned(),
         line,
+        waiver: None,
     }
 }
 
@@ -190,6 +191,7 @@ fn options() -> RenderOptions {
     RenderOptions {
         color: false,
         tool_version: "0.0.0-test".to_owned(),
+        generated_at: None,
     }
 }
 

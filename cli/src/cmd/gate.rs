@@ -7,6 +7,7 @@ use anyhow::Context;
 use charter_engine::check::{CheckOptions, check_files};
 use charter_engine::contract::ReaderSettings;
 use charter_engine::mesh::ContractFile;
+use charter_engine::mesh_rules::MeshRules;
 use charter_engine::report::{Format, RenderOptions, Report, Severity, render};
 use charter_engine::rules::{RuleSet, RuleSetOptions};
 use clap::{Args, ValueEnum};
@@ -68,14 +69,41 @@ fn humantime_duration(s: &str) -> Result<std::time::Duration, String> {
         })
 }
 
+/// A loaded, compiled policy pack and what a check needs from it.
+pub struct Prepared {
+    /// The pack.
+    pub pack: charter_engine::PolicyPack,
+    /// Its compiled contract rules.
+    pub rules: RuleSet,
+    /// What the contract readers take from its settings.
+    pub reader: ReaderSettings,
+    /// Cache and load options.
+    pub options: CheckOptions,
+    /// The compiled repository-wide rules (`charter.mesh.*`), when the pack has any.
+    pub mesh_rules: Option<MeshRules>,
+}
+
+impl Prepared {
+    /// Checks `files` against the contract rules (with a progress bar on a terminal).
+    pub fn check(&self, files: &[ContractFile]) -> Report {
+        let progress = output::Progress::new("contracts");
+        check_files(files, &self.rules, &self.reader, &self.options, &progress)
+    }
+}
+
 impl GateArgs {
-    /// Loads the pack, checks `files`, renders the report and returns the exit code.
-    pub fn run(
+    /// Loads and compiles the pack (`--policies`, or the embedded default).
+    pub fn prepare(&self, default_cache: Option<PathBuf>) -> anyhow::Result<Prepared> {
+        self.prepare_with(self.policies.as_deref(), default_cache)
+    }
+
+    /// Loads and compiles the pack in `policies` (or the embedded default).
+    pub fn prepare_with(
         &self,
-        files: &[ContractFile],
+        policies: Option<&std::path::Path>,
         default_cache: Option<PathBuf>,
-    ) -> anyhow::Result<ExitCode> {
-        let pack = crate::policies::load(self.policies.as_deref())?;
+    ) -> anyhow::Result<Prepared> {
+        let pack = crate::policies::load(policies)?;
         let rules = RuleSet::compile(
             &pack,
             RuleSetOptions {
@@ -84,6 +112,7 @@ impl GateArgs {
         )
         .context("the policies do not compile")?;
         let reader = ReaderSettings::from_settings(pack.settings());
+        let mesh_rules = MeshRules::compile(&pack).context("the mesh policies do not compile")?;
         let options = CheckOptions {
             cache_dir: if self.no_cache {
                 None
@@ -92,8 +121,22 @@ impl GateArgs {
             },
             ..CheckOptions::default()
         };
-        let progress = output::Progress::new("contracts");
-        let report = check_files(files, &rules, &reader, &options, &progress);
+        Ok(Prepared {
+            pack,
+            rules,
+            reader,
+            options,
+            mesh_rules,
+        })
+    }
+
+    /// Loads the pack, checks `files`, renders the report and returns the exit code.
+    pub fn run(
+        &self,
+        files: &[ContractFile],
+        default_cache: Option<PathBuf>,
+    ) -> anyhow::Result<ExitCode> {
+        let report = self.prepare(default_cache)?.check(files);
         self.emit(&report)
     }
 
@@ -101,6 +144,9 @@ impl GateArgs {
     pub fn emit(&self, report: &Report) -> anyhow::Result<ExitCode> {
         let render_options = RenderOptions {
             color: self.format == Format::Text && self.color.enabled(self.output.is_none()),
+            generated_at: (self.format == Format::Html).then(|| {
+                humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+            }),
             ..RenderOptions::default()
         };
         let mut out = output::sink(self.output.as_deref())?;

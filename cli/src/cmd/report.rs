@@ -1,10 +1,11 @@
-//! `charter report [DIR]`: every contract of a repository, with per-domain scores.
+//! `charter report [DIR]`: every contract of a repository — per-contract rules, repository-wide
+//! (mesh) rules, breaking changes against a base revision, waivers — with per-domain scores.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use charter_engine::mesh::{LoadOptions, discover};
+use charter_engine::mesh::{LoadOptions, Mesh, discover};
 use clap::Args;
 
 use super::gate::GateArgs;
@@ -12,7 +13,7 @@ use super::gate::GateArgs;
 /// Arguments of `charter report`.
 #[derive(Args, Debug)]
 #[command(
-    after_help = "Examples:\n  charter report testdata/mesh\n  charter report . --format sarif --output charter.sarif\n  charter report . --format junit --output charter.xml --fail-on never\n  charter report . --policies ./governance/policies --format markdown"
+    after_help = "Examples:\n  charter report testdata/mesh\n  charter report . --format sarif --output charter.sarif\n  charter report . --base origin/main --format github\n  charter report . --format html --output audit.html --fail-on never\n  charter report . --policies ./new-policies --compare-policies ./policies --format markdown"
 )]
 pub struct ReportArgs {
     /// The repository of contracts (paths in the report are relative to it).
@@ -24,24 +25,100 @@ pub struct ReportArgs {
     /// Glob of files that are not contracts (repeatable, added to the defaults: hidden folders, waivers.yaml).
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// The waivers file [default: waivers.yaml in DIR, when it exists].
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// Judge waiver expiry as of this date (`YYYY-MM-DD`) instead of today, for reproducible reports.
+    #[arg(long, value_name = "DATE", hide_short_help = true)]
+    pub today: Option<String>,
+    /// Compare every contract with its version at this git revision (e.g. `origin/main`):
+    /// breaking changes need a major version bump, any change a version bump.
+    #[arg(long, value_name = "GIT_REF")]
+    pub base: Option<String>,
+    /// Preview a policy change: report what the policies of `--policies` (or the default
+    /// pack) add, remove or re-grade against these (old) policies, per domain, instead of the
+    /// findings themselves (formats text, json, markdown). Exits 1 when the change makes a
+    /// finding at or above `--fail-on` fail that did not before, 0 otherwise.
+    #[arg(long, value_name = "DIR")]
+    pub compare_policies: Option<PathBuf>,
     #[command(flatten)]
     pub gate: GateArgs,
 }
 
+impl ReportArgs {
+    /// The contract files of the repository.
+    pub fn files(&self) -> anyhow::Result<Vec<charter_engine::mesh::ContractFile>> {
+        if !self.dir.is_dir() {
+            anyhow::bail!(
+                "`{}` is not a folder; `charter report` takes the root of a repository of contracts (use `charter check FILE` for single files)",
+                self.dir.display()
+            );
+        }
+        discover(&self.dir, &self.load_options())
+            .with_context(|| format!("cannot read `{}`", self.dir.display()))
+    }
+
+    /// Which files are contracts.
+    pub fn load_options(&self) -> LoadOptions {
+        let mut load = LoadOptions::default();
+        if !self.include.is_empty() {
+            load.include.clone_from(&self.include);
+        }
+        load.exclude.extend(self.exclude.iter().cloned());
+        load
+    }
+
+    /// Builds the full report with the policies in `policies` (or `--policies`).
+    pub fn build(
+        &self,
+        policies: Option<&std::path::Path>,
+    ) -> anyhow::Result<charter_engine::report::Report> {
+        let files = self.files()?;
+        let prepared = self
+            .gate
+            .prepare_with(policies, Some(self.dir.join(".charter-cache")))?;
+        let mut report = prepared.check(&files);
+        let repository_wide = prepared.mesh_rules.is_some() || self.base.is_some();
+        if repository_wide {
+            let mesh = Mesh::load(&self.dir, &self.load_options(), &prepared.reader)
+                .with_context(|| format!("cannot read `{}`", self.dir.display()))?;
+            if let Some(mesh_rules) = &prepared.mesh_rules {
+                report.add_findings(mesh_rules.evaluate(&mesh).context("mesh rules failed")?);
+                report.rules.extend(mesh_rules.catalog().clone());
+            }
+            if let Some(base) = &self.base {
+                report.add_findings(super::base::findings(&self.dir, base, &mesh, &prepared)?);
+            }
+        }
+        let waivers = match &self.waivers {
+            Some(path) => Some(path.clone()),
+            None => Some(self.dir.join("waivers.yaml")).filter(|p| p.is_file()),
+        };
+        if let Some(path) = waivers {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the waivers file `{}`", path.display()))?;
+            let display = path
+                .strip_prefix(&self.dir)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let settings =
+                charter_engine::waiver::WaiverSettings::from_settings(prepared.pack.settings());
+            let today = self
+                .today
+                .clone()
+                .unwrap_or_else(charter_engine::waiver::today);
+            charter_engine::waiver::apply(&mut report, &display, &text, &settings, &today);
+        }
+        Ok(report)
+    }
+}
+
 /// Runs `charter report`.
 pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    if !args.dir.is_dir() {
-        anyhow::bail!(
-            "`{}` is not a folder; `charter report` takes the root of a repository of contracts (use `charter check FILE` for single files)",
-            args.dir.display()
-        );
+    if let Some(old) = &args.compare_policies {
+        return super::impact::run(args, old);
     }
-    let mut load = LoadOptions::default();
-    if !args.include.is_empty() {
-        load.include.clone_from(&args.include);
-    }
-    load.exclude.extend(args.exclude.iter().cloned());
-    let files = discover(&args.dir, &load)
-        .with_context(|| format!("cannot read `{}`", args.dir.display()))?;
-    args.gate.run(&files, Some(args.dir.join(".charter-cache")))
+    let report = args.build(None)?;
+    args.gate.emit(&report)
 }

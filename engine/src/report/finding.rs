@@ -48,9 +48,29 @@ pub struct Finding {
     pub file: String,
     /// 1-based line of the key that caused the finding.
     pub line: u32,
+    /// The live waiver that covers this finding, if any: shown, never failing the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<Waived>,
+}
+
+/// What a waived finding shows of its waiver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waived {
+    /// Why the finding is accepted.
+    pub reason: String,
+    /// Who approved it.
+    pub approved_by: String,
+    /// When the waiver expires (`YYYY-MM-DD`).
+    pub expires: String,
 }
 
 impl Finding {
+    /// Whether the finding counts against compliance and the exit code (it is not waived).
+    #[must_use]
+    pub fn counts(&self) -> bool {
+        self.waiver.is_none()
+    }
+
     /// The deterministic order of findings: file, line, rule, message.
     #[must_use]
     pub fn sort_key(&self) -> (&str, u32, &str, &str) {

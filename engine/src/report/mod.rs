@@ -4,6 +4,8 @@ mod finding;
 mod model;
 pub mod render;
 
-pub use finding::{Finding, Severity};
-pub use model::{DomainSummary, ProductSummary, REPORT_VERSION, Report, RuleInfo, Summary};
+pub use finding::{Finding, Severity, Waived};
+pub use model::{
+    DomainSummary, ProductSummary, REPORT_VERSION, Report, RuleInfo, Summary, WaiverStatus,
+};
 pub use render::{Format, RenderOptions, render};

@@ -54,6 +54,8 @@ pub struct Summary {
     pub errors: usize,
     /// Warning findings.
     pub warnings: usize,
+    /// Findings a live waiver covers (not counted as errors or warnings).
+    pub waived: usize,
     /// `compliant / products` as a percentage, one decimal (100 with no products).
     pub score: f64,
 }
@@ -73,6 +75,29 @@ pub struct RuleInfo {
     pub remediation: Option<String>,
 }
 
+/// A waiver as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WaiverStatus {
+    /// The rule id it waives.
+    pub rule: String,
+    /// The product id glob it applies to.
+    pub product: String,
+    /// Why.
+    pub reason: String,
+    /// Who approved it.
+    pub approved_by: String,
+    /// Expiry date (`YYYY-MM-DD`).
+    pub expires: String,
+    /// Days until it expires (negative once expired).
+    pub days_left: i64,
+    /// Findings it covers in this run.
+    pub matched: usize,
+    /// The waivers file and the entry's line.
+    pub file: String,
+    /// 1-based line of the entry.
+    pub line: u32,
+}
+
 /// A compliance report over a set of contracts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -88,6 +113,9 @@ pub struct Report {
     pub products: Vec<ProductSummary>,
     /// Every finding, sorted by file, line, rule, message.
     pub findings: Vec<Finding>,
+    /// The waivers of the repository and what became of them (empty without a waivers file).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<WaiverStatus>,
     /// Metadata of the rules that were evaluated, by id (not serialized in the JSON report).
     #[serde(skip)]
     pub rules: BTreeMap<String, RuleInfo>,
@@ -98,25 +126,59 @@ impl Report {
     #[must_use]
     pub fn new(
         revision: impl Into<String>,
-        mut products: Vec<ProductSummary>,
-        mut findings: Vec<Finding>,
+        products: Vec<ProductSummary>,
+        findings: Vec<Finding>,
         unreadable: usize,
         rules: BTreeMap<String, RuleInfo>,
     ) -> Self {
-        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        findings.dedup();
-        let failing: std::collections::HashSet<&str> = findings
+        let mut report = Self {
+            version: REPORT_VERSION,
+            revision: revision.into(),
+            summary: Summary {
+                products: 0,
+                compliant: 0,
+                unreadable,
+                errors: 0,
+                warnings: 0,
+                waived: 0,
+                score: 100.0,
+            },
+            domains: Vec::new(),
+            products,
+            findings,
+            waivers: Vec::new(),
+            rules,
+        };
+        report.recompute();
+        report
+    }
+
+    /// Adds findings from a later stage (mesh rules, breaking changes, waivers) and
+    /// recomputes compliance and scores.
+    pub fn add_findings(&mut self, findings: impl IntoIterator<Item = Finding>) {
+        self.findings.extend(findings);
+        self.recompute();
+    }
+
+    /// Sorts, deduplicates and recomputes every derived figure.
+    pub fn recompute(&mut self) {
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.findings.dedup();
+        let failing: std::collections::HashSet<&str> = self
+            .findings
             .iter()
-            .filter(|f| f.severity == Severity::Error)
+            .filter(|f| f.counts() && f.severity == Severity::Error)
             .map(|f| f.file.as_str())
             .collect();
-        for p in &mut products {
+        for p in &mut self.products {
             p.compliant = !failing.contains(p.file.as_str());
         }
-        products.sort_by(|a, b| (&a.id, &a.file).cmp(&(&b.id, &b.file)));
+        self.products
+            .sort_by(|a, b| (&a.id, &a.file).cmp(&(&b.id, &b.file)));
 
         let mut domains: BTreeMap<&str, DomainSummary> = BTreeMap::new();
-        for p in &products {
+        for p in &self.products {
             let d = domains.entry(&p.domain).or_insert_with(|| DomainSummary {
                 name: p.domain.clone(),
                 products: 0,
@@ -128,7 +190,7 @@ impl Report {
             d.products += 1;
             d.compliant += usize::from(p.compliant);
         }
-        for f in &findings {
+        for f in self.findings.iter().filter(|f| f.counts()) {
             if let Some(d) = f.domain.as_deref().and_then(|name| domains.get_mut(name)) {
                 match f.severity {
                     Severity::Error => d.errors += 1,
@@ -140,36 +202,33 @@ impl Report {
         for d in &mut domains {
             d.score = score(d.compliant, d.products);
         }
-        let compliant = products.iter().filter(|p| p.compliant).count();
-        let summary = Summary {
-            products: products.len(),
-            compliant,
-            unreadable,
-            errors: findings
+        self.domains = domains;
+        let compliant = self.products.iter().filter(|p| p.compliant).count();
+        let count = |severity| {
+            self.findings
                 .iter()
-                .filter(|f| f.severity == Severity::Error)
-                .count(),
-            warnings: findings
-                .iter()
-                .filter(|f| f.severity == Severity::Warning)
-                .count(),
-            score: score(compliant, products.len()),
+                .filter(|f| f.counts() && f.severity == severity)
+                .count()
         };
-        Self {
-            version: REPORT_VERSION,
-            revision: revision.into(),
-            summary,
-            domains,
-            products,
-            findings,
-            rules,
-        }
+        self.summary = Summary {
+            products: self.products.len(),
+            compliant,
+            unreadable: self.summary.unreadable,
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            waived: self.findings.iter().filter(|f| f.waiver.is_some()).count(),
+            score: score(compliant, self.products.len()),
+        };
     }
 
-    /// The highest severity of any finding, if there is one.
+    /// The highest severity of any finding that counts (waived findings never fail a run).
     #[must_use]
     pub fn worst(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+        self.findings
+            .iter()
+            .filter(|f| f.counts())
+            .map(|f| f.severity)
+            .max()
     }
 }
 

@@ -26,17 +26,25 @@ struct Custom {
 /// title, description and remediation where a `# METADATA` block gives them.
 #[must_use]
 pub fn catalog(pack: &PolicyPack) -> BTreeMap<String, RuleInfo> {
+    let mut rules = catalog_of(pack, "charter.rules.");
+    rules.extend(catalog_of(pack, "charter.mesh."));
+    rules
+}
+
+/// The rules of the packages under `prefix` (`charter.rules.` or `charter.mesh.`).
+#[must_use]
+pub fn catalog_of(pack: &PolicyPack, prefix: &str) -> BTreeMap<String, RuleInfo> {
     let mut rules = BTreeMap::new();
     for file in pack.rego() {
         if file.path.ends_with("_test.rego") {
             continue;
         }
-        scan(&file.text, &mut rules);
+        scan(&file.text, prefix, &mut rules);
     }
     rules
 }
 
-fn scan(text: &str, rules: &mut BTreeMap<String, RuleInfo>) {
+fn scan(text: &str, prefix: &str, rules: &mut BTreeMap<String, RuleInfo>) {
     let mut area: Option<String> = None;
     let mut pending: Option<Annotation> = None;
     let mut lines = text.lines().peekable();
@@ -44,10 +52,7 @@ fn scan(text: &str, rules: &mut BTreeMap<String, RuleInfo>) {
         let trimmed = line.trim_start();
         if let Some(pkg) = trimmed.strip_prefix("package ") {
             let pkg = pkg.trim();
-            area = pkg
-                .strip_prefix("charter.rules.")
-                .or_else(|| pkg.strip_prefix("charter.mesh."))
-                .map(str::to_owned);
+            area = pkg.strip_prefix(prefix).map(str::to_owned);
             continue;
         }
         if trimmed == "# METADATA" {
@@ -113,7 +118,7 @@ mod tests {
     fn reads_metadata_above_rules() {
         let text = "package charter.rules.pii\n\n# METADATA\n# title: Masking required\n# description: Mask it.\n# custom:\n#   remediation: Add masking.\ndeny_masking_required contains msg if {\n  false\n}\n\nwarn_other contains \"x\" if { false }\nhelper := 1\n";
         let mut rules = BTreeMap::new();
-        scan(text, &mut rules);
+        scan(text, "charter.rules.", &mut rules);
         let r = &rules["pii/masking_required"];
         assert_eq!(r.title.as_deref(), Some("Masking required"));
         assert_eq!(r.remediation.as_deref(), Some("Add masking."));

@@ -54,6 +54,10 @@ pub struct RawFinding {
     pub message: String,
     /// The model path the rule pointed at (`fields[2].masking`), if any.
     pub path: Option<String>,
+    /// The product a repository-wide rule is about (`{"product": …}`), if it names one.
+    pub product: Option<String>,
+    /// The file a repository-wide rule is about (`{"file": …}`), if it names one.
+    pub file: Option<String>,
 }
 
 impl RawFinding {
@@ -129,7 +133,7 @@ impl RuleSet {
             engine,
             revision: pack.revision().to_owned(),
             has_rules,
-            catalog: super::catalog(pack),
+            catalog: super::catalog_of(pack, "charter.rules."),
             timeout: options.timeout,
         })
     }
@@ -219,7 +223,7 @@ impl Evaluator {
 ///
 /// Matches on `Value` variants rather than calling regorus' `as_*` accessors: those build an
 /// error (with a backtrace, when enabled) for every mismatch, which cost a quarter of a run.
-fn collect(value: &Value, area: &str, out: &mut Vec<RawFinding>) {
+pub(crate) fn collect(value: &Value, area: &str, out: &mut Vec<RawFinding>) {
     let Value::Object(object) = value else { return };
     for (key, value) in object.iter() {
         let Value::String(key) = key else { continue };
@@ -241,12 +245,14 @@ fn collect(value: &Value, area: &str, out: &mut Vec<RawFinding>) {
         };
         let rule = format!("{area}/{name}");
         let mut push = |item: &Value| {
-            if let Some((message, path)) = message_of(item) {
+            if let Some(found) = message_of(item) {
                 out.push(RawFinding {
                     rule: rule.clone(),
                     severity,
-                    message,
-                    path,
+                    message: found.message,
+                    path: found.path,
+                    product: found.product,
+                    file: found.file,
                 });
             }
         };
@@ -258,15 +264,34 @@ fn collect(value: &Value, area: &str, out: &mut Vec<RawFinding>) {
     }
 }
 
-fn message_of(item: &Value) -> Option<(String, Option<String>)> {
+/// What one element of a `deny_`/`warn_` set says.
+struct Message {
+    message: String,
+    path: Option<String>,
+    product: Option<String>,
+    file: Option<String>,
+}
+
+fn message_of(item: &Value) -> Option<Message> {
     match item {
-        Value::String(s) => Some((s.to_string(), None)),
+        Value::String(s) => Some(Message {
+            message: s.to_string(),
+            path: None,
+            product: None,
+            file: None,
+        }),
         Value::Object(object) => {
             let get = |k: &str| object.get(&Value::from(k));
-            let Some(Value::String(message)) = get("msg") else {
-                return None;
+            let text = |k: &str| match get(k) {
+                Some(Value::String(s)) => Some(s.to_string()),
+                _ => None,
             };
-            Some((message.to_string(), get("path").and_then(path_of)))
+            Some(Message {
+                message: text("msg")?,
+                path: get("path").and_then(path_of),
+                product: text("product"),
+                file: text("file"),
+            })
         }
         _ => None,
     }

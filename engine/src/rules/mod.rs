@@ -13,6 +13,11 @@ mod eval;
 mod input;
 
 pub use cases::{CaseOutcome, CaseResult, RuleCaseFile, run_case_file};
-pub use catalog::catalog;
+pub use catalog::{catalog, catalog_of};
 pub use eval::{EvalError, Evaluator, RawFinding, RuleSet, RuleSetOptions};
+
+/// Collects the `deny_*`/`warn_*` results of an evaluated `data.charter.<tree>` object.
+pub(crate) fn collect_findings(value: &regorus::Value, out: &mut Vec<RawFinding>) {
+    eval::collect(value, "", out);
+}
 pub use input::to_input;

@@ -1,0 +1,158 @@
+//! Repository-wide rules: Rego packages `charter.mesh.<area>` that see every normalized
+//! contract at `data.charter.products` (duplicates, lineage, PII propagation).
+//!
+//! A rule's elements are `{msg, product?, file?, path?}` objects: `product` (an id) or
+//! `file` (a path, for rules about one of several files with the same id) says which
+//! contract the finding belongs to, `path` where in it.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use regorus::{Engine, Value};
+
+use crate::contract::Contract;
+use crate::error::PackError;
+use crate::mesh::Mesh;
+use crate::pack::PolicyPack;
+use crate::report::Finding;
+use crate::rules::{EvalError, RawFinding, to_input};
+
+/// The compiled `charter.mesh.*` rules of a pack.
+#[derive(Debug, Clone)]
+pub struct MeshRules {
+    engine: Engine,
+    timeout: Duration,
+    catalog: std::collections::BTreeMap<String, crate::report::RuleInfo>,
+}
+
+impl MeshRules {
+    /// Compiles the pack's Rego modules for repository-wide evaluation; `None` when the
+    /// pack has no `charter.mesh` package.
+    ///
+    /// # Errors
+    /// A module that does not compile.
+    pub fn compile(pack: &PolicyPack) -> Result<Option<Self>, PackError> {
+        let mut engine = Engine::new();
+        engine.set_strict_builtin_errors(false);
+        for file in pack.rego().filter(|f| !f.path.ends_with("_test.rego")) {
+            engine
+                .add_policy(file.path.clone(), file.text.clone())
+                .map_err(|e| PackError::Rego {
+                    path: file.path.clone(),
+                    message: e.to_string(),
+                })?;
+        }
+        let has_mesh = engine
+            .get_packages()
+            .map_err(|e| PackError::Rego {
+                path: "rego/".into(),
+                message: e.to_string(),
+            })?
+            .iter()
+            .any(|p| p == "data.charter.mesh" || p.starts_with("data.charter.mesh."));
+        if !has_mesh {
+            return Ok(None);
+        }
+        let settings = serde_json::json!({ "charter": { "settings": pack.settings() } });
+        engine
+            .add_data(Value::from(settings))
+            .map_err(|e| PackError::Rego {
+                path: "data/".into(),
+                message: e.to_string(),
+            })?;
+        Ok(Some(Self {
+            engine,
+            timeout: Duration::from_secs(60),
+            catalog: crate::rules::catalog_of(pack, "charter.mesh."),
+        }))
+    }
+
+    /// Metadata of every repository-wide rule, by id.
+    #[must_use]
+    pub fn catalog(&self) -> &std::collections::BTreeMap<String, crate::report::RuleInfo> {
+        &self.catalog
+    }
+
+    /// Evaluates the repository-wide rules over every contract of `mesh`.
+    ///
+    /// # Errors
+    /// A policy error, or the time budget ran out.
+    pub fn evaluate(&self, mesh: &Mesh) -> Result<Vec<Finding>, EvalError> {
+        let mut engine = self.engine.clone();
+        engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+            limit: self.timeout,
+            check_interval: std::num::NonZeroU32::MIN.saturating_add(255),
+        });
+        let products: Vec<serde_json::Value> = mesh
+            .contracts()
+            .iter()
+            .map(|c| to_input(&c.product))
+            .collect::<Result<_, _>>()
+            .map_err(|e| EvalError::Failed(e.to_string()))?;
+        engine
+            .add_data(Value::from(
+                serde_json::json!({ "charter": { "products": products } }),
+            ))
+            .map_err(|e| EvalError::Failed(e.to_string()))?;
+        engine.set_input(Value::new_object());
+        let results = engine
+            .eval_query("data.charter.mesh".to_owned(), false)
+            .map_err(|e| {
+                let message = e.to_string();
+                if message.contains("execution exceeded") {
+                    EvalError::Timeout(self.timeout)
+                } else {
+                    EvalError::Failed(message)
+                }
+            })?;
+        let mut raw = Vec::new();
+        for result in &results.result {
+            for expr in &result.expressions {
+                crate::rules::collect_findings(&expr.value, &mut raw);
+            }
+        }
+        Ok(locate(mesh, raw))
+    }
+}
+
+/// Ties each raw finding to its contract's file and line.
+fn locate(mesh: &Mesh, raw: Vec<RawFinding>) -> Vec<Finding> {
+    let by_file: HashMap<&str, &Contract> = mesh
+        .contracts()
+        .iter()
+        .map(|c| (c.product.source.file.as_str(), c))
+        .collect();
+    raw.into_iter()
+        .map(|f| {
+            let contract = f
+                .file
+                .as_deref()
+                .and_then(|file| by_file.get(file).copied())
+                .or_else(|| f.product.as_deref().and_then(|id| mesh.contract(id)));
+            let (file, line, product, domain) = match contract {
+                Some(c) => (
+                    c.product.source.file.clone(),
+                    f.line(&c.locations),
+                    Some(c.product.id.clone()),
+                    Some(c.product.domain.clone()),
+                ),
+                None => (
+                    f.file.clone().unwrap_or_default(),
+                    1,
+                    f.product.clone(),
+                    None,
+                ),
+            };
+            Finding {
+                rule: f.rule,
+                severity: f.severity,
+                message: f.message,
+                product,
+                domain,
+                file,
+                line,
+                waiver: None,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,222 @@
+//! The default pack's repository-wide rules, each both ways, on small meshes.
+#![cfg(test)]
+
+use charter_engine::PolicyPack;
+use charter_engine::contract::ReaderSettings;
+use charter_engine::mesh::{LoadOptions, Mesh};
+use charter_engine::mesh_rules::MeshRules;
+use charter_engine::report::Finding;
+
+struct Product<'a> {
+    id: &'a str,
+    status: &'a str,
+    upstream: &'a [&'a str],
+    downstream: &'a [&'a str],
+    fields: &'a [(&'a str, bool, Option<&'a str>)],
+}
+
+impl Product<'_> {
+    fn yaml(&self) -> String {
+        let (domain, _) = self.id.split_once('.').unwrap();
+        let list = |items: &[&str]| {
+            items
+                .iter()
+                .map(|i| format!("\"{i}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut fields = String::new();
+        for (name, pii, transform) in self.fields {
+            fields.push_str(&format!("      - name: {name}\n        type: string\n        constraints: {{ pii: {pii}{} }}\n", if *pii { ", masking: hash" } else { "" }));
+            if let Some(t) = transform {
+                fields.push_str(&format!("        transform: {t}\n"));
+            }
+        }
+        format!(
+            "apiVersion: datamesh.io/v1\nkind: DataProduct\nmetadata:\n  name: {}\n  domain: {domain}\n  version: 1.0.0\nspec:\n  owner: team@acme.example\n  status: {}\n  schema:\n    fields:\n{fields}  lineage:\n    upstream: [{}]\n    downstream: [{}]\n",
+            self.id,
+            self.status,
+            list(self.upstream),
+            list(self.downstream)
+        )
+    }
+}
+
+fn findings(products: &[(&str, Product<'_>)]) -> Vec<Finding> {
+    let dir = tempfile::tempdir().unwrap();
+    for (file, product) in products {
+        let path = dir.path().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, product.yaml()).unwrap();
+    }
+    let pack = PolicyPack::from_files(charter_policies::files()).unwrap();
+    let mesh = Mesh::load(
+        dir.path(),
+        &LoadOptions::default(),
+        &ReaderSettings::from_settings(pack.settings()),
+    )
+    .unwrap();
+    assert!(mesh.failures().is_empty(), "{:?}", mesh.failures());
+    MeshRules::compile(&pack)
+        .unwrap()
+        .expect("the default pack has mesh rules")
+        .evaluate(&mesh)
+        .unwrap()
+}
+
+fn p<'a>(id: &'a str, upstream: &'a [&'a str], downstream: &'a [&'a str]) -> Product<'a> {
+    Product {
+        id,
+        status: "active",
+        upstream,
+        downstream,
+        fields: &[("id", false, None)],
+    }
+}
+
+fn has(found: &[Finding], rule: &str, file: &str) -> bool {
+    found.iter().any(|f| f.rule == rule && f.file == file)
+}
+
+#[test]
+fn duplicate_ids_are_reported_at_each_file() {
+    let found = findings(&[
+        ("a/one.yaml", p("orders.events", &[], &[])),
+        ("b/two.yaml", p("orders.events", &[], &[])),
+        ("c.yaml", p("orders.other", &[], &[])),
+    ]);
+    assert!(has(&found, "identity/duplicate_product_id", "a/one.yaml"));
+    assert!(has(&found, "identity/duplicate_product_id", "b/two.yaml"));
+    assert!(!has(&found, "identity/duplicate_product_id", "c.yaml"));
+    let at_two = found.iter().find(|f| f.file == "b/two.yaml").unwrap();
+    assert_eq!(at_two.line, 4, "at the id");
+    assert!(at_two.message.contains("a/one.yaml"));
+}
+
+#[test]
+fn lineage_references_must_resolve_or_be_external() {
+    let found = findings(&[
+        (
+            "a.yaml",
+            p(
+                "orders.events",
+                &["raw.kafka.events", "orders.missing"],
+                &["billing.invoices"],
+            ),
+        ),
+        ("b.yaml", p("billing.invoices", &["orders.events"], &[])),
+    ]);
+    let unresolved: Vec<&Finding> = found
+        .iter()
+        .filter(|f| f.rule == "lineage/unresolved_reference")
+        .collect();
+    assert_eq!(unresolved.len(), 1, "{found:?}");
+    assert!(unresolved[0].message.contains("orders.missing"));
+    assert_eq!(unresolved[0].line, 16, "at the upstream list");
+    assert!(
+        !has(&found, "lineage/missing_backlink", "a.yaml"),
+        "billing lists orders back"
+    );
+}
+
+#[test]
+fn cycles_are_errors() {
+    let found = findings(&[
+        ("a.yaml", p("x.a", &["x.b"], &[])),
+        ("b.yaml", p("x.b", &["x.a"], &[])),
+        ("c.yaml", p("x.c", &["x.a"], &[])),
+    ]);
+    assert!(has(&found, "lineage/lineage_cycle", "a.yaml"));
+    assert!(has(&found, "lineage/lineage_cycle", "b.yaml"));
+    assert!(
+        !has(&found, "lineage/lineage_cycle", "c.yaml"),
+        "reading from a cycle is not a cycle"
+    );
+}
+
+#[test]
+fn a_downstream_that_does_not_list_its_upstream_is_a_warning() {
+    let found = findings(&[
+        ("a.yaml", p("x.a", &[], &["x.b"])),
+        ("b.yaml", p("x.b", &[], &[])),
+    ]);
+    let warning = found
+        .iter()
+        .find(|f| f.rule == "lineage/missing_backlink")
+        .expect("warned");
+    assert_eq!(warning.severity, charter_engine::report::Severity::Warning);
+    assert_eq!(warning.file, "a.yaml");
+}
+
+#[test]
+fn reading_a_deprecated_upstream_is_a_warning() {
+    let mut old = p("x.old", &[], &["x.new"]);
+    old.status = "deprecated";
+    let found = findings(&[("a.yaml", old), ("b.yaml", p("x.new", &["x.old"], &[]))]);
+    assert!(has(&found, "lineage/deprecated_upstream", "b.yaml"));
+    let found = findings(&[
+        ("a.yaml", p("x.old", &[], &["x.new"])),
+        ("b.yaml", p("x.new", &["x.old"], &[])),
+    ]);
+    assert!(!has(&found, "lineage/deprecated_upstream", "b.yaml"));
+}
+
+#[test]
+fn pii_propagates_unless_a_transformation_removes_it() {
+    let upstream = Product {
+        id: "crm.customers",
+        status: "active",
+        upstream: &[],
+        downstream: &[],
+        fields: &[("email", true, None), ("region", false, None)],
+    };
+    let leaky = Product {
+        id: "mkt.audience",
+        status: "active",
+        upstream: &["crm.customers"],
+        downstream: &[],
+        fields: &[("email", false, None), ("region", false, None)],
+    };
+    let found = findings(&[("crm.yaml", upstream), ("mkt.yaml", leaky)]);
+    let leak: Vec<&Finding> = found
+        .iter()
+        .filter(|f| f.rule == "pii/unmarked_upstream_pii")
+        .collect();
+    assert_eq!(leak.len(), 1, "{found:?}");
+    assert_eq!(
+        (leak[0].file.as_str(), leak[0].line),
+        ("mkt.yaml", 14),
+        "at the field's pii constraint"
+    );
+
+    let upstream = Product {
+        id: "crm.customers",
+        status: "active",
+        upstream: &[],
+        downstream: &[],
+        fields: &[("email", true, None)],
+    };
+    let hashed = Product {
+        id: "mkt.audience",
+        status: "active",
+        upstream: &["crm.customers"],
+        downstream: &[],
+        fields: &[("email", false, Some("hash"))],
+    };
+    let marked = Product {
+        id: "mkt.marked",
+        status: "active",
+        upstream: &["crm.customers"],
+        downstream: &[],
+        fields: &[("email", true, None)],
+    };
+    let found = findings(&[
+        ("crm.yaml", upstream),
+        ("mkt.yaml", hashed),
+        ("marked.yaml", marked),
+    ]);
+    assert!(
+        !found.iter().any(|f| f.rule == "pii/unmarked_upstream_pii"),
+        "{found:?}"
+    );
+}

@@ -1,0 +1,79 @@
+# Lineage across the repository: references resolve, the graph has no cycles, and both
+# ends of an edge agree.
+package charter.mesh.lineage
+
+ids := {p.id | some p in data.charter.products}
+
+# Upstream edges between products of this repository.
+upstream_graph[p.id] := {u | some u in p.lineage.upstream; u in ids} if {
+	some p in data.charter.products
+}
+
+external_patterns := object.get(data.charter.settings, ["lineage", "external_sources"], ["raw.**"])
+
+external(name) if {
+	some pattern in external_patterns
+	glob.match(pattern, ["."], name)
+}
+
+# METADATA
+# title: Lineage names an unknown product
+# description: >-
+#   Every upstream and downstream reference must be a product in the repository, or an
+#   external source the central settings list (`lineage.external_sources`, e.g. `raw.*`).
+# custom:
+#   severity: error
+#   remediation: Fix the reference's spelling, add the missing product, or ask the central team to list the external source.
+deny_unresolved_reference contains {"msg": msg, "product": p.id, "path": sprintf("lineage.%s[%d]", [direction, i])} if {
+	some p in data.charter.products
+	some direction in ["upstream", "downstream"]
+	some i, ref in p.lineage[direction]
+	not ref in ids
+	not external(ref)
+	msg := sprintf("%s reference `%s` is neither a product of this repository nor a known external source", [direction, ref])
+}
+
+# METADATA
+# title: Lineage cycle
+# description: A product that is, through its upstreams, its own upstream cannot be built or reasoned about.
+# custom:
+#   severity: error
+#   remediation: Remove the upstream edge that closes the cycle.
+deny_lineage_cycle contains {"msg": msg, "product": id, "path": "lineage.upstream"} if {
+	some id, ups in upstream_graph
+	id in graph.reachable(upstream_graph, ups)
+	msg := sprintf("product `%s` is its own upstream through its lineage", [id])
+}
+
+# METADATA
+# title: Downstream does not list its upstream back
+# description: >-
+#   When a product names a downstream consumer, the consumer's contract should name the
+#   product as an upstream: lineage declared at one end only is usually stale.
+# custom:
+#   severity: warning
+#   remediation: Add the product to the consumer's `lineage.upstream`, or remove the stale downstream.
+warn_missing_backlink contains {"msg": msg, "product": p.id, "path": sprintf("lineage.downstream[%d]", [i])} if {
+	some p in data.charter.products
+	some i, down in p.lineage.downstream
+	some consumer in data.charter.products
+	consumer.id == down
+	not p.id in consumer.lineage.upstream
+	msg := sprintf("downstream `%s` does not list `%s` as an upstream", [down, p.id])
+}
+
+# METADATA
+# title: Reads a retired or deprecated product
+# description: An active product should not depend on an upstream that is being retired.
+# custom:
+#   severity: warning
+#   remediation: Move to the upstream's replacement before it is retired.
+warn_deprecated_upstream contains {"msg": msg, "product": p.id, "path": sprintf("lineage.upstream[%d]", [i])} if {
+	statuses := {q.id: q.status | some q in data.charter.products}
+	some p in data.charter.products
+	object.get(p, "status", null) == "active"
+	some i, up in p.lineage.upstream
+	status := object.get(statuses, up, null)
+	status in {"deprecated", "retired"}
+	msg := sprintf("upstream `%s` is %s", [up, status])
+}
