@@ -35,6 +35,7 @@ fn snapshot_settings() -> insta::Settings {
         r#""revision": "[revision]""#,
     );
     settings.add_filter(r"revision [0-9a-f]{16}", "revision [revision]");
+    settings.add_filter(r"revision `[0-9a-f]{16}`", "revision `[revision]`");
     settings.add_filter(
         r#""(semanticVersion|version)": "\d+\.\d+\.\d+""#,
         r#""$1": "[version]""#,
@@ -342,4 +343,85 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+#[test]
+fn waivers_are_shown_and_never_fail_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = dir.path().join("mesh");
+    copy_dir(&repo().join("testdata/mesh"), &mesh);
+    std::fs::write(
+        mesh.join("waivers.yaml"),
+        "waivers:\n  - rule: pii/masking_required\n    product: customer-engagement.web_sessions\n    reason: tokenized at the source until the Q1 migration\n    approved_by: governance@acme.example\n    expires: 2027-01-15\n  - rule: sla/*\n    product: nothing.*\n    reason: stale\n    approved_by: governance@acme.example\n    expires: 2027-01-15\n  - rule: naming/*\n    product: '*'\n    reason: old\n    approved_by: governance@acme.example\n    expires: 2026-01-01\n",
+    )
+    .unwrap();
+    let out = charter(&[
+        "report",
+        mesh.to_str().unwrap(),
+        "--no-cache",
+        "--format",
+        "json",
+        "--today",
+        "2026-11-27",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    let waived: Vec<&serde_json::Value> =
+        findings.iter().filter(|f| !f["waiver"].is_null()).collect();
+    assert_eq!(waived.len(), 1);
+    assert_eq!(waived[0]["rule"], "pii/masking_required");
+    assert_eq!(doc["summary"]["waived"], 1);
+    let at = |rule: &str| {
+        findings.iter().find(|f| f["rule"] == rule).map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+    };
+    assert_eq!(at("waiver/unused"), Some(("waivers.yaml".to_owned(), 7)));
+    assert_eq!(at("waiver/expired"), Some(("waivers.yaml".to_owned(), 16)));
+    assert_eq!(doc["waivers"].as_array().unwrap().len(), 3);
+
+    // The waived finding is a SARIF suppression.
+    let out = charter(&[
+        "report",
+        mesh.to_str().unwrap(),
+        "--no-cache",
+        "--format",
+        "sarif",
+        "--today",
+        "2026-11-27",
+    ]);
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let suppressed = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r.get("suppressions").is_some())
+        .count();
+    assert_eq!(suppressed, 1);
+}
+
+#[test]
+fn report_runs_the_repository_wide_rules_and_check_does_not() {
+    let out = report_sample("json");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules: Vec<&str> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"pii/unmarked_upstream_pii"), "{rules:?}");
+    assert!(rules.contains(&"lineage/deprecated_upstream"), "{rules:?}");
+    let out = charter(&["check", "testdata/mesh", "--no-cache", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        !doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "pii/unmarked_upstream_pii")
+    );
 }

@@ -68,7 +68,7 @@ impl ReportArgs {
         load
     }
 
-    /// Builds the full report with the policies in `policies` (or `--policies`).
+    /// Builds the full report with the policies in `policies` (the embedded default pack when `None`).
     pub fn build(
         &self,
         policies: Option<&std::path::Path>,
@@ -119,6 +119,6 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     if let Some(old) = &args.compare_policies {
         return super::impact::run(args, old);
     }
-    let report = args.build(None)?;
+    let report = args.build(args.gate.policies.as_deref())?;
     args.gate.emit(&report)
 }

@@ -13,9 +13,10 @@ use crate::report::model::Report;
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for f in &report.findings {
-        let command = match f.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+        let command = match (f.severity, &f.waiver) {
+            (_, Some(_)) => "notice",
+            (Severity::Error, None) => "error",
+            (Severity::Warning, None) => "warning",
         };
         write!(out, "::{command} file={}", escape_property(&f.file))?;
         if f.line > 0 {
@@ -23,9 +24,13 @@ pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(
             out,
-            ",title={}::{}",
+            ",title={}::{}{}",
             escape_property(&f.rule),
-            escape_data(&f.message)
+            escape_data(&f.message),
+            f.waiver
+                .as_ref()
+                .map(|w| escape_data(&format!(" (waived until {}: {})", w.expires, w.reason)))
+                .unwrap_or_default()
         )?;
     }
     writeln!(

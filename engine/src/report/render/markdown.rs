@@ -129,9 +129,10 @@ fn write_table<'a>(
     writeln!(out, "| Severity | Rule | Location | Message |")?;
     writeln!(out, "| --- | --- | --- | --- |")?;
     for f in findings {
-        let severity = match f.severity {
-            Severity::Error => "❌ error",
-            Severity::Warning => "⚠️ warning",
+        let severity = match (f.severity, &f.waiver) {
+            (_, Some(_)) => "💤 waived",
+            (Severity::Error, None) => "❌ error",
+            (Severity::Warning, None) => "⚠️ warning",
         };
         writeln!(
             out,

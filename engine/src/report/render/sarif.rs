@@ -12,7 +12,7 @@ use serde_json::json;
 use serde_sarif::sarif::{
     ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, PropertyBag,
     Region, ReportingConfiguration, ReportingDescriptor, Result as SarifResult, ResultLevel, Run,
-    Sarif, Tool, ToolComponent,
+    Sarif, Suppression, Tool, ToolComponent,
 };
 
 use super::RenderOptions;
@@ -152,6 +152,19 @@ fn result(f: &Finding, rule_index: Option<usize>) -> SarifResult {
         .partial_fingerprints(fingerprints)
         .build();
     result.rule_index = rule_index.and_then(|i| i64::try_from(i).ok());
+    if let Some(waiver) = &f.waiver {
+        // A waived finding is a SARIF suppression: code scanning shows it as dismissed.
+        result.suppressions = Some(vec![
+            Suppression::builder()
+                .kind(json!("external"))
+                .status(json!("accepted"))
+                .justification(format!(
+                    "{} (approved by {}, expires {})",
+                    waiver.reason, waiver.approved_by, waiver.expires
+                ))
+                .build(),
+        ]);
+    }
 
     let mut properties = BTreeMap::new();
     if let Some(product) = &f.product {

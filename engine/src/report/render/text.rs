@@ -157,14 +157,34 @@ fn write_findings(
         writeln!(
             out,
             "{indent}{}  {}  {}  {}",
-            format_args!("{:<severity_width$}", finding.severity.as_str())
-                .style(palette.severity(finding.severity)),
+            format_args!(
+                "{:<severity_width$}",
+                if finding.waiver.is_some() {
+                    "waived"
+                } else {
+                    finding.severity.as_str()
+                }
+            )
+            .style(if finding.waiver.is_some() {
+                palette.location
+            } else {
+                palette.severity(finding.severity)
+            }),
             format_args!("{location:<location_width$}").style(palette.location),
             format_args!("{rule:<rule_width$}").style(palette.rule),
             lines.next().unwrap_or_default()
         )?;
         for line in lines {
             writeln!(out, "{continuation}{line}")?;
+        }
+        if let Some(waiver) = &finding.waiver {
+            writeln!(
+                out,
+                "{continuation}waived until {}: {} (approved by {})",
+                waiver.expires,
+                clean(&waiver.reason),
+                clean(&waiver.approved_by)
+            )?;
         }
     }
     Ok(())
