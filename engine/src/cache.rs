@@ -129,3 +129,63 @@ impl Cache {
         std::fs::rename(&tmp, self.dir.join(FILE_NAME))
     }
 }
+
+const MESH_FILE_NAME: &str = "mesh-v1.json";
+
+#[derive(Serialize, Deserialize)]
+struct StoredMesh {
+    key: String,
+    findings: Vec<Finding>,
+}
+
+/// The findings of the repository-wide rules for one state of the repository: keyed by
+/// the policy revision, Charter's version and the fingerprint of every contract file, so
+/// they are reused only when nothing at all changed.
+#[derive(Debug)]
+pub struct MeshCache {
+    dir: PathBuf,
+    key: String,
+}
+
+impl MeshCache {
+    /// The cache entry for `fingerprint` (see `check::CheckRun`) under policy `revision`.
+    #[must_use]
+    pub fn new(dir: &Path, policy_revision: &str, fingerprint: &str) -> Self {
+        let key = format!(
+            "{policy_revision}+{}+{fingerprint}",
+            env!("CARGO_PKG_VERSION")
+        );
+        Self {
+            dir: dir.to_path_buf(),
+            key,
+        }
+    }
+
+    /// The cached findings, if the repository is exactly as it was.
+    #[must_use]
+    pub fn get(&self) -> Option<Vec<Finding>> {
+        let bytes = std::fs::read(self.dir.join(MESH_FILE_NAME)).ok()?;
+        let stored: StoredMesh = serde_json::from_slice(&bytes).ok()?;
+        (stored.key == self.key).then_some(stored.findings)
+    }
+
+    /// Stores the findings for this state.
+    ///
+    /// # Errors
+    /// The folder or file cannot be written.
+    pub fn put(&self, findings: &[Finding]) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let stored = StoredMesh {
+            key: self.key.clone(),
+            findings: findings.to_vec(),
+        };
+        let tmp = self
+            .dir
+            .join(format!("{MESH_FILE_NAME}.{}.tmp", std::process::id()));
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec(&stored).map_err(std::io::Error::other)?,
+        )?;
+        std::fs::rename(&tmp, self.dir.join(MESH_FILE_NAME))
+    }
+}

@@ -55,17 +55,54 @@ pub fn check_files(
     options: &CheckOptions,
     progress: &dyn Progress,
 ) -> Report {
+    run(files, rules, reader, options, progress, false).report
+}
+
+/// The outcome of a check that keeps what a repository-wide stage needs.
+#[derive(Debug)]
+pub struct CheckRun {
+    /// The report of the per-contract rules.
+    pub report: Report,
+    /// Contracts read in this run (files served from the cache were not read).
+    pub contracts: Vec<contract::Contract>,
+    /// Contract files served from the cache, to read if a later stage needs them.
+    pub cached: Vec<ContractFile>,
+    /// A content hash of every file checked (paths and bytes): equal fingerprints, equal repositories.
+    pub fingerprint: String,
+}
+
+/// As [`check_files`], keeping the contracts read and a fingerprint of the files, for the
+/// repository-wide stages of `charter report`.
+#[must_use]
+pub fn check_files_keeping_contracts(
+    files: &[ContractFile],
+    rules: &RuleSet,
+    reader: &ReaderSettings,
+    options: &CheckOptions,
+    progress: &dyn Progress,
+) -> CheckRun {
+    run(files, rules, reader, options, progress, true)
+}
+
+fn run(
+    files: &[ContractFile],
+    rules: &RuleSet,
+    reader: &ReaderSettings,
+    options: &CheckOptions,
+    progress: &dyn Progress,
+    keep: bool,
+) -> CheckRun {
     let cache = options
         .cache_dir
         .as_deref()
         .map(|dir| Cache::open(dir, rules.revision()));
     progress.start(files.len());
-    let results: Vec<(String, CachedResult, bool)> = files
+    let results: Vec<Checked> = files
         .par_iter()
         .map_init(
             || rules.evaluator(),
             |evaluator, file| {
-                let result = check_one(file, evaluator, reader, options, cache.as_ref());
+                let result = check_one(file, evaluator, reader, options, cache.as_ref(), keep);
                 progress.advance();
                 result
             },
@@ -77,7 +114,23 @@ pub fn check_files(
     let mut findings = Vec::new();
     let mut unreadable = 0;
     let mut fresh = Vec::new();
-    for (key, result, is_fresh) in results {
+    let mut contracts = Vec::new();
+    let mut cached = Vec::new();
+    let mut fingerprint = blake3::Hasher::new();
+    for (checked, file_entry) in results.into_iter().zip(files) {
+        let Checked {
+            key,
+            result,
+            fresh: is_fresh,
+            contract,
+        } = checked;
+        fingerprint.update(key.as_bytes());
+        fingerprint.update(b"\n");
+        if let Some(contract) = contract {
+            contracts.push(*contract);
+        } else if keep && result.product.is_some() {
+            cached.push(file_entry.clone());
+        }
         let file = file_of(&key);
         match &result.product {
             Some(p) => products.push(p.summary(file)),
@@ -94,22 +147,44 @@ pub fn check_files(
     }
     let mut catalog = rules.catalog().clone();
     add_builtin_rules(&mut catalog);
-    Report::new(rules.revision(), products, findings, unreadable, catalog)
+    CheckRun {
+        report: Report::new(rules.revision(), products, findings, unreadable, catalog),
+        contracts,
+        cached,
+        fingerprint: fingerprint.finalize().to_hex().to_string(),
+    }
+}
+
+/// What checking one file produced.
+struct Checked {
+    /// The cache key: file and content hash.
+    key: String,
+    result: CachedResult,
+    /// Computed now, rather than taken from the cache.
+    fresh: bool,
+    /// The contract, when it was read and the caller keeps contracts.
+    contract: Option<Box<contract::Contract>>,
 }
 
 fn file_of(key: &str) -> &str {
     key.split('\0').next().unwrap_or(key)
 }
 
-/// Reads and evaluates one file. Returns the cache key (file + hash), the result, and
-/// whether it was computed now (rather than taken from the cache).
+/// Reads and evaluates one file (or takes its result from the cache).
 fn check_one(
     file: &ContractFile,
     evaluator: &mut crate::rules::Evaluator,
     reader: &ReaderSettings,
     options: &CheckOptions,
     cache: Option<&Cache>,
-) -> (String, CachedResult, bool) {
+    keep: bool,
+) -> Checked {
+    let done = |key: String, result: CachedResult, fresh: bool| Checked {
+        key,
+        result,
+        fresh,
+        contract: None,
+    };
     let unreadable = |line: u32, message: String| CachedResult {
         product: None,
         findings: vec![Finding {
@@ -130,12 +205,12 @@ fn check_one(
                 meta.len(),
                 options.load.max_file_size
             );
-            return (Cache::key(&file.display, ""), unreadable(1, message), false);
+            return done(Cache::key(&file.display, ""), unreadable(1, message), false);
         }
         Ok(_) => match std::fs::read(&file.path) {
             Ok(bytes) => bytes,
             Err(e) => {
-                return (
+                return done(
                     Cache::key(&file.display, ""),
                     unreadable(1, format!("cannot read file: {e}")),
                     false,
@@ -143,7 +218,7 @@ fn check_one(
             }
         },
         Err(e) => {
-            return (
+            return done(
                 Cache::key(&file.display, ""),
                 unreadable(1, format!("cannot read file: {e}")),
                 false,
@@ -152,11 +227,11 @@ fn check_one(
     };
     let key = Cache::key(&file.display, blake3::hash(&bytes).to_hex().as_str());
     if let Some(hit) = cache.and_then(|c| c.get(&key)) {
-        return (key, hit.clone(), false);
+        return done(key, hit.clone(), false);
     }
     let contract = match contract::read_bytes(&file.display, &bytes, reader) {
         Ok(c) => c,
-        Err(e) => return (key, unreadable(e.line, e.message), true),
+        Err(e) => return done(key, unreadable(e.line, e.message), true),
     };
     let product = &contract.product;
     let at = |rule: &str, severity, message: String, line| Finding {
@@ -187,7 +262,12 @@ fn check_one(
         }),
         findings,
     };
-    (key, result, true)
+    Checked {
+        key,
+        result,
+        fresh: true,
+        contract: keep.then(|| Box::new(contract)),
+    }
 }
 
 fn add_builtin_rules(catalog: &mut std::collections::BTreeMap<String, RuleInfo>) {

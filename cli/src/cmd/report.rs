@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use charter_engine::mesh::{LoadOptions, Mesh, discover};
+use charter_engine::cache::MeshCache;
+use charter_engine::mesh::{LoadOptions, Loaded, Mesh, discover, load_file};
 use clap::Args;
+use rayon::prelude::*;
 
 use super::gate::GateArgs;
 
@@ -77,19 +79,69 @@ impl ReportArgs {
         let prepared = self
             .gate
             .prepare_with(policies, Some(self.dir.join(".charter-cache")))?;
-        let mut report = prepared.check(&files);
         let repository_wide = prepared.mesh_rules.is_some() || self.base.is_some();
-        if repository_wide {
-            let mesh = Mesh::load(&self.dir, &self.load_options(), &prepared.reader)
-                .with_context(|| format!("cannot read `{}`", self.dir.display()))?;
-            if let Some(mesh_rules) = &prepared.mesh_rules {
-                report.add_findings(mesh_rules.evaluate(&mesh).context("mesh rules failed")?);
-                report.rules.extend(mesh_rules.catalog().clone());
-            }
-            if let Some(base) = &self.base {
-                report.add_findings(super::base::findings(&self.dir, base, &mesh, &prepared)?);
-            }
+        if !repository_wide {
+            let report = prepared.check(&files);
+            return self.apply_waivers(report, &prepared);
         }
+        let run = prepared.check_keeping_contracts(&files);
+        let mut report = run.report;
+        let mesh_cache = prepared
+            .options
+            .cache_dir
+            .as_deref()
+            .map(|dir| MeshCache::new(dir, prepared.pack.revision(), &run.fingerprint));
+        let cached_mesh = mesh_cache
+            .as_ref()
+            .and_then(MeshCache::get)
+            .filter(|_| self.base.is_none());
+        let needs_mesh =
+            self.base.is_some() || (prepared.mesh_rules.is_some() && cached_mesh.is_none());
+        let mesh = needs_mesh.then(|| {
+            // Contracts served from the result cache were not read; read them now.
+            let options = self.load_options();
+            let mut loaded: Vec<Loaded> = run
+                .contracts
+                .into_iter()
+                .map(|c| Loaded::Contract(Box::new(c)))
+                .collect();
+            loaded.extend(
+                run.cached
+                    .par_iter()
+                    .map(|file| load_file(file, &options, &prepared.reader))
+                    .collect::<Vec<_>>(),
+            );
+            Mesh::from_loaded(loaded)
+        });
+        if let Some(mesh_rules) = &prepared.mesh_rules {
+            let findings = match (cached_mesh, &mesh) {
+                (Some(findings), _) => findings,
+                (None, Some(mesh)) => {
+                    let findings = mesh_rules.evaluate(mesh).context("the mesh rules failed")?;
+                    if let Some(cache) = &mesh_cache {
+                        // A cache that cannot be written only makes the next run slower.
+                        let _ = cache.put(&findings);
+                    }
+                    findings
+                }
+                (None, None) => Vec::new(),
+            };
+            report.add_findings(findings);
+            report.rules.extend(mesh_rules.catalog().clone());
+        }
+        if let (Some(base), Some(mesh)) = (&self.base, &mesh) {
+            report.add_findings(super::base::findings(&self.dir, base, mesh, &prepared)?);
+            report.rules.extend(charter_engine::diff::rules());
+        }
+        self.apply_waivers(report, &prepared)
+    }
+
+    /// Applies the waivers file (`--waivers`, or `waivers.yaml` in DIR when it exists).
+    fn apply_waivers(
+        &self,
+        mut report: charter_engine::report::Report,
+        prepared: &super::gate::Prepared,
+    ) -> anyhow::Result<charter_engine::report::Report> {
         let waivers = match &self.waivers {
             Some(path) => Some(path.clone()),
             None => Some(self.dir.join("waivers.yaml")).filter(|p| p.is_file()),

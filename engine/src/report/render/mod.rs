@@ -26,6 +26,7 @@ use super::model::{Report, Summary};
 
 mod github;
 mod group;
+mod html;
 mod json;
 mod junit;
 mod markdown;
@@ -47,10 +48,12 @@ pub enum Format {
     Github,
     /// Markdown, fit for a pull-request comment.
     Markdown,
+    /// A self-contained HTML audit report (inline CSS, no script, nothing fetched).
+    Html,
 }
 
 impl Format {
-    /// The name used on the command line (`text`, `json`, `sarif`, `junit`, `github`, `markdown`).
+    /// The name used on the command line (`text`, `json`, `sarif`, `junit`, `github`, `markdown`, `html`).
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -60,6 +63,7 @@ impl Format {
             Format::Junit => "junit",
             Format::Github => "github",
             Format::Markdown => "markdown",
+            Format::Html => "html",
         }
     }
 
@@ -73,6 +77,7 @@ impl Format {
             Format::Junit,
             Format::Github,
             Format::Markdown,
+            Format::Html,
         ]
     }
 }
@@ -111,7 +116,7 @@ impl FromStr for Format {
     /// let err = "xml".parse::<Format>().unwrap_err();
     /// assert_eq!(
     ///     err.to_string(),
-    ///     "unknown format `xml`: expected one of text, json, sarif, junit, github, markdown"
+    ///     "unknown format `xml`: expected one of text, json, sarif, junit, github, markdown, html"
     /// );
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -131,6 +136,9 @@ pub struct RenderOptions {
     pub color: bool,
     /// Charter's version, written where a format names its tool (SARIF driver, Markdown footer).
     pub tool_version: String,
+    /// When the run happened (RFC 3339, e.g. `2025-06-01T09:30:00Z`), shown by the `html`
+    /// format; the caller fills it, so rendering stays deterministic without it.
+    pub generated_at: Option<String>,
 }
 
 impl Default for RenderOptions {
@@ -138,6 +146,7 @@ impl Default for RenderOptions {
         Self {
             color: false,
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            generated_at: None,
         }
     }
 }
@@ -161,6 +170,7 @@ pub fn render(
         Format::Junit => junit::render(report, &mut out),
         Format::Github => github::render(report, &mut out),
         Format::Markdown => markdown::render(report, options, &mut out),
+        Format::Html => html::render(report, options, &mut out),
     }?;
     out.flush()
 }
@@ -184,6 +194,9 @@ fn summary_line(summary: &Summary) -> String {
     }
     line.push_str(": ");
     line.push_str(&findings_count(summary.errors, summary.warnings));
+    if summary.waived > 0 {
+        line.push_str(&format!(" ({} waived)", summary.waived));
+    }
     line
 }
 

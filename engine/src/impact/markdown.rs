@@ -1,0 +1,185 @@
+//! `markdown`: the impact as a pull-request comment on a policy change.
+//!
+//! A headline with the totals, the compliance before and after, a table per domain and per
+//! rule, then the changes of each domain (at most [`MAX_ROWS`] rows in all, folded in a
+//! `<details>` block). Text taken from contracts is escaped: `|` cannot break a table, `<`,
+//! `>`, `[` and `]` cannot open HTML or links.
+
+use std::io::{self, Write};
+
+use super::model::{ChangeKind, Figures, Impact};
+use super::{domain_label, figures_line, totals_line};
+use crate::report::RenderOptions;
+
+/// At most this many changes are listed: a GitHub comment holds at most 65,536 characters.
+const MAX_ROWS: usize = 250;
+
+pub(super) fn render(
+    impact: &Impact,
+    options: &RenderOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let t = &impact.totals;
+    let status = if t.added.errors > 0 || t.raised > 0 {
+        "❌"
+    } else if t.added.warnings > 0 {
+        "⚠️"
+    } else {
+        "✅"
+    };
+    writeln!(out, "## Charter policy impact")?;
+    writeln!(out)?;
+    writeln!(out, "{status} **{}**", totals_line(t))?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "Compliance: {} → {}",
+        figures_line(&impact.before),
+        figures_line(&impact.after)
+    )?;
+    writeln!(out)?;
+    if impact.domains.is_empty() {
+        return footer(impact, options, out);
+    }
+
+    writeln!(
+        out,
+        "| Domain | Added errors | Added warnings | Removed | Re-graded | Score before | Score after |"
+    )?;
+    writeln!(out, "| :--- | ---: | ---: | ---: | ---: | ---: | ---: |")?;
+    for d in &impact.domains {
+        let score = |f: &Option<Figures>| {
+            f.as_ref()
+                .map_or_else(|| "–".to_owned(), |f| format!("{:.1}%", f.score))
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            cell(domain_label(d.name.as_deref())),
+            d.totals.added.errors,
+            d.totals.added.warnings,
+            d.totals.removed.total(),
+            d.totals.raised + d.totals.lowered,
+            score(&d.before),
+            score(&d.after)
+        )?;
+    }
+    writeln!(out)?;
+
+    writeln!(out, "| Rule | Added | Removed | Re-graded |")?;
+    writeln!(out, "| :--- | ---: | ---: | ---: |")?;
+    for r in &impact.rules {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            code(&r.rule),
+            r.totals.added.total(),
+            r.totals.removed.total(),
+            r.totals.raised + r.totals.lowered
+        )?;
+    }
+    writeln!(out)?;
+
+    let total: usize = impact.domains.iter().map(|d| d.changes.len()).sum();
+    writeln!(out, "<details>")?;
+    writeln!(
+        out,
+        "<summary>{total} {}</summary>",
+        if total == 1 { "change" } else { "changes" }
+    )?;
+    writeln!(out)?;
+    let mut shown = 0;
+    for d in &impact.domains {
+        if shown == MAX_ROWS {
+            break;
+        }
+        writeln!(out, "#### {}", cell(domain_label(d.name.as_deref())))?;
+        writeln!(out)?;
+        writeln!(out, "| Change | Severity | Rule | Location | Message |")?;
+        writeln!(out, "| --- | --- | --- | --- | --- |")?;
+        for c in d.changes.iter().take(MAX_ROWS - shown) {
+            let change = match c.kind {
+                ChangeKind::Added => "➕ added",
+                ChangeKind::Removed => "➖ removed",
+                ChangeKind::SeverityChanged => "🔁 re-graded",
+            };
+            let severity = match c.previous_severity {
+                Some(previous) => format!("{previous} → {}", c.severity),
+                None => c.severity.to_string(),
+            };
+            writeln!(
+                out,
+                "| {change} | {severity}{} | {} | {} | {} |",
+                if c.waived { " (waived)" } else { "" },
+                code(&c.rule),
+                code(&format!("{}:{}", c.file, c.line)),
+                cell(&c.message)
+            )?;
+            shown += 1;
+        }
+        writeln!(out)?;
+    }
+    if shown < total {
+        writeln!(
+            out,
+            "…and {} more, not shown: see `--format json`.",
+            total - shown
+        )?;
+        writeln!(out)?;
+    }
+    writeln!(out, "</details>")?;
+    writeln!(out)?;
+    footer(impact, options, out)
+}
+
+fn footer(impact: &Impact, options: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "<sub>Charter {} · policies {} → {}</sub>",
+        cell(&options.tool_version),
+        code(&impact.old_revision),
+        code(&impact.new_revision)
+    )
+}
+
+/// Text for a table cell: pipes escaped, line breaks as `<br>`, no HTML or links.
+fn cell(s: &str) -> String {
+    let mut escaped = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '|' => escaped.push_str("\\|"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '[' => escaped.push_str("\\["),
+            ']' => escaped.push_str("\\]"),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\r' | '\n' => escaped.push_str("<br>"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// A code span in a table cell, with a fence longer than any run of backticks in it and pipes
+/// escaped (GitHub unescapes them inside code spans of table cells).
+fn code(s: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let body: String = s
+        .chars()
+        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
+        .collect::<String>()
+        .replace('|', "\\|");
+    let pad = if longest > 0 || body.is_empty() {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{body}{pad}{fence}")
+}
