@@ -1,0 +1,91 @@
+//! `charter rules [--policies DIR]`: the rule catalogue of a policy pack, from the
+//! `# METADATA` block above each `deny_`/`warn_` rule (title, description,
+//! `custom.remediation`, `custom.severity`).
+//!
+//! ```text
+//! $ charter rules pii/ --format markdown
+//! # Rules
+//!
+//! | Rule | Severity | Title |
+//! |---|---|---|
+//! | [`pii/masking_method_unknown`](#piimasking_method_unknown) | error | Unknown masking method |
+//! | [`pii/masking_required`](#piimasking_required) | error | PII field without a masking method |
+//! …
+//! ```
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use charter_engine::authoring::{CatalogFormat, TextOptions, render_catalog};
+use charter_engine::report::RuleInfo;
+use clap::{Args, ValueEnum};
+
+use crate::output::{self, ColorChoice};
+
+/// Arguments of `charter rules`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  charter rules\n  charter rules pii/\n  charter rules --format markdown > RULES.md\n  charter rules --policies policies/ --format json"
+)]
+pub struct RulesArgs {
+    /// Show only the rules whose id contains TEXT (`pii/`, `masking`).
+    #[arg(value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// A policy folder (rego/, cedar/, data/) to use instead of the embedded default pack.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the catalogue to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Colour the text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Output formats of `charter rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table: id, severity, title, description, remediation.
+    Text,
+    /// A JSON document: `{version, revision, rules: [{id, severity, title, description, remediation}]}`.
+    Json,
+    /// A summary table and a section per rule.
+    Markdown,
+}
+
+/// Runs `charter rules`.
+pub fn run(args: &RulesArgs) -> anyhow::Result<ExitCode> {
+    let pack = crate::policies::load(args.policies.as_deref())?;
+    let rules: Vec<RuleInfo> = charter_engine::rules::catalog(&pack)
+        .into_values()
+        .filter(|rule| {
+            args.filter
+                .as_deref()
+                .is_none_or(|filter| rule.id.contains(filter))
+        })
+        .collect();
+    let format = match args.format {
+        Format::Text => CatalogFormat::Text,
+        Format::Json => CatalogFormat::Json,
+        Format::Markdown => CatalogFormat::Markdown,
+    };
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let options = TextOptions {
+        color: format == CatalogFormat::Text && args.color.enabled(args.output.is_none()),
+        verbose: false,
+        // The terminal's width on a terminal; a fixed width elsewhere, for stable output.
+        width: to_terminal
+            .then(|| comfy_table::Table::new().width())
+            .flatten(),
+    };
+    let mut out = output::sink(args.output.as_deref())?;
+    render_catalog(pack.revision(), &rules, format, &options, &mut out)
+        .and_then(|()| out.flush())
+        .context("cannot write the rule catalogue")?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,352 @@
+//! Access cases (`tests/access/*.yaml`): requests against a small mesh and the decision
+//! each must get, run against the pack's Cedar policies and row-filter rules.
+//!
+//! ```yaml
+//! note: what the file is about            # optional
+//! contracts:                              # the mesh: file name -> contract, inline...
+//!   sales/orders.yaml: |
+//!     apiVersion: datamesh.io/v1
+//!     kind: DataProduct
+//!     ...
+//! mesh: tests/access/mesh                 # ...or a folder of the pack (or both)
+//! cases:
+//!   - name: PII masked for an analyst
+//!     request:                            # as `charter authorize` takes it
+//!       principal: { id: ana, roles: [analyst], attributes: { region: eu } }
+//!       product: { id: sales.orders }     # or { table: lake.sales.orders }
+//!       columns: [order_id, email]
+//!       dialect: trino                    # optional
+//!     expect:
+//!       decision: allow                   # allow | partial | deny
+//!       product: allow                    # optional: allow | deny
+//!       reasons: [query-granted-role]     # optional: substrings of the product's reasons
+//!       columns:                          # optional: every column of the decision
+//!         order_id: { effect: allow }
+//!         email: { effect: mask, mask_method: hash, reasons: [read-pii-column-masked] }
+//!       row_filters: ["\"region\" = 'eu'"]  # optional: the filters' SQL, in order
+//! ```
+//!
+//! A reason matches when it is a substring of a determining policy's `@id` or of a reason's
+//! message. This is the format of the engine's own access tests (`testdata/access/`),
+//! without their repository-relative `mesh` folders and policy overrides: a pack's cases
+//! judge the pack as it is.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::test_report::{TestKind, TestResult, TestStatus, test_id};
+use crate::access::{
+    AccessEngine, AccessPolicies, AccessRequest, ColumnEffect, Decision, MaskMethod, Outcome,
+    ProductEffect, Reason,
+};
+use crate::contract::{LineIndex, ReaderSettings, read};
+use crate::mesh::{Loaded, Mesh, ParseFailure};
+use crate::pack::PolicyPack;
+
+/// A file of access cases.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessCaseFile {
+    /// What the file is about.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Contract files of the mesh (file name → YAML text).
+    #[serde(default)]
+    pub contracts: BTreeMap<String, String>,
+    /// A folder of the pack whose `*.yaml` files are contracts of the mesh.
+    #[serde(default)]
+    pub mesh: Option<String>,
+    /// The cases.
+    pub cases: Vec<AccessCase>,
+}
+
+/// One request and the decision it must get.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessCase {
+    /// What the case shows.
+    pub name: String,
+    /// The request.
+    pub request: AccessRequest,
+    /// The decision expected.
+    pub expect: AccessExpect,
+}
+
+/// The parts of a decision a case expects; what it leaves out is not checked.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessExpect {
+    /// The overall decision.
+    pub decision: Outcome,
+    /// The product's effect.
+    #[serde(default)]
+    pub product: Option<ProductEffect>,
+    /// The product id the request resolved to.
+    #[serde(default)]
+    pub product_id: Option<String>,
+    /// Substrings of the product's reasons (policy ids or messages).
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// Every column of the decision, by name.
+    #[serde(default)]
+    pub columns: Option<BTreeMap<String, ColumnExpect>>,
+    /// The row filters' SQL, in order.
+    #[serde(default)]
+    pub row_filters: Option<Vec<String>>,
+}
+
+/// What a case expects of one column.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnExpect {
+    /// Allow, mask or deny.
+    pub effect: ColumnEffect,
+    /// The masking method (checked for `mask`, and whenever given).
+    #[serde(default)]
+    pub mask_method: Option<MaskMethod>,
+    /// The SQL mask expression.
+    #[serde(default)]
+    pub mask_expression: Option<String>,
+    /// Substrings of the column's reasons.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+}
+
+impl AccessCaseFile {
+    /// The mesh of the file: its inline contracts and the contracts of its `mesh` folder.
+    fn mesh(&self, pack: &PolicyPack, reader: &ReaderSettings) -> Mesh {
+        let mut loaded = Vec::new();
+        let mut add = |name: &str, text: &str| {
+            loaded.push(match read(name, text, reader) {
+                Ok(contract) => Loaded::Contract(Box::new(contract)),
+                Err(e) => Loaded::Failure(ParseFailure {
+                    file: name.to_owned(),
+                    line: e.line,
+                    message: e.message,
+                }),
+            });
+        };
+        for (name, text) in &self.contracts {
+            add(name, text);
+        }
+        if let Some(folder) = &self.mesh {
+            let folder = folder.trim_end_matches('/');
+            for file in pack.files() {
+                let Some(rel) = file
+                    .path
+                    .strip_prefix(folder)
+                    .and_then(|rest| rest.strip_prefix('/'))
+                else {
+                    continue;
+                };
+                if rel.ends_with(".yaml") || rel.ends_with(".yml") {
+                    add(rel, &file.text);
+                }
+            }
+        }
+        Mesh::from_loaded(loaded)
+    }
+}
+
+/// Runs the cases of one access-case file.
+pub(crate) fn run(
+    policies: &Arc<AccessPolicies>,
+    pack: &PolicyPack,
+    path: &str,
+    text: &str,
+    selected: &dyn Fn(&str) -> bool,
+) -> Vec<TestResult> {
+    let file: AccessCaseFile = match yaml_serde::from_str(text) {
+        Ok(file) => file,
+        Err(e) => {
+            return vec![super::rule_cases::bad_file(
+                TestKind::AccessCase,
+                path,
+                format!("not an access-case file: {e}"),
+            )];
+        }
+    };
+    if let Some(folder) = &file.mesh
+        && !has_contracts(pack, folder)
+    {
+        return vec![super::rule_cases::bad_file(
+            TestKind::AccessCase,
+            path,
+            format!("the mesh folder `{folder}` holds no `*.yaml` file in the pack"),
+        )];
+    }
+    let reader = ReaderSettings::from_settings(pack.settings());
+    let mesh = file.mesh(pack, &reader);
+    let engine = AccessEngine::with_policies(Arc::clone(policies), &mesh);
+    let lines = LineIndex::build(text);
+    let mut results = Vec::new();
+    for (i, case) in file.cases.iter().enumerate() {
+        if !selected(&test_id(TestKind::AccessCase, path, &case.name)) {
+            continue;
+        }
+        let problems = match &engine {
+            Err(e) => vec![format!(
+                "the access engine cannot be built for this mesh: {e}"
+            )],
+            Ok(engine) => match engine.decide(&case.request) {
+                Ok(decision) => check(&case.expect, &decision),
+                Err(e) => vec![format!("the request is refused: {e}")],
+            },
+        };
+        results.push(TestResult {
+            kind: TestKind::AccessCase,
+            suite: path.to_owned(),
+            name: case.name.clone(),
+            file: path.to_owned(),
+            line: lines.exact(&format!("cases[{i}]")),
+            status: if problems.is_empty() {
+                TestStatus::Pass
+            } else {
+                TestStatus::Fail
+            },
+            reason: (!problems.is_empty()).then(|| problems.join("; ")),
+            output: Vec::new(),
+        });
+    }
+    results
+}
+
+fn has_contracts(pack: &PolicyPack, folder: &str) -> bool {
+    let prefix = format!("{}/", folder.trim_end_matches('/'));
+    pack.files().iter().any(|f| {
+        f.path.starts_with(&prefix) && (f.path.ends_with(".yaml") || f.path.ends_with(".yml"))
+    })
+}
+
+fn has_reason(reasons: &[Reason], wanted: &str) -> bool {
+    reasons.iter().any(|r| {
+        r.policy.as_deref().is_some_and(|p| p.contains(wanted)) || r.message.contains(wanted)
+    })
+}
+
+fn reasons_text(reasons: &[Reason]) -> String {
+    let items: Vec<String> = reasons
+        .iter()
+        .map(|r| match &r.policy {
+            Some(policy) => policy.clone(),
+            None => format!("\"{}\"", r.message),
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// What the decision gets wrong, one sentence per expectation.
+fn check(expect: &AccessExpect, d: &Decision) -> Vec<String> {
+    let mut problems = Vec::new();
+    if d.decision != expect.decision {
+        problems.push(format!(
+            "expected decision {}, got {} (reasons: {})",
+            expect.decision.as_str(),
+            d.decision.as_str(),
+            reasons_text(&d.reasons)
+        ));
+    }
+    if let Some(p) = expect.product
+        && d.product.effect != p
+    {
+        problems.push(format!(
+            "expected product {}, got {}",
+            product_effect(p),
+            product_effect(d.product.effect)
+        ));
+    }
+    if let Some(id) = &expect.product_id
+        && d.product.id.as_ref() != Some(id)
+    {
+        problems.push(format!(
+            "expected product id `{id}`, got {}",
+            d.product
+                .id
+                .as_deref()
+                .map_or_else(|| "none".to_owned(), |i| format!("`{i}`"))
+        ));
+    }
+    for r in &expect.reasons {
+        if !has_reason(&d.reasons, r) {
+            problems.push(format!(
+                "the product's reasons lack `{r}`: {}",
+                reasons_text(&d.reasons)
+            ));
+        }
+    }
+    if let Some(columns) = &expect.columns {
+        let got: Vec<&str> = d.columns.iter().map(|c| c.name.as_str()).collect();
+        let mut sorted = got.clone();
+        sorted.sort_unstable();
+        let wanted: Vec<&str> = columns.keys().map(String::as_str).collect();
+        if sorted != wanted {
+            problems.push(format!(
+                "expected columns [{}], got [{}]",
+                wanted.join(", "),
+                got.join(", ")
+            ));
+        }
+        for (name, c) in columns {
+            let Some(col) = d.column(name) else { continue };
+            if col.effect != c.effect {
+                problems.push(format!(
+                    "column `{name}`: expected {}, got {} (reasons: {})",
+                    c.effect.as_str(),
+                    col.effect.as_str(),
+                    reasons_text(&col.reasons)
+                ));
+            }
+            if (c.effect == ColumnEffect::Mask || c.mask_method.is_some())
+                && col.mask_method != c.mask_method
+            {
+                problems.push(format!(
+                    "column `{name}`: expected mask method {}, got {}",
+                    method(c.mask_method),
+                    method(col.mask_method)
+                ));
+            }
+            if let Some(expr) = &c.mask_expression
+                && col.mask_expression.as_ref() != Some(expr)
+            {
+                problems.push(format!(
+                    "column `{name}`: expected mask expression `{expr}`, got {}",
+                    col.mask_expression
+                        .as_deref()
+                        .map_or_else(|| "none".to_owned(), |e| format!("`{e}`"))
+                ));
+            }
+            for r in &c.reasons {
+                if !has_reason(&col.reasons, r) {
+                    problems.push(format!(
+                        "column `{name}`: its reasons lack `{r}`: {}",
+                        reasons_text(&col.reasons)
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(filters) = &expect.row_filters {
+        let got: Vec<&str> = d.row_filters.iter().map(|f| f.sql.as_str()).collect();
+        if got != filters.iter().map(String::as_str).collect::<Vec<_>>() {
+            problems.push(format!(
+                "expected row filters [{}], got [{}]",
+                filters.join("; "),
+                got.join("; ")
+            ));
+        }
+    }
+    problems
+}
+
+fn product_effect(effect: ProductEffect) -> &'static str {
+    match effect {
+        ProductEffect::Allow => "allow",
+        ProductEffect::Deny => "deny",
+    }
+}
+
+fn method(method: Option<MaskMethod>) -> &'static str {
+    method.map_or("none", MaskMethod::as_str)
+}
