@@ -425,3 +425,23 @@ fn report_runs_the_repository_wide_rules_and_check_does_not() {
             .any(|f| f["rule"] == "pii/unmarked_upstream_pii")
     );
 }
+
+#[test]
+fn explain_describes_each_rule_with_findings() {
+    let out = charter(&[
+        "check",
+        "testdata/mesh/domains/billing/payments.yaml",
+        "--no-cache",
+        "--explain",
+    ]);
+    let text = stdout(&out);
+    let rules = text.split("Rules\n").nth(1).expect("a Rules section");
+    assert!(rules.contains("ownership/invalid_owner"), "{text}");
+    assert!(rules.contains("fix: "), "{text}");
+    let without = stdout(&charter(&[
+        "check",
+        "testdata/mesh/domains/billing/payments.yaml",
+        "--no-cache",
+    ]));
+    assert!(!without.contains("\nRules\n"));
+}

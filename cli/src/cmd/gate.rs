@@ -32,6 +32,9 @@ pub struct GateArgs {
     /// Colour the text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// With `--format text`: explain every rule that has findings (what it checks, how to fix it).
+    #[arg(long)]
+    pub explain: bool,
     /// Do not read or write the result cache.
     #[arg(long)]
     pub no_cache: bool,
@@ -150,6 +153,7 @@ impl GateArgs {
     pub fn emit(&self, report: &Report) -> anyhow::Result<ExitCode> {
         let render_options = RenderOptions {
             color: self.format == Format::Text && self.color.enabled(self.output.is_none()),
+            explain: self.explain,
             generated_at: (self.format == Format::Html).then(|| {
                 humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
             }),

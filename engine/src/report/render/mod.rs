@@ -139,6 +139,9 @@ pub struct RenderOptions {
     /// When the run happened (RFC 3339, e.g. `2025-06-01T09:30:00Z`), shown by the `html`
     /// format; the caller fills it, so rendering stays deterministic without it.
     pub generated_at: Option<String>,
+    /// In the `text` format, explain every rule that has findings: its title, what it
+    /// checks and how to fix a finding (`charter check --explain`).
+    pub explain: bool,
 }
 
 impl Default for RenderOptions {
@@ -147,6 +150,7 @@ impl Default for RenderOptions {
             color: false,
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             generated_at: None,
+            explain: false,
         }
     }
 }

@@ -117,6 +117,9 @@ pub(super) fn render(
         writeln!(out)?;
     }
 
+    if options.explain {
+        write_explanations(out, report, &palette)?;
+    }
     if !report.domains.is_empty() {
         writeln!(out, "{}", score_table(report))?;
         writeln!(out)?;
@@ -240,4 +243,29 @@ fn clean(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(escaped)
+}
+
+/// What each rule with findings checks and how to fix it, from its `# METADATA`.
+fn write_explanations(out: &mut dyn Write, report: &Report, palette: &Palette) -> io::Result<()> {
+    let mut ids: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{}", "Rules".style(palette.heading))?;
+    for id in ids {
+        let info = report.rules.get(id);
+        let title = info
+            .and_then(|i| i.title.as_deref())
+            .unwrap_or("(no description)");
+        writeln!(out, "  {}  {}", clean(id).style(palette.rule), clean(title))?;
+        if let Some(description) = info.and_then(|i| i.description.as_deref()) {
+            writeln!(out, "    {}", clean(description.trim()))?;
+        }
+        if let Some(remediation) = info.and_then(|i| i.remediation.as_deref()) {
+            writeln!(out, "    fix: {}", clean(remediation.trim()))?;
+        }
+    }
+    writeln!(out)
 }
