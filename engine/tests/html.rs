@@ -147,6 +147,7 @@ fn html(report: &Report) -> String {
         color: false,
         tool_version: "0.0.0-test".to_owned(),
         generated_at: Some("2025-01-20T09:30:00Z".to_owned()),
+        explain: false,
     };
     let mut out = Vec::new();
     render(report, Format::Html, &options, &mut out).unwrap();

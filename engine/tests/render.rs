@@ -192,6 +192,7 @@ fn options() -> RenderOptions {
         color: false,
         tool_version: "0.0.0-test".to_owned(),
         generated_at: None,
+        explain: false,
     }
 }
 
