@@ -9,14 +9,19 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod authoring;
 pub mod cache;
 pub mod check;
 pub mod contract;
+pub mod diff;
 pub mod error;
+pub mod impact;
 pub mod mesh;
+pub mod mesh_rules;
 pub mod pack;
 pub mod report;
 pub mod rules;
+pub mod waiver;
 
 // A dependency only for the features regorus needs of it (see Cargo.toml).
 use regex as _;

@@ -1,8 +1,15 @@
 //! One file per subcommand.
 
 pub mod authorize;
+mod base;
 pub mod check;
+pub mod diff;
 pub mod entities;
 mod gate;
+mod impact;
 pub mod inspect;
 pub mod report;
+pub mod rules;
+pub mod serve;
+pub mod test;
+pub mod validate;

@@ -1,7 +1,19 @@
 //! One Cedar question (an action of the request on one resource), answered with
 //! reasons ready for a decision and, when asked, every policy's own outcome.
+//!
+//! Each question about a product or a class of columns is also *planned* once per mesh
+//! revision: Cedar's partial evaluation, with the principal and the context unknown,
+//! tells which policies are false whatever the principal (they are left out of the
+//! question) and which answers do not depend on the principal at all (they are not
+//! asked again).
 
-use cedar_policy::{Context, Decision as CedarDecision, Entities, EntityUid, PolicySet, Request};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cedar_policy::{
+    Context, Decision as CedarDecision, Effect, Entities, EntityUid, PolicyId, PolicySet, Request,
+    RequestBuilder,
+};
 
 use super::decision::{Evaluation, Explanation, PolicyEvaluation, PolicyOutcome, Reason};
 use super::policies::{AccessPolicies, PolicyInfo};
@@ -12,6 +24,110 @@ pub(super) enum Action {
     Query,
     Read,
     ReadMasked,
+}
+
+/// How a question is answered for any principal.
+#[derive(Debug, Clone)]
+pub(super) enum Plan {
+    /// The answer does not depend on the principal or the context: these determining
+    /// policies (indexes in file order) allow, or deny.
+    Known { allowed: bool, policies: Vec<usize> },
+    /// Ask Cedar, with only the policies that may hold.
+    Ask(Arc<PolicySet>),
+}
+
+/// A plan before its policy subset is shared: [`Plan::Known`], or the policy indexes to ask with.
+#[derive(Debug, Clone)]
+pub(super) enum PlanKey {
+    Known { allowed: bool, policies: Vec<usize> },
+    Ask(Vec<usize>),
+}
+
+/// Shares equal policy subsets between plans.
+#[derive(Debug, Default)]
+pub(super) struct PlanSets {
+    sets: HashMap<Vec<usize>, Arc<PolicySet>>,
+}
+
+impl PlanSets {
+    pub(super) fn plan(&mut self, key: PlanKey, policies: &AccessPolicies) -> Plan {
+        match key {
+            PlanKey::Known { allowed, policies } => Plan::Known { allowed, policies },
+            PlanKey::Ask(keep) => {
+                let shared = self.sets.entry(keep).or_insert_with_key(|keep| {
+                    let mut subset = PolicySet::new();
+                    for &i in keep {
+                        if let Some(policy) = policies.policy(i) {
+                            // Ids are unique in the pack's set, so adding cannot fail.
+                            let _ = subset.add(policy.clone());
+                        }
+                    }
+                    Arc::new(subset)
+                });
+                Plan::Ask(Arc::clone(shared))
+            }
+        }
+    }
+}
+
+/// Plans `which` on `resource` over a product's `store` (which lacks the principal),
+/// by partial evaluation with the principal and the context unknown.
+pub(super) fn plan(
+    policies: &AccessPolicies,
+    which: Action,
+    resource: &EntityUid,
+    store: &Entities,
+) -> PlanKey {
+    let (action, set) = policies.action(which);
+    let request = RequestBuilder::default()
+        .unknown_principal_with_type(policies.model.user.clone())
+        .action(action.clone())
+        .resource(resource.clone())
+        .build();
+    let response = policies
+        .authorizer
+        .is_authorized_partial(&request, set, store);
+    let index = |id: &PolicyId| policies.order.get(id_str(id)).copied();
+    let mut satisfied: Vec<(usize, Effect)> = response
+        .definitely_satisfied()
+        .filter_map(|p| index(p.id()).map(|i| (i, p.effect())))
+        .collect();
+    satisfied.sort_unstable_by_key(|(i, _)| *i);
+    let residual: Vec<usize> = response
+        .nontrivial_residuals()
+        .filter_map(|p| index(p.id()))
+        .collect();
+    let errored: Vec<usize> = response.definitely_errored().filter_map(index).collect();
+    if residual.is_empty()
+        && errored.is_empty()
+        && let Some(decision) = response.decision()
+    {
+        let allowed = decision == CedarDecision::Allow;
+        let determining = if allowed {
+            Effect::Permit
+        } else {
+            Effect::Forbid
+        };
+        let policies = satisfied
+            .iter()
+            .filter(|(_, e)| *e == determining)
+            .map(|(i, _)| *i)
+            .collect();
+        return PlanKey::Known { allowed, policies };
+    }
+    let mut keep: Vec<usize> = satisfied
+        .iter()
+        .map(|(i, _)| *i)
+        .chain(residual)
+        .chain(errored)
+        .collect();
+    keep.sort_unstable();
+    keep.dedup();
+    PlanKey::Ask(keep)
+}
+
+fn id_str(id: &PolicyId) -> &str {
+    id.as_ref()
 }
 
 /// Cedar's answer to one request, with reasons ready for a decision.
@@ -31,19 +147,48 @@ pub(super) struct Asker<'a> {
 }
 
 impl Asker<'_> {
-    pub(super) fn ask(
+    /// Answers `which` on `resource` as planned: without Cedar when the plan knows
+    /// the answer, else asking Cedar with the plan's policies. Explaining (or no plan)
+    /// asks with every policy of the action.
+    pub(super) fn answer(
         &self,
         which: Action,
         resource: &EntityUid,
+        plan: Option<&Plan>,
         columns: &[String],
         explanation: Option<&mut Explanation>,
     ) -> Answer {
-        let model = &self.policies.model;
-        let (action, set) = match which {
-            Action::Query => (&model.query, &self.policies.per_action[0]),
-            Action::Read => (&model.read, &self.policies.per_action[1]),
-            Action::ReadMasked => (&model.read_masked, &self.policies.per_action[2]),
+        let plan = match plan {
+            Some(plan) if explanation.is_none() => plan,
+            _ => return self.ask(which, resource, None, columns, explanation),
         };
+        match plan {
+            Plan::Known { allowed, policies } => {
+                let ids = policies
+                    .iter()
+                    .filter_map(|&i| self.policies.cedar.infos.get(i))
+                    .map(|p| p.id.as_str());
+                Answer {
+                    allowed: *allowed,
+                    errored: false,
+                    reasons: self.reasons(which, resource, *allowed, ids),
+                }
+            }
+            Plan::Ask(set) => self.ask(which, resource, Some(set), columns, None),
+        }
+    }
+
+    /// Asks Cedar `which` on `resource`, with `set` or every policy of the action.
+    fn ask(
+        &self,
+        which: Action,
+        resource: &EntityUid,
+        set: Option<&PolicySet>,
+        columns: &[String],
+        explanation: Option<&mut Explanation>,
+    ) -> Answer {
+        let (action, all) = self.policies.action(which);
+        let set = set.unwrap_or(all);
         let request = match Request::new(
             self.principal.clone(),
             action.clone(),
@@ -101,9 +246,25 @@ impl Asker<'_> {
         let allowed = response.decision() == CedarDecision::Allow;
         let mut ids: Vec<&str> = diagnostics.reason().map(AsRef::as_ref).collect();
         ids.sort_by_key(|id| self.policies.order.get(*id).copied().unwrap_or(usize::MAX));
+        Answer {
+            allowed,
+            errored: false,
+            reasons: self.reasons(which, resource, allowed, ids.into_iter()),
+        }
+    }
+
+    /// The determining policies as reasons, or why nothing permits.
+    fn reasons<'p>(
+        &self,
+        which: Action,
+        resource: &EntityUid,
+        allowed: bool,
+        ids: impl Iterator<Item = &'p str>,
+    ) -> Vec<Reason> {
+        let (action, _) = self.policies.action(which);
+        let action_name = action.id().unescaped();
         let verb = if allowed { "permitted" } else { "forbidden" };
         let mut reasons: Vec<Reason> = ids
-            .into_iter()
             .map(|id| Reason {
                 policy: Some(id.to_owned()),
                 message: format!("{action_name} {verb} by `{id}`"),
@@ -119,11 +280,7 @@ impl Asker<'_> {
                 "no policy permits `{action_name}` on {on}"
             )));
         }
-        Answer {
-            allowed,
-            errored: false,
-            reasons,
-        }
+        reasons
     }
 
     /// Every policy's outcome for one request (policy by policy).

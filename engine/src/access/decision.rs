@@ -187,9 +187,9 @@ pub struct Explanation {
 pub struct Evaluation {
     /// `query`, `read` or `readMasked`.
     pub action: String,
-    /// The resource entity, e.g. `DataProduct::"sales.orders"`.
+    /// The resource entity, e.g. `DataProduct::"sales.orders"` or `Column::"sales.orders/email"`.
     pub resource: String,
-    /// The columns this answer holds for (columns with equal attributes are asked once).
+    /// The column asked about, as the contract names it (none for `query`).
     pub columns: Vec<String>,
     /// Cedar's answer.
     pub allowed: bool,

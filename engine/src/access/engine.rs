@@ -2,14 +2,18 @@
 //! deciding requests concurrently (`Send + Sync`, share it in an `Arc`).
 //!
 //! Building makes the Cedar entities of every domain, product and column (checked
-//! against the schema once), indexes products by id and by physical table, and
-//! prepares each product's row-filter input. Deciding is in `evaluate.rs`.
+//! against the schema once), indexes products by id and by physical table, prepares
+//! each product's entity store and row-filter input, and plans each product's
+//! questions (see `ask.rs`). Deciding is in `evaluate.rs`.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use cedar_policy::{Entities, Entity, EntityUid};
 
+use super::ask::{Action, Plan, PlanKey, PlanSets, plan};
 use super::decision::{Decision, Reason, Revision};
 use super::entities::{ProductEntry, build_product};
 use super::error::AccessError;
@@ -35,6 +39,10 @@ pub(super) struct Slot {
     /// product, one column per class, the entities policies name literally, grouped
     /// actions. A request adds its principal to a clone.
     pub(super) store: Entities,
+    /// How `query` on the product is answered.
+    pub(super) query: Plan,
+    /// How `read` and `readMasked` are answered, per class of columns.
+    pub(super) classes: Vec<[Plan; 2]>,
     /// `input.product` of the row-filter rule, when the rule applies to this product.
     pub(super) rego: Option<regorus::Value>,
 }
@@ -94,33 +102,29 @@ impl AccessEngine {
                 .or_default()
                 .push(contract.product.source.file.clone());
         }
-        let mut slots = Vec::new();
+        // Per product, in parallel: its entities (checked against the schema) and the
+        // row-filter rule's input.
+        let unique: Vec<&crate::contract::Product> = mesh
+            .products()
+            .filter(|p| files_of.get(p.id.as_str()).is_some_and(|f| f.len() == 1))
+            .collect();
+        let mut slots: Vec<Slot> = unique
+            .par_iter()
+            .map(|product| build_slot(product, &policies))
+            .collect::<Result<_, _>>()?;
+        check_principal(&policies)?;
+
         let mut by_id: HashMap<String, Target> = HashMap::new();
         let mut by_table: HashMap<String, Target> = HashMap::new();
         let mut table_owner: HashMap<String, &str> = HashMap::new();
-        for contract in mesh.contracts() {
-            let product = &contract.product;
-            let files = &files_of[product.id.as_str()];
-            let target = if files.len() > 1 {
-                Target::Ambiguous(files.clone())
-            } else {
-                let entry = build_product(
-                    product,
-                    &policies.model,
-                    &policies.settings,
-                    &policies.key_fields,
-                )?;
-                let rego = policies
-                    .row_filters
-                    .as_ref()
-                    .filter(|_| row_filter_applies(&policies.settings, &entry))
-                    .map(|_| RowFilterRule::product_input(product));
-                slots.push(Slot {
-                    entry,
-                    store: Entities::empty(),
-                    rego,
-                });
-                Target::Product(slots.len() - 1)
+        let mut next = 0;
+        for product in mesh.products() {
+            let target = match files_of.get(product.id.as_str()) {
+                Some(files) if files.len() > 1 => Target::Ambiguous(files.clone()),
+                _ => {
+                    next += 1;
+                    Target::Product(next - 1)
+                }
             };
             by_id
                 .entry(product.id.clone())
@@ -143,20 +147,30 @@ impl AccessEngine {
                 }
             }
         }
-        let mut engine = Self {
+        let literals = literal_entities(&slots, &policies.cedar.literals);
+        let keys: Vec<(PlanKey, Vec<[PlanKey; 2]>)> = slots
+            .par_iter_mut()
+            .map(|slot| -> Result<_, AccessError> {
+                slot.store = product_store(slot, &literals, &policies.actions)?;
+                Ok(plan_keys(slot, &policies))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut sets = PlanSets::default();
+        for (slot, (query, classes)) in slots.iter_mut().zip(keys) {
+            slot.query = sets.plan(query, &policies);
+            slot.classes = classes
+                .into_iter()
+                .map(|[read, masked]| [sets.plan(read, &policies), sets.plan(masked, &policies)])
+                .collect();
+        }
+        Ok(Self {
             policies,
             mesh_revision: mesh.revision().to_owned(),
             slots,
             by_id,
             by_table,
             unreadable: mesh.failures().iter().map(|f| f.file.clone()).collect(),
-        };
-        engine.check_entities()?;
-        let literals = engine.literal_entities();
-        for slot in &mut engine.slots {
-            slot.store = product_store(slot, &literals, &engine.policies.actions)?;
-        }
-        Ok(engine)
+        })
     }
 
     /// The prepared policies (to build the engine of the next mesh revision with).
@@ -198,16 +212,20 @@ impl AccessEngine {
     }
 
     /// Every mesh entity (`Domain`, `DataProduct`, `Column`) in Cedar's entities JSON
-    /// format, for running the same request through Cedar's own tooling.
+    /// format, for running the same request through Cedar's own tooling: each product's
+    /// domain (once), the product, then its columns, in the mesh's file order.
     ///
     /// # Errors
-    /// Cedar cannot serialize the entities (not expected for entities built here).
+    /// Cedar cannot serialize an entity (not expected for entities built here).
     pub fn entities_json(&self) -> Result<serde_json::Value, AccessError> {
-        let entities = Entities::from_entities(self.all_entities(), None)
-            .map_err(|e| AccessError::Entities(e.to_string()))?;
-        entities
-            .to_json_value()
-            .map_err(|e| AccessError::Entities(e.to_string()))
+        self.all_entities()
+            .iter()
+            .map(|e| {
+                e.to_json_value()
+                    .map_err(|err| AccessError::Entities(err.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(serde_json::Value::Array)
     }
 
     fn all_entities(&self) -> Vec<Entity> {
@@ -221,55 +239,6 @@ impl AccessEngine {
                 }
             }
         }
-        out
-    }
-
-    /// Checks every built entity, and a principal, against the schema.
-    fn check_entities(&self) -> Result<(), AccessError> {
-        let sample = super::request::Principal {
-            id: "schema-check".into(),
-            roles: vec!["role".into()],
-            groups: vec!["group".into()],
-            attributes: [("attribute".to_owned(), "value".to_owned())].into(),
-        };
-        let principal = self
-            .policies
-            .model
-            .principal(&sample)
-            .map_err(AccessError::Entities)?;
-        let mut all = self.all_entities();
-        all.push(principal);
-        Entities::from_entities(all, Some(&self.policies.cedar.schema))
-            .map(drop)
-            .map_err(|e| AccessError::Entities(e.to_string()))
-    }
-
-    /// The mesh entities policies name literally, and their ancestors.
-    fn literal_entities(&self) -> Vec<Entity> {
-        let wanted: HashSet<&EntityUid> = self.policies.cedar.literals.iter().collect();
-        if wanted.is_empty() {
-            return Vec::new();
-        }
-        let mut out: Vec<Entity> = Vec::new();
-        for slot in &self.slots {
-            let e = &slot.entry;
-            let hit = |entity: &Entity| wanted.contains(&entity.uid());
-            let column_hit = e
-                .column_entities
-                .iter()
-                .filter(|c| hit(c))
-                .cloned()
-                .collect::<Vec<_>>();
-            if hit(&e.domain) || hit(&e.entity) || !column_hit.is_empty() {
-                out.push(e.domain.clone());
-                if hit(&e.entity) || !column_hit.is_empty() {
-                    out.push(e.entity.clone());
-                }
-                out.extend(column_hit);
-            }
-        }
-        let mut seen = HashSet::new();
-        out.retain(|e| seen.insert(e.uid()));
         out
     }
 
@@ -326,4 +295,100 @@ fn product_store(
     entities.extend(actions.iter().cloned());
     Entities::from_entities(entities, None)
         .map_err(|err| AccessError::Entities(format!("product `{}`: {err}", e.id)))
+}
+
+/// The entities of one product, checked against the schema, and its row-filter input.
+fn build_slot(
+    product: &crate::contract::Product,
+    policies: &AccessPolicies,
+) -> Result<Slot, AccessError> {
+    let entry = build_product(
+        product,
+        &policies.model,
+        &policies.settings,
+        &policies.key_fields,
+    )?;
+    let mut entities = vec![entry.domain.clone(), entry.entity.clone()];
+    entities.extend(entry.column_entities.iter().cloned());
+    Entities::from_entities(entities, Some(&policies.cedar.schema))
+        .map_err(|e| AccessError::Entities(format!("product `{}`: {e}", entry.id)))?;
+    let rego = policies
+        .row_filters
+        .as_ref()
+        .filter(|_| row_filter_applies(&policies.settings, &entry))
+        .map(|_| RowFilterRule::product_input(product));
+    Ok(Slot {
+        entry,
+        store: Entities::empty(),
+        query: Plan::Known {
+            allowed: false,
+            policies: Vec::new(),
+        },
+        classes: Vec::new(),
+        rego,
+    })
+}
+
+/// Checks that a principal as requests build it conforms to the schema.
+fn check_principal(policies: &AccessPolicies) -> Result<(), AccessError> {
+    let sample = super::request::Principal {
+        id: "schema-check".into(),
+        roles: vec!["role".into()],
+        groups: vec!["group".into()],
+        attributes: [("attribute".to_owned(), "value".to_owned())].into(),
+    };
+    let principal = policies
+        .model
+        .principal(&sample)
+        .map_err(AccessError::Entities)?;
+    Entities::from_entities([principal], Some(&policies.cedar.schema))
+        .map(drop)
+        .map_err(|e| AccessError::Entities(format!("the principal: {e}")))
+}
+
+/// The mesh entities policies name literally, and their ancestors.
+fn literal_entities(slots: &[Slot], literals: &[EntityUid]) -> Vec<Entity> {
+    let wanted: HashSet<&EntityUid> = literals.iter().collect();
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let mut out: Vec<Entity> = Vec::new();
+    for slot in slots {
+        let e = &slot.entry;
+        let hit = |entity: &Entity| wanted.contains(&entity.uid());
+        let columns: Vec<Entity> = e
+            .column_entities
+            .iter()
+            .filter(|c| hit(c))
+            .cloned()
+            .collect();
+        if hit(&e.domain) || hit(&e.entity) || !columns.is_empty() {
+            out.push(e.domain.clone());
+            if hit(&e.entity) || !columns.is_empty() {
+                out.push(e.entity.clone());
+            }
+            out.extend(columns);
+        }
+    }
+    let mut seen = HashSet::new();
+    out.retain(|e| seen.insert(e.uid()));
+    out
+}
+
+/// The plans of a product's questions: `query`, and `read` / `readMasked` per class.
+fn plan_keys(slot: &Slot, policies: &AccessPolicies) -> (PlanKey, Vec<[PlanKey; 2]>) {
+    let query = plan(policies, Action::Query, &slot.entry.uid, &slot.store);
+    let classes = slot
+        .entry
+        .classes
+        .iter()
+        .map(|class| {
+            let uid = class.uid();
+            [
+                plan(policies, Action::Read, &uid, &slot.store),
+                plan(policies, Action::ReadMasked, &uid, &slot.store),
+            ]
+        })
+        .collect();
+    (query, classes)
 }

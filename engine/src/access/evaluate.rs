@@ -1,10 +1,11 @@
-//! Deciding one request: resolve the product and columns, build the principal and a
-//! small entity store, ask Cedar once for the product (`query`) and once or twice per
-//! *class* of columns (`read`, then `readMasked`), attach masks, evaluate row filters.
+//! Deciding one request: resolve the product and columns, add the principal to the
+//! product's prepared entity store, ask Cedar once for the product (`query`) and once
+//! or twice per *class* of columns (`read`, then `readMasked`), attach masks, evaluate
+//! row filters.
 //!
-//! The store holds just what policies can reach: the principal, the product, its
-//! domain, one column per class (columns alike in every attribute a policy reads get
-//! the same answer), the entities policies name literally, and grouped actions.
+//! The product's store holds just what policies can reach: its domain, the product,
+//! one column per class (columns alike in every attribute a policy reads get the same
+//! answer), the entities policies name literally, and grouped actions.
 
 use cedar_policy::{Context, RestrictedExpression};
 
@@ -125,17 +126,42 @@ impl AccessEngine {
             },
         };
 
-        // Classes of the columns asked about, in first-use order.
-        let mut classes: Vec<usize> = Vec::new();
-        for (_, index) in &wanted {
-            if let Some(i) = index {
-                let column = &entry.columns[*i];
-                if !column.duplicate && !classes.contains(&column.class) {
-                    classes.push(column.class);
-                }
+        // What Cedar is asked about: one column per class, in first-use order; when
+        // explaining, every column itself (people read the explanation column by column).
+        let explaining = decision.explanation.is_some();
+        let unit_of = |i: usize| {
+            if explaining {
+                i
+            } else {
+                entry.columns[i].class
+            }
+        };
+        let unit_count = if explaining {
+            entry.columns.len()
+        } else {
+            entry.classes.len()
+        };
+        let mut units: Vec<usize> = Vec::new();
+        let mut seen = vec![false; unit_count];
+        for &(_, index) in &wanted {
+            if let Some(i) = index
+                && !entry.columns[i].duplicate
+                && !std::mem::replace(&mut seen[unit_of(i)], true)
+            {
+                units.push(unit_of(i));
             }
         }
-        let store = match slot.store.clone().add_entities([principal], None) {
+        let mut new_entities = vec![principal];
+        if explaining {
+            new_entities.extend(
+                units
+                    .iter()
+                    .map(|&i| &entry.column_entities[i])
+                    .filter(|column| slot.store.get(&column.uid()).is_none())
+                    .cloned(),
+            );
+        }
+        let store = match slot.store.clone().add_entities(new_entities, None) {
             Ok(store) => store,
             Err(e) => {
                 return Ok(fail(
@@ -152,7 +178,13 @@ impl AccessEngine {
         };
         let mut explanation = decision.explanation.take();
 
-        let query = asker.ask(Action::Query, &entry.uid, &[], explanation.as_mut());
+        let query = asker.answer(
+            Action::Query,
+            &entry.uid,
+            Some(&slot.query),
+            &[],
+            explanation.as_mut(),
+        );
         decision.reasons = query.reasons;
         if !query.allowed {
             decision.columns = request
@@ -165,32 +197,39 @@ impl AccessEngine {
         }
         decision.product.effect = ProductEffect::Allow;
 
-        let mut answers: Vec<Option<ClassAnswer>> = vec![None; entry.classes.len()];
-        for &class in &classes {
-            let members: Vec<String> = if explanation.is_some() {
-                wanted
-                    .iter()
-                    .filter(|(_, i)| {
-                        i.is_some_and(|i| {
-                            entry.columns[i].class == class && !entry.columns[i].duplicate
-                        })
-                    })
-                    .map(|(n, _)| (*n).to_owned())
-                    .collect()
+        let mut answers: Vec<Option<ClassAnswer>> = vec![None; unit_count];
+        for &unit in &units {
+            let (resource, members) = if explaining {
+                (
+                    entry.column_entities[unit].uid(),
+                    vec![entry.columns[unit].name.clone()],
+                )
             } else {
-                Vec::new()
+                (entry.classes[unit].uid(), Vec::new())
             };
-            let resource = entry.classes[class].uid();
-            let read = asker.ask(Action::Read, &resource, &members, explanation.as_mut());
-            answers[class] = Some(if read.allowed {
+            let class = if explaining {
+                entry.columns[unit].class
+            } else {
+                unit
+            };
+            let plans = slot.classes.get(class);
+            let read = asker.answer(
+                Action::Read,
+                &resource,
+                plans.map(|[read, _]| read),
+                &members,
+                explanation.as_mut(),
+            );
+            answers[unit] = Some(if read.allowed {
                 ClassAnswer::Clear(read.reasons)
             } else if read.errored {
                 // An evaluation error decides nothing, not even a masked read.
                 ClassAnswer::Denied(read.reasons)
             } else {
-                let masked = asker.ask(
+                let masked = asker.answer(
                     Action::ReadMasked,
                     &resource,
+                    plans.map(|[_, masked]| masked),
                     &members,
                     explanation.as_mut(),
                 );
@@ -205,14 +244,14 @@ impl AccessEngine {
         }
         decision.columns = wanted
             .iter()
-            .map(|(name, index)| match index {
+            .map(|&(name, index)| match index {
                 None => denied(
                     name,
                     &format!("column `{name}` is not in the contract of `{}`", entry.id),
                 ),
                 Some(i) => {
-                    let column = &entry.columns[*i];
-                    match answers[column.class].as_ref() {
+                    let column = &entry.columns[i];
+                    match answers[unit_of(i)].as_ref() {
                         Some(answer) if !column.duplicate => {
                             column_decision(name, column, answer, dialect)
                         }

@@ -8,7 +8,9 @@
 //!   each with an `@id`), access settings and the compiled row-filter rule, prepared
 //!   once per pack revision;
 //! - [`AccessEngine`]: those policies plus Cedar entities for every domain, product
-//!   and column of a mesh, built once per mesh revision; `Send + Sync`;
+//!   and column of a mesh, built once per mesh revision; `Send + Sync`. Building also
+//!   plans each question (Cedar partial evaluation with the principal unknown), so that
+//!   a request asks Cedar only what depends on its principal;
 //! - [`AccessRequest`] → [`AccessEngine::decide`] → [`Decision`].
 //!
 //! Anything that cannot be decided (an unknown product or column, a PII column

@@ -107,6 +107,22 @@ impl AccessPolicies {
         })
     }
 
+    /// The uid of an action and the policies whose action scope can hold for it.
+    pub(super) fn action(&self, which: super::ask::Action) -> (&EntityUid, &PolicySet) {
+        use super::ask::Action;
+        match which {
+            Action::Query => (&self.model.query, &self.per_action[0]),
+            Action::Read => (&self.model.read, &self.per_action[1]),
+            Action::ReadMasked => (&self.model.read_masked, &self.per_action[2]),
+        }
+    }
+
+    /// The policy at `index` in file order.
+    pub(super) fn policy(&self, index: usize) -> Option<&Policy> {
+        let id = self.cedar.infos.get(index)?;
+        self.cedar.set.policy(&PolicyId::new(&id.id))
+    }
+
     /// Every Cedar policy, in file order.
     #[must_use]
     pub fn policies(&self) -> &[PolicyInfo] {

@@ -5,6 +5,8 @@
 //! writes SQL. The engine quotes the column as an identifier and every value as a
 //! literal, so a principal attribute such as `eu' OR '1'='1` stays one string.
 
+use std::collections::BTreeSet;
+
 use regorus::{Rc, Value};
 use serde_json::Value as Json;
 
@@ -30,16 +32,26 @@ impl RowFilterRule {
     /// Compiles the pack's Rego with the central settings as `data.charter.settings`;
     /// `None` when no module declares package `charter.access`.
     pub fn compile(pack: &PolicyPack) -> Result<Option<Self>, AccessError> {
+        // Contract and mesh rules (`charter.rules.*`, `charter.mesh.*`) are not needed
+        // here, and every module loaded makes each evaluation dearer.
         let mut engine = regorus::Engine::new();
+        let mut has_package = false;
         for file in pack.rego() {
+            let mut probe = regorus::Engine::new();
+            let package = probe
+                .add_policy(file.path.clone(), file.text.clone())
+                .map_err(|e| AccessError::RowFilters(format!("{}: {e}", file.path)))?;
+            if package.starts_with("data.charter.rules.")
+                || package.starts_with("data.charter.mesh.")
+            {
+                continue;
+            }
+            has_package |= package == ROW_FILTERS_PACKAGE;
             engine
                 .add_policy(file.path.clone(), file.text.clone())
                 .map_err(|e| AccessError::RowFilters(format!("{}: {e}", file.path)))?;
         }
-        let packages = engine
-            .get_packages()
-            .map_err(|e| AccessError::RowFilters(e.to_string()))?;
-        if !packages.iter().any(|p| p == ROW_FILTERS_PACKAGE) {
+        if !has_package {
             return Ok(None);
         }
         let data = serde_json::json!({"charter": {"settings": pack.settings()}});
@@ -52,7 +64,8 @@ impl RowFilterRule {
         Ok(Some(Self { compiled }))
     }
 
-    /// What the rule sees of a product as `input.product`.
+    /// What the rule sees of a product as `input.product`: the product's attributes,
+    /// its `columns`, and `column_names` (a set, for cheap membership tests).
     pub fn product_input(product: &Product) -> Value {
         let columns: Vec<Json> = product
             .fields
@@ -68,7 +81,7 @@ impl RowFilterRule {
                 })
             })
             .collect();
-        Value::from(serde_json::json!({
+        let mut input = Value::from(serde_json::json!({
             "id": product.id,
             "domain": product.domain,
             "owner": product.owner,
@@ -77,7 +90,16 @@ impl RowFilterRule {
             "tags": product.tags,
             "roles": product.access.roles,
             "columns": columns,
-        }))
+        }));
+        let names: BTreeSet<Value> = product
+            .fields
+            .iter()
+            .map(|f| Value::from(f.name.as_str()))
+            .collect();
+        if let Ok(map) = input.as_object_mut() {
+            map.insert(Value::from("column_names"), Value::from(names));
+        }
+        input
     }
 
     /// Evaluates the rule for a request and renders its filters as SQL.

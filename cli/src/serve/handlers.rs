@@ -1,0 +1,365 @@
+//! The decision service's handlers: validate, convert, delegate to the engine, convert back.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use charter_engine::check::{PARSE_RULE, POLICY_ERROR_RULE, TIMEOUT_RULE};
+use charter_engine::contract::read_bytes;
+use charter_engine::report::Severity;
+use charter_engine::rules::EvalError;
+use charter_proto::v1 as pb;
+use charter_proto::v1::decision_service_server::DecisionService;
+use tonic::{Request, Response, Status};
+
+use super::convert;
+use super::decision_log::{self, DecisionLog};
+use super::errors;
+use super::limits::Limits;
+use super::metrics::Metrics;
+use super::snapshot::{Snapshot, SnapshotStore};
+
+/// Batches at least this big are decided on a blocking thread, off the async workers
+/// (smaller ones cost less than the hand-over).
+const BLOCKING_BATCH: usize = 8;
+
+/// The state every call shares.
+#[derive(Debug, Clone)]
+pub struct Handlers {
+    /// The snapshot being served.
+    pub store: Arc<SnapshotStore>,
+    /// The decision log.
+    pub log: Arc<DecisionLog>,
+    /// The limits.
+    pub limits: Limits,
+    /// The metrics.
+    pub metrics: Arc<Metrics>,
+    /// When the server started.
+    pub started: SystemTime,
+}
+
+impl Handlers {
+    fn finish<T>(
+        &self,
+        rpc: &'static str,
+        started: Instant,
+        result: Result<T, Status>,
+    ) -> Result<Response<T>, Status> {
+        let code = match &result {
+            Ok(_) => tonic::Code::Ok,
+            Err(status) => status.code(),
+        };
+        self.metrics.request(rpc, code, started.elapsed());
+        result.map(Response::new)
+    }
+
+    fn count(&self, decision: &charter_engine::access::Decision) {
+        self.metrics.decision(
+            decision.decision.as_str(),
+            decision.columns.iter().map(|c| c.effect.as_str()),
+        );
+    }
+
+    async fn check_access(
+        &self,
+        message: pb::AccessRequest,
+        started: Instant,
+    ) -> Result<pb::AccessDecision, Status> {
+        let _slot = self.limits.admit()?;
+        self.log.check().map_err(|e| errors::log(&e))?;
+        let valid = convert::access_request(message, self.limits.max_columns, "")?;
+        let snapshot = self.store.current();
+        let decided = catch_unwind(AssertUnwindSafe(|| {
+            if valid.explain {
+                snapshot.access.explain(&valid.request)
+            } else {
+                snapshot.access.decide(&valid.request)
+            }
+        }))
+        .map_err(|_| errors::panicked("deciding an access request"))?
+        .map_err(|e| errors::request(&e))?;
+        let mut line = Vec::with_capacity(1024);
+        decision_log::write_decision(
+            &mut line,
+            "CheckAccess",
+            &valid.request,
+            &decided,
+            &snapshot.revision,
+            started.elapsed(),
+        );
+        self.log.record(line).await.map_err(|e| errors::log(&e))?;
+        self.count(&decided);
+        Ok(convert::decision(&decided, &snapshot.revision))
+    }
+
+    async fn check_access_batch(
+        &self,
+        message: pb::AccessBatchRequest,
+        started: Instant,
+    ) -> Result<pb::AccessBatchResponse, Status> {
+        let _slot = self.limits.admit()?;
+        if message.requests.len() > self.limits.max_batch {
+            return Err(errors::invalid(
+                "requests",
+                format_args!(
+                    "{} requests; at most {} per batch",
+                    message.requests.len(),
+                    self.limits.max_batch
+                ),
+            ));
+        }
+        self.log.check().map_err(|e| errors::log(&e))?;
+        let snapshot = self.store.current();
+        let max_columns = self.limits.max_columns;
+        let inline = message.requests.len() < BLOCKING_BATCH;
+        let decide = {
+            let snapshot = Arc::clone(&snapshot);
+            move || decide_batch(&snapshot, message.requests, max_columns, started)
+        };
+        let (decisions, lines) = if inline {
+            decide()
+        } else {
+            tokio::task::spawn_blocking(decide)
+                .await
+                .map_err(|_| errors::panicked("deciding a batch"))?
+        };
+        self.log.record(lines).await.map_err(|e| errors::log(&e))?;
+        for (decision, _) in &decisions {
+            if let Some(decision) = decision {
+                self.count(decision);
+            } else {
+                self.metrics.decision("deny", std::iter::empty());
+            }
+        }
+        Ok(pb::AccessBatchResponse {
+            decisions: decisions.into_iter().map(|(_, wire)| wire).collect(),
+        })
+    }
+
+    async fn evaluate_contract(
+        &self,
+        message: pb::EvaluateContractRequest,
+    ) -> Result<pb::ContractEvaluation, Status> {
+        let _slot = self.limits.admit()?;
+        if message.contract.is_empty() {
+            return Err(errors::invalid("contract", "must not be empty"));
+        }
+        let file = if message.file_name.trim().is_empty() {
+            "contract.yaml".to_owned()
+        } else if message.file_name.contains('\0') {
+            return Err(errors::invalid("file_name", "must not hold NUL characters"));
+        } else {
+            message.file_name
+        };
+        let snapshot = self.store.current();
+        tokio::task::spawn_blocking(move || evaluate(&snapshot, &file, &message.contract))
+            .await
+            .map_err(|_| errors::panicked("evaluating a contract"))
+    }
+
+    fn status(&self) -> pb::Status {
+        let snapshot = self.store.current();
+        pb::Status {
+            revision: snapshot.revision.clone(),
+            policies_revision: snapshot.policies_revision.clone(),
+            mesh_revision: snapshot.mesh_revision.clone(),
+            product_count: snapshot.access.product_count() as u64,
+            policy_count: snapshot.policy_count as u64,
+            rule_count: snapshot.rule_count as u64,
+            unreadable_contracts: snapshot.unreadable_contracts as u64,
+            loaded_at: convert::timestamp(snapshot.loaded_at),
+            last_reload: self.store.last_reload().map(|r| pb::ReloadOutcome {
+                ok: r.ok,
+                error: r.error.unwrap_or_default(),
+                at: convert::timestamp(r.at),
+                trigger: r.trigger.to_owned(),
+            }),
+            uptime_seconds: SystemTime::now()
+                .duration_since(self.started)
+                .unwrap_or_default()
+                .as_secs(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+}
+
+type Decided = (Option<charter_engine::access::Decision>, pb::AccessDecision);
+
+/// Decides every item; an item that fails is a deny with its reason.
+fn decide_batch(
+    snapshot: &Snapshot,
+    requests: Vec<pb::AccessRequest>,
+    max_columns: usize,
+    started: Instant,
+) -> (Vec<Decided>, Vec<u8>) {
+    let mut lines = Vec::with_capacity(requests.len() * 1024);
+    let mut out = Vec::with_capacity(requests.len());
+    for (i, message) in requests.into_iter().enumerate() {
+        let prefix = format!("requests[{i}].");
+        let valid = match convert::access_request(message, max_columns, &prefix) {
+            Ok(valid) => valid,
+            Err(status) => {
+                let id = uuid::Uuid::now_v7().to_string();
+                decision_log::write_failure(
+                    &mut lines,
+                    "CheckAccessBatch",
+                    &id,
+                    None,
+                    status.message(),
+                    &snapshot.revision,
+                );
+                out.push((
+                    None,
+                    convert::failed_item(id, status.message().to_owned(), &snapshot.revision),
+                ));
+                continue;
+            }
+        };
+        let decided = catch_unwind(AssertUnwindSafe(|| {
+            if valid.explain {
+                snapshot.access.explain(&valid.request)
+            } else {
+                snapshot.access.decide(&valid.request)
+            }
+        }));
+        match decided {
+            Ok(Ok(decision)) => {
+                decision_log::write_decision(
+                    &mut lines,
+                    "CheckAccessBatch",
+                    &valid.request,
+                    &decision,
+                    &snapshot.revision,
+                    started.elapsed(),
+                );
+                let wire = convert::decision(&decision, &snapshot.revision);
+                out.push((Some(decision), wire));
+            }
+            Ok(Err(error)) => {
+                let id = uuid::Uuid::now_v7().to_string();
+                let message = format!("{prefix}{error}");
+                decision_log::write_failure(
+                    &mut lines,
+                    "CheckAccessBatch",
+                    &id,
+                    Some(&valid.request),
+                    &message,
+                    &snapshot.revision,
+                );
+                out.push((None, convert::failed_item(id, message, &snapshot.revision)));
+            }
+            Err(_) => {
+                let id = uuid::Uuid::now_v7().to_string();
+                let message = format!("{prefix}internal error while deciding");
+                tracing::error!(item = i, "deciding a batch item panicked");
+                decision_log::write_failure(
+                    &mut lines,
+                    "CheckAccessBatch",
+                    &id,
+                    Some(&valid.request),
+                    &message,
+                    &snapshot.revision,
+                );
+                out.push((None, convert::failed_item(id, message, &snapshot.revision)));
+            }
+        }
+    }
+    (out, lines)
+}
+
+/// Reads and evaluates one contract; an unreadable contract is a `contract/parse` finding.
+fn evaluate(snapshot: &Snapshot, file: &str, bytes: &[u8]) -> pb::ContractEvaluation {
+    let finding =
+        |rule: &str, severity: Severity, message: String, line: u32, path: Option<String>| {
+            pb::Finding {
+                rule: rule.to_owned(),
+                severity: convert::severity(severity) as i32,
+                message,
+                line,
+                path: path.unwrap_or_default(),
+            }
+        };
+    let (product_id, mut findings) = match read_bytes(file, bytes, &snapshot.reader) {
+        Err(error) => (
+            String::new(),
+            vec![finding(
+                PARSE_RULE,
+                Severity::Error,
+                error.message,
+                error.line,
+                None,
+            )],
+        ),
+        Ok(contract) => {
+            let found = match snapshot.rules.evaluator().evaluate_contract(&contract) {
+                Ok(found) => found
+                    .into_iter()
+                    .map(|(f, line)| finding(&f.rule, f.severity, f.message, line, f.path))
+                    .collect(),
+                Err(e @ EvalError::Timeout(_)) => vec![finding(
+                    TIMEOUT_RULE,
+                    Severity::Error,
+                    e.to_string(),
+                    1,
+                    None,
+                )],
+                Err(e @ EvalError::Failed(_)) => vec![finding(
+                    POLICY_ERROR_RULE,
+                    Severity::Error,
+                    e.to_string(),
+                    1,
+                    None,
+                )],
+            };
+            (contract.product.id, found)
+        }
+    };
+    findings.sort_by(|a, b| (a.line, &a.rule, &a.message).cmp(&(b.line, &b.rule, &b.message)));
+    pb::ContractEvaluation {
+        product_id,
+        passed: findings
+            .iter()
+            .all(|f| f.severity != pb::Severity::Error as i32),
+        findings,
+        revision: snapshot.revision.clone(),
+    }
+}
+
+#[tonic::async_trait]
+impl DecisionService for Handlers {
+    async fn check_access(
+        &self,
+        request: Request<pb::AccessRequest>,
+    ) -> Result<Response<pb::AccessDecision>, Status> {
+        let started = Instant::now();
+        let result = Handlers::check_access(self, request.into_inner(), started).await;
+        self.finish("CheckAccess", started, result)
+    }
+
+    async fn check_access_batch(
+        &self,
+        request: Request<pb::AccessBatchRequest>,
+    ) -> Result<Response<pb::AccessBatchResponse>, Status> {
+        let started = Instant::now();
+        let result = Handlers::check_access_batch(self, request.into_inner(), started).await;
+        self.finish("CheckAccessBatch", started, result)
+    }
+
+    async fn evaluate_contract(
+        &self,
+        request: Request<pb::EvaluateContractRequest>,
+    ) -> Result<Response<pb::ContractEvaluation>, Status> {
+        let started = Instant::now();
+        let result = Handlers::evaluate_contract(self, request.into_inner()).await;
+        self.finish("EvaluateContract", started, result)
+    }
+
+    async fn get_status(
+        &self,
+        _request: Request<pb::GetStatusRequest>,
+    ) -> Result<Response<pb::Status>, Status> {
+        let started = Instant::now();
+        let status = self.status();
+        self.finish("GetStatus", started, Ok(status))
+    }
+}

@@ -1,0 +1,133 @@
+//! The decision service (`charter serve`): tonic gRPC over the engine.
+//!
+//! One concept a file: [`snapshot`] (what requests are answered with) and [`reload`]
+//! (SIGHUP, file changes); [`handlers`] (validate → convert → engine → convert back)
+//! with [`convert`] and [`errors`] (what becomes which `Status`); [`auth`] (bearer
+//! tokens), [`limits`], [`decision_log`], [`metrics`], [`server`] (services, health,
+//! reflection, TLS), [`shutdown`] and [`logging`].
+
+mod auth;
+mod convert;
+mod decision_log;
+mod errors;
+mod handlers;
+mod limits;
+mod logging;
+mod metrics;
+mod reload;
+mod server;
+mod shutdown;
+mod snapshot;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::Context;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic_health::ServingStatus;
+
+use crate::cmd::serve::ServeArgs;
+
+/// Loads the first snapshot, serves until SIGTERM/SIGINT, drains and flushes the log.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    logging::init(args.log_format);
+    let signals = shutdown::Signals::install()?;
+    let started = SystemTime::now();
+    let sources = snapshot::Sources {
+        mesh: args.mesh.clone(),
+        policies: args.policies.clone(),
+    };
+    let metrics = Arc::new(metrics::Metrics::new());
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(server::Tls::load(cert, key, args.client_ca.as_deref())?),
+        _ => None,
+    };
+    let auth = match &args.token_file {
+        Some(path) => auth::TokenAuth::from_file(path)?,
+        None => auth::TokenAuth::default(),
+    };
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    health_reporter
+        .set_service_status(server::SERVICE_NAME, ServingStatus::NotServing)
+        .await;
+
+    let first = {
+        let sources = sources.clone();
+        tokio::task::spawn_blocking(move || snapshot::Snapshot::build(&sources))
+            .await
+            .context("the first snapshot build panicked")??
+    };
+    tracing::info!(
+        revision = %first.revision,
+        products = first.access.product_count(),
+        policies = first.policy_count,
+        rules = first.rule_count,
+        "snapshot loaded"
+    );
+    let store = Arc::new(snapshot::SnapshotStore::new(first));
+    let log = Arc::new(decision_log::DecisionLog::open(
+        &args.decision_log,
+        Arc::clone(&metrics),
+    )?);
+    let handlers = handlers::Handlers {
+        store: Arc::clone(&store),
+        log: Arc::clone(&log),
+        limits: limits::Limits::new(
+            args.max_batch,
+            args.max_columns,
+            args.max_message_bytes,
+            args.max_concurrency,
+        ),
+        metrics: Arc::clone(&metrics),
+        started,
+    };
+
+    let reloader = Arc::new(reload::Reloader::new(sources, store, Arc::clone(&metrics)));
+    let mut background = Vec::new();
+    #[cfg(unix)]
+    background.push(tokio::spawn(Arc::clone(&reloader).on_sighup()));
+    if !args.watch_interval.is_zero() {
+        background.push(tokio::spawn(
+            Arc::clone(&reloader).watch(args.watch_interval),
+        ));
+    }
+    if let Some(addr) = args.metrics_listen {
+        metrics::serve(addr, Arc::clone(&metrics)).await?;
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener
+        .local_addr()
+        .context("cannot read the listening address")?;
+    let router = server::router(handlers, auth, health, tls)?;
+    health_reporter
+        .set_service_status("", ServingStatus::Serving)
+        .await;
+    health_reporter
+        .set_service_status(server::SERVICE_NAME, ServingStatus::Serving)
+        .await;
+    tracing::info!(addr = %local, "serving charter.v1.DecisionService");
+
+    let draining = shutdown::Drain::new();
+    let serve = router.serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        draining.clone().requested(signals, health_reporter),
+    );
+    tokio::select! {
+        result = serve => result.context("the gRPC server failed")?,
+        () = draining.expired(args.drain_timeout) => {
+            tracing::warn!(timeout = ?args.drain_timeout, "calls still in flight after the drain timeout; stopping anyway");
+        }
+    }
+    for task in background {
+        task.abort();
+    }
+    log.close().await;
+    tracing::info!("stopped; decision log flushed");
+    Ok(())
+}
