@@ -16,7 +16,7 @@ use crate::error::PackError;
 use crate::mesh::Mesh;
 use crate::pack::PolicyPack;
 use crate::report::Finding;
-use crate::rules::{EvalError, RawFinding, to_input};
+use crate::rules::{EvalError, RawFinding};
 
 /// The compiled `charter.mesh.*` rules of a pack.
 #[derive(Debug, Clone)]
@@ -88,9 +88,9 @@ impl MeshRules {
         let products: Vec<Value> = mesh
             .contracts()
             .par_iter()
-            .map(|c| to_input(&c.product).map(Value::from))
+            .map(Contract::rego_input)
             .collect::<Result<_, _>>()
-            .map_err(|e| EvalError::Failed(e.to_string()))?;
+            .map_err(EvalError::Failed)?;
         let data = object([("charter", object([("products", Value::from(products))]))]);
         engine
             .add_data(data)

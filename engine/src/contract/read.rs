@@ -20,6 +20,19 @@ pub struct Contract {
     pub locations: Locations,
     /// blake3 of the file's bytes (hex), for caches and revisions.
     pub hash: String,
+    /// The product as Rego input, converted once and shared by every stage that evaluates it.
+    input: std::sync::OnceLock<regorus::Value>,
+}
+
+impl Contract {
+    /// The product as the Rego `input` value (converted on first use, then shared).
+    pub(crate) fn rego_input(&self) -> Result<regorus::Value, String> {
+        if let Some(value) = self.input.get() {
+            return Ok(value.clone());
+        }
+        let value = crate::rules::input::to_value(&self.product)?;
+        Ok(self.input.get_or_init(|| value).clone())
+    }
 }
 
 /// A file that is not a readable contract: not YAML, an unknown format, or wrong types.
@@ -220,6 +233,7 @@ pub fn read(file: &str, text: &str, settings: &ReaderSettings) -> Result<Contrac
         product,
         locations: Locations::new(source, map),
         hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
+        input: std::sync::OnceLock::new(),
     })
 }
 

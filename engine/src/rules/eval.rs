@@ -170,8 +170,8 @@ impl Evaluator {
         if !self.has_rules {
             return Ok(Vec::new());
         }
-        let input = super::to_input(product).map_err(|e| EvalError::Failed(e.to_string()))?;
-        self.evaluate_input(Value::from(input))
+        let input = super::input::to_value(product).map_err(EvalError::Failed)?;
+        self.evaluate_input(input)
     }
 
     /// Evaluates every contract rule on a raw input document (used by rule-case tests).
@@ -208,8 +208,12 @@ impl Evaluator {
         &mut self,
         contract: &Contract,
     ) -> Result<Vec<(RawFinding, u32)>, EvalError> {
-        Ok(self
-            .evaluate(&contract.product)?
+        let found = if self.has_rules {
+            self.evaluate_input(contract.rego_input().map_err(EvalError::Failed)?)?
+        } else {
+            Vec::new()
+        };
+        Ok(found
             .into_iter()
             .map(|f| {
                 let line = f.line(&contract.locations);

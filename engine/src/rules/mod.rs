@@ -10,7 +10,7 @@
 mod cases;
 mod catalog;
 mod eval;
-mod input;
+pub(crate) mod input;
 
 pub use cases::{CaseOutcome, CaseResult, RuleCaseFile, run_case_file};
 pub use catalog::{catalog, catalog_of};
