@@ -33,34 +33,10 @@ impl MeshRules {
     /// # Errors
     /// A module that does not compile.
     pub fn compile(pack: &PolicyPack) -> Result<Option<Self>, PackError> {
-        let mut engine = Engine::new();
-        engine.set_strict_builtin_errors(false);
-        for file in pack.rego().filter(|f| !f.path.ends_with("_test.rego")) {
-            engine
-                .add_policy(file.path.clone(), file.text.clone())
-                .map_err(|e| PackError::Rego {
-                    path: file.path.clone(),
-                    message: e.to_string(),
-                })?;
-        }
-        let has_mesh = engine
-            .get_packages()
-            .map_err(|e| PackError::Rego {
-                path: "rego/".into(),
-                message: e.to_string(),
-            })?
-            .iter()
-            .any(|p| p == "data.charter.mesh" || p.starts_with("data.charter.mesh."));
-        if !has_mesh {
+        let engine = crate::rules::prepared_engine(pack)?;
+        if !crate::rules::has_package(&engine, "data.charter.mesh")? {
             return Ok(None);
         }
-        let settings = serde_json::json!({ "charter": { "settings": pack.settings() } });
-        engine
-            .add_data(Value::from(settings))
-            .map_err(|e| PackError::Rego {
-                path: "data/".into(),
-                message: e.to_string(),
-            })?;
         Ok(Some(Self {
             engine,
             timeout: Duration::from_secs(60),

@@ -85,38 +85,12 @@ impl RuleSet {
     /// # Errors
     /// A module that does not parse or compile, with its file and line.
     pub fn compile(pack: &PolicyPack, options: RuleSetOptions) -> Result<Self, PackError> {
-        let mut engine = Engine::new();
-        engine.set_strict_builtin_errors(false);
-        for file in pack.rego() {
-            if file.path.ends_with("_test.rego") {
-                continue;
-            }
-            engine
-                .add_policy(file.path.clone(), file.text.clone())
-                .map_err(|e| PackError::Rego {
-                    path: file.path.clone(),
-                    message: e.to_string(),
-                })?;
-        }
-        let settings = serde_json::json!({ "charter": { "settings": pack.settings() } });
-        engine
-            .add_data(Value::from(settings))
-            .map_err(|e| PackError::Rego {
-                path: "data/".into(),
-                message: e.to_string(),
-            })?;
+        let mut engine = prepared_engine(pack)?;
         engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
             limit: options.timeout,
             check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
         });
-        let has_rules = engine
-            .get_packages()
-            .map_err(|e| PackError::Rego {
-                path: "rego/".into(),
-                message: e.to_string(),
-            })?
-            .iter()
-            .any(|p| p == "data.charter.rules" || p.starts_with("data.charter.rules."));
+        let has_rules = has_package(&engine, "data.charter.rules")?;
         // Evaluate once on an empty product so that compile errors surface now, not per contract.
         let mut probe = Evaluator {
             engine: engine.clone(),
@@ -221,6 +195,42 @@ impl Evaluator {
             })
             .collect())
     }
+}
+
+/// A regorus engine with every non-test module of the pack and its settings at
+/// `data.charter.settings`: what contract and repository-wide rules both start from.
+pub(crate) fn prepared_engine(pack: &PolicyPack) -> Result<Engine, PackError> {
+    let mut engine = Engine::new();
+    engine.set_strict_builtin_errors(false);
+    for file in pack.rego().filter(|f| !f.path.ends_with("_test.rego")) {
+        engine
+            .add_policy(file.path.clone(), file.text.clone())
+            .map_err(|e| PackError::Rego {
+                path: file.path.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    let settings = serde_json::json!({ "charter": { "settings": pack.settings() } });
+    engine
+        .add_data(Value::from(settings))
+        .map_err(|e| PackError::Rego {
+            path: "data/".into(),
+            message: e.to_string(),
+        })?;
+    Ok(engine)
+}
+
+/// Whether the engine has the package `root` or one below it.
+pub(crate) fn has_package(engine: &Engine, root: &str) -> Result<bool, PackError> {
+    let below = format!("{root}.");
+    Ok(engine
+        .get_packages()
+        .map_err(|e| PackError::Rego {
+            path: "rego/".into(),
+            message: e.to_string(),
+        })?
+        .iter()
+        .any(|p| p == root || p.starts_with(&below)))
 }
 
 /// Walks the `data.charter.rules` object: packages (possibly nested) hold `deny_*`/`warn_*` sets.
