@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use super::model::{ChangeKind, Figures, Impact};
 use super::{domain_label, figures_line, totals_line};
 use crate::report::RenderOptions;
+use crate::report::render::{markdown_cell, markdown_code};
 
 /// At most this many changes are listed: a GitHub comment holds at most 65,536 characters.
 const MAX_ROWS: usize = 250;
@@ -142,44 +143,10 @@ fn footer(impact: &Impact, options: &RenderOptions, out: &mut dyn Write) -> io::
     )
 }
 
-/// Text for a table cell: pipes escaped, line breaks as `<br>`, no HTML or links.
 fn cell(s: &str) -> String {
-    let mut escaped = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '|' => escaped.push_str("\\|"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '[' => escaped.push_str("\\["),
-            ']' => escaped.push_str("\\]"),
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\r' | '\n' => escaped.push_str("<br>"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
+    markdown_cell(s)
 }
 
-/// A code span in a table cell, with a fence longer than any run of backticks in it and pipes
-/// escaped (GitHub unescapes them inside code spans of table cells).
 fn code(s: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in s.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    let fence = "`".repeat(longest + 1);
-    let body: String = s
-        .chars()
-        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
-        .collect::<String>()
-        .replace('|', "\\|");
-    let pad = if longest > 0 || body.is_empty() {
-        " "
-    } else {
-        ""
-    };
-    format!("{fence}{pad}{body}{pad}{fence}")
+    markdown_code(s, true)
 }

@@ -146,7 +146,7 @@ fn write_table<'a>(
 }
 
 /// Text for a table cell: pipes escaped, line breaks as `<br>`, no HTML or links.
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     let mut escaped = String::with_capacity(s.len());
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -166,7 +166,7 @@ fn cell(s: &str) -> String {
 
 /// A code span around `s`, with a fence longer than any run of backticks in it; in a table,
 /// pipes are escaped (GitHub unescapes them inside code spans of table cells).
-fn code(s: &str, in_table: bool) -> String {
+pub(crate) fn code(s: &str, in_table: bool) -> String {
     let mut longest = 0;
     let mut run = 0;
     for c in s.chars() {

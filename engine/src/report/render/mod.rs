@@ -30,6 +30,9 @@ mod html;
 mod json;
 mod junit;
 mod markdown;
+
+/// Markdown escaping shared with the policy impact preview.
+pub(crate) use markdown::{cell as markdown_cell, code as markdown_code};
 mod sarif;
 mod text;
 
