@@ -198,32 +198,9 @@ fn check_one(
             waiver: None,
         }],
     };
-    let bytes = match std::fs::metadata(&file.path) {
-        Ok(meta) if meta.len() > options.load.max_file_size => {
-            let message = format!(
-                "file is {} bytes, over the limit of {} bytes for a contract",
-                meta.len(),
-                options.load.max_file_size
-            );
-            return done(Cache::key(&file.display, ""), unreadable(1, message), false);
-        }
-        Ok(_) => match std::fs::read(&file.path) {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                return done(
-                    Cache::key(&file.display, ""),
-                    unreadable(1, format!("cannot read file: {e}")),
-                    false,
-                );
-            }
-        },
-        Err(e) => {
-            return done(
-                Cache::key(&file.display, ""),
-                unreadable(1, format!("cannot read file: {e}")),
-                false,
-            );
-        }
+    let bytes = match crate::mesh::read_limited(file, &options.load) {
+        Ok(bytes) => bytes,
+        Err(message) => return done(Cache::key(&file.display, ""), unreadable(1, message), false),
     };
     let key = Cache::key(&file.display, blake3::hash(&bytes).to_hex().as_str());
     if let Some(hit) = cache.and_then(|c| c.get(&key)) {

@@ -266,28 +266,30 @@ pub fn load_file(file: &ContractFile, options: &LoadOptions, settings: &ReaderSe
             message,
         })
     };
-    match std::fs::metadata(&file.path) {
-        Ok(meta) if meta.len() > options.max_file_size => {
-            return failure(
-                1,
-                format!(
-                    "file is {} bytes, over the limit of {} bytes for a contract",
-                    meta.len(),
-                    options.max_file_size
-                ),
-            );
-        }
-        Ok(_) => {}
-        Err(e) => return failure(1, format!("cannot read file: {e}")),
-    }
-    let bytes = match std::fs::read(&file.path) {
+    let bytes = match read_limited(file, options) {
         Ok(bytes) => bytes,
-        Err(e) => return failure(1, format!("cannot read file: {e}")),
+        Err(message) => return failure(1, message),
     };
     match contract::read_bytes(&file.display, &bytes, settings) {
         Ok(c) => Loaded::Contract(Box::new(c)),
         Err(e) => failure(e.line, e.message),
     }
+}
+
+/// Reads a contract file's bytes, refusing files over the size limit without reading them.
+///
+/// # Errors
+/// A message for a file that is too large or cannot be read (reported at line 1).
+pub fn read_limited(file: &ContractFile, options: &LoadOptions) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(&file.path).map_err(|e| format!("cannot read file: {e}"))?;
+    if meta.len() > options.max_file_size {
+        return Err(format!(
+            "file is {} bytes, over the limit of {} bytes for a contract",
+            meta.len(),
+            options.max_file_size
+        ));
+    }
+    std::fs::read(&file.path).map_err(|e| format!("cannot read file: {e}"))
 }
 
 fn globs(patterns: &[String]) -> Result<GlobSet, MeshError> {

@@ -124,8 +124,10 @@ impl Locations {
         paths.extend((0..product.interfaces.len()).map(|i| format!("interfaces[{i}]")));
         paths
             .into_iter()
-            .map(|p| (self.line(&p), p))
-            .map(|(l, p)| (p, l))
+            .map(|p| {
+                let line = self.line(&p);
+                (p, line)
+            })
             .collect()
     }
 

@@ -145,13 +145,12 @@ pub fn read_bytes(
             "file holds a NUL character; contracts are YAML text",
         ));
     }
-    let mut contract = read(
+    read_hashed(
         file,
         text.strip_prefix('\u{feff}').unwrap_or(text),
         settings,
-    )?;
-    contract.hash = blake3::hash(bytes).to_hex().to_string();
-    Ok(contract)
+        blake3::hash(bytes),
+    )
 }
 
 /// Reads one contract from its text, detecting the format from `apiVersion` and `kind`.
@@ -161,6 +160,16 @@ pub fn read_bytes(
 /// # Errors
 /// The text is not YAML, not a known format, or has wrong types.
 pub fn read(file: &str, text: &str, settings: &ReaderSettings) -> Result<Contract, ParseError> {
+    read_hashed(file, text, settings, blake3::hash(text.as_bytes()))
+}
+
+/// [`read`], with the content hash of the file (its bytes, not the decoded text) given.
+fn read_hashed(
+    file: &str,
+    text: &str,
+    settings: &ReaderSettings,
+    hash: blake3::Hash,
+) -> Result<Contract, ParseError> {
     let (kind, api_version) = match header(text) {
         Some(found) => found,
         None => {
@@ -232,7 +241,7 @@ pub fn read(file: &str, text: &str, settings: &ReaderSettings) -> Result<Contrac
     Ok(Contract {
         product,
         locations: Locations::new(source, map),
-        hash: blake3::hash(text.as_bytes()).to_hex().to_string(),
+        hash: hash.to_hex().to_string(),
         input: std::sync::OnceLock::new(),
     })
 }
