@@ -1,9 +1,6 @@
 //! `charter`: policy-as-code governance for a data mesh.
 
-mod cmd;
-mod output;
-mod policies;
-mod serve;
+use charter_cli::{cmd, output};
 
 use std::process::ExitCode;
 

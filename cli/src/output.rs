@@ -69,6 +69,7 @@ pub fn error(error: &anyhow::Error) {
 
 /// A progress bar on stderr that appears only when stderr is a terminal and the work
 /// takes more than a moment.
+#[derive(Debug)]
 pub struct Progress {
     bar: ProgressBar,
     done: Arc<AtomicBool>,

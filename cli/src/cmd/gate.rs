@@ -73,6 +73,7 @@ fn humantime_duration(s: &str) -> Result<std::time::Duration, String> {
 }
 
 /// A loaded, compiled policy pack and what a check needs from it.
+#[derive(Debug)]
 pub struct Prepared {
     /// The pack.
     pub pack: charter_engine::PolicyPack,
