@@ -445,3 +445,93 @@ fn explain_describes_each_rule_with_findings() {
     ]));
     assert!(!without.contains("\nRules\n"));
 }
+
+#[test]
+fn limits_are_flags_and_a_file_over_one_is_a_finding_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let orders = repo().join("testdata/mesh/domains/orders/order_events.yaml");
+    std::fs::copy(&orders, dir.path().join("order_events.yaml")).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let ok = charter(&["check", path, "--no-cache", "--fail-on", "never"]);
+    assert!(!stdout(&ok).contains("contract/parse"), "{}", stdout(&ok));
+    for (flag, value, named) in [
+        ("--max-depth", "2", "--max-depth"),
+        ("--max-nodes", "10", "--max-nodes"),
+        ("--max-line-length", "10", "--max-line-length"),
+        ("--max-file-size", "100", "over the limit of 100 bytes"),
+    ] {
+        let out = charter(&["check", path, "--no-cache", flag, value]);
+        assert_eq!(out.status.code(), Some(1), "{flag}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains("contract/parse") && text.contains(named),
+            "{flag}: {text}"
+        );
+    }
+    let help = stdout(&charter(&["report", "--help"]));
+    assert!(help.contains("Limits on each contract file"), "{help}");
+}
+
+/// A folder that cannot be listed is a finding, and the rest of the repository is still
+/// checked. Root reads any folder, so as root the check runs as `nobody` (setpriv).
+#[cfg(unix)]
+#[test]
+fn an_unreadable_folder_is_a_finding_not_an_abort() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let readable = dir.path().join("domains/orders");
+    let secret = dir.path().join("domains/secret");
+    std::fs::create_dir_all(&readable).unwrap();
+    std::fs::create_dir_all(&secret).unwrap();
+    let contract = repo().join("testdata/mesh/domains/orders/order_events.yaml");
+    std::fs::copy(&contract, readable.join("order_events.yaml")).unwrap();
+    std::fs::copy(&contract, secret.join("order_events.yaml")).unwrap();
+    for d in [dir.path(), &dir.path().join("domains"), &readable] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(
+        readable.join("order_events.yaml"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let binary = env!("CARGO_BIN_EXE_charter");
+    let args = ["report", path, "--no-cache", "--format", "json"];
+    let mut command = if is_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", binary]);
+        c
+    } else {
+        Command::new(binary)
+    };
+    let out = command
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("charter runs");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["file"] == "domains/secret/"
+            && f["rule"] == "contract/parse"
+            && f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("cannot read folder"))),
+        "{findings:#?}"
+    );
+    assert_eq!(
+        report["summary"]["products"], 1,
+        "the readable contract is still checked"
+    );
+}
+
+/// Whether this process runs as root (`id -u`), without unsafe code.
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}

@@ -95,7 +95,7 @@ fn run(
     let cache = options
         .cache_dir
         .as_deref()
-        .map(|dir| Cache::open(dir, rules.revision()));
+        .map(|dir| Cache::open(dir, &cache_revision(rules, reader, options)));
     progress.start(files.len());
     let results: Vec<Checked> = files
         .par_iter()
@@ -153,6 +153,19 @@ fn run(
         cached,
         fingerprint: fingerprint.finalize().to_hex().to_string(),
     }
+}
+
+/// What cached results depend on besides the file: the policies and the limits.
+fn cache_revision(rules: &RuleSet, reader: &ReaderSettings, options: &CheckOptions) -> String {
+    let l = &reader.limits;
+    format!(
+        "{}+limits:{}:{}:{}:{}",
+        rules.revision(),
+        options.load.max_file_size,
+        l.max_line_length,
+        l.max_depth,
+        l.max_nodes
+    )
 }
 
 /// What checking one file produced.
@@ -221,12 +234,17 @@ fn check_one(
         line,
         waiver: None,
     };
+    // A timeout depends on the machine's load as much as on the contract: never cached.
+    let mut timed_out = false;
     let findings = match evaluator.evaluate_contract(&contract) {
         Ok(found) => found
             .into_iter()
             .map(|(f, line)| at(&f.rule, f.severity, f.message, line))
             .collect(),
-        Err(e @ EvalError::Timeout(_)) => vec![at(TIMEOUT_RULE, Severity::Error, e.to_string(), 1)],
+        Err(e @ EvalError::Timeout(_)) => {
+            timed_out = true;
+            vec![at(TIMEOUT_RULE, Severity::Error, e.to_string(), 1)]
+        }
         Err(e @ EvalError::Failed(_)) => {
             vec![at(POLICY_ERROR_RULE, Severity::Error, e.to_string(), 1)]
         }
@@ -242,7 +260,7 @@ fn check_one(
     Checked {
         key,
         result,
-        fresh: true,
+        fresh: !timed_out,
         contract: keep.then(|| Box::new(contract)),
     }
 }

@@ -225,17 +225,24 @@ pub fn discover(root: &Path, options: &LoadOptions) -> Result<Vec<ContractFile>,
             Ok(entry) => entry,
             Err(e) => {
                 // A file that cannot be statted (a dangling link, no permission) is still listed,
-                // so reading it reports the problem as a finding; a symlink loop is not a file.
+                // so reading it reports the problem as a finding; so is a folder that cannot be
+                // listed, since contracts in it go unchecked. A symlink loop is neither.
                 if e.loop_ancestor().is_none()
                     && let Some(path) = e.path()
                     && let Ok(rel) = path.strip_prefix(root)
-                    && include.is_match(rel)
                     && !exclude.is_match(rel)
                 {
-                    files.push(ContractFile {
-                        display: slash(rel),
-                        path: path.to_path_buf(),
-                    });
+                    if path.is_dir() {
+                        files.push(ContractFile {
+                            display: format!("{}/", slash(rel)),
+                            path: path.to_path_buf(),
+                        });
+                    } else if include.is_match(rel) {
+                        files.push(ContractFile {
+                            display: slash(rel),
+                            path: path.to_path_buf(),
+                        });
+                    }
                 }
                 continue;
             }
@@ -282,6 +289,15 @@ pub fn load_file(file: &ContractFile, options: &LoadOptions, settings: &ReaderSe
 /// A message for a file that is too large or cannot be read (reported at line 1).
 pub fn read_limited(file: &ContractFile, options: &LoadOptions) -> Result<Vec<u8>, String> {
     let meta = std::fs::metadata(&file.path).map_err(|e| format!("cannot read file: {e}"))?;
+    if meta.is_dir() {
+        let why = std::fs::read_dir(&file.path).err().map_or_else(
+            || "it changed while being read".to_owned(),
+            |e| e.to_string(),
+        );
+        return Err(format!(
+            "cannot read folder: {why}; the contracts in it were not checked"
+        ));
+    }
     if meta.len() > options.max_file_size {
         return Err(format!(
             "file is {} bytes, over the limit of {} bytes for a contract",

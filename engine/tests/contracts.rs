@@ -410,3 +410,82 @@ fn oversized_files_are_not_read() {
         failure.message
     );
 }
+
+/// A wide alias bomb: one anchored list of many items, repeated by as many aliases. It
+/// stays under the file-size limit and under yaml_serde's own repetition limit (which
+/// counts alias jumps, not what they expand to), so only the node limit stops it: without
+/// it, reading this half-megabyte file took over a minute.
+#[test]
+fn a_wide_alias_bomb_is_refused_by_the_node_limit() {
+    let mut text = String::from("apiVersion: datamesh.io/v1\nkind: DataProduct\nx: &a\n");
+    text.push_str(&"  - a\n".repeat(40_000));
+    text.push_str("y:\n");
+    text.push_str(&"  - *a\n".repeat(40_000));
+    text.push_str("metadata: {}\n");
+    assert!(text.len() < 1024 * 1024);
+    let start = std::time::Instant::now();
+    let e = err(&text);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert!(e.message.contains("--max-nodes"), "{}", e.message);
+    assert!(e.message.contains("100000"), "{}", e.message);
+    assert!(
+        e.line > 40_000,
+        "points at the alias that crossed the limit"
+    );
+}
+
+#[test]
+fn every_limit_is_configurable_and_named_in_its_error() {
+    use charter_engine::contract::ContractLimits;
+    let with = |limits: ContractLimits| ReaderSettings {
+        limits,
+        ..ReaderSettings::default()
+    };
+    let defaults = ContractLimits::default();
+    assert!(read("c.yaml", SEED, &with(defaults)).is_ok());
+
+    let shallow = with(ContractLimits {
+        max_depth: 3,
+        ..defaults
+    });
+    let e = read("c.yaml", SEED, &shallow).unwrap_err();
+    assert!(
+        e.message.contains("3 levels (--max-depth)"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.line, 18, "the `fields` list, four levels down");
+
+    let few = with(ContractLimits {
+        max_nodes: 20,
+        ..defaults
+    });
+    let e = read("c.yaml", SEED, &few).unwrap_err();
+    assert!(e.message.contains("20 YAML nodes"), "{}", e.message);
+
+    let narrow = with(ContractLimits {
+        max_line_length: 40,
+        ..defaults
+    });
+    let e = read("c.yaml", SEED, &narrow).unwrap_err();
+    assert!(
+        e.message.contains("40 bytes (--max-line-length)"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.line, 20, "{}", e.message);
+
+    // A very long line within the limit is read.
+    let long = SEED.replace(
+        "  status: active\n",
+        &format!(
+            "  status: active\n  description: \"{}\"\n",
+            "x".repeat(60_000)
+        ),
+    );
+    assert!(read("c.yaml", &long, &with(defaults)).is_ok());
+}

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 use charter_engine::diff::{BaseFile, compare_with_base};
-use charter_engine::mesh::{LoadOptions, Mesh};
+use charter_engine::mesh::Mesh;
 use charter_engine::report::Finding;
 
 use super::gate::Prepared;
@@ -26,7 +26,7 @@ pub fn findings(
     mesh: &Mesh,
     prepared: &Prepared,
 ) -> anyhow::Result<Vec<Finding>> {
-    let base = base_files(dir, git_ref, mesh)?;
+    let base = base_files(dir, git_ref, mesh, prepared.options.load.max_file_size)?;
     Ok(compare_with_base(&base, mesh, &prepared.reader))
 }
 
@@ -47,7 +47,12 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<Result<Vec<u8>, String>> {
 }
 
 /// The contract files under `dir` at `git_ref`, paths relative to `dir`.
-fn base_files(dir: &Path, git_ref: &str, mesh: &Mesh) -> anyhow::Result<Vec<BaseFile>> {
+fn base_files(
+    dir: &Path,
+    git_ref: &str,
+    mesh: &Mesh,
+    max_file_size: u64,
+) -> anyhow::Result<Vec<BaseFile>> {
     let prefix = match git(dir, &["rev-parse", "--show-prefix"])? {
         Ok(out) => String::from_utf8(out)
             .context("the folder's path in the repository is not UTF-8")?
@@ -83,7 +88,6 @@ fn base_files(dir: &Path, git_ref: &str, mesh: &Mesh) -> anyhow::Result<Vec<Base
     let listing = git(dir, &args)?
         .map_err(|m| anyhow::anyhow!("`git ls-tree` failed at `{git_ref}`: {m}"))?;
 
-    let options = LoadOptions::default();
     let known: std::collections::HashSet<&str> = mesh
         .contracts()
         .iter()
@@ -110,9 +114,7 @@ fn base_files(dir: &Path, git_ref: &str, mesh: &Mesh) -> anyhow::Result<Vec<Base
         let Some(rel) = path.strip_prefix(prefix.as_str()) else {
             continue;
         };
-        let too_big = size
-            .parse::<u64>()
-            .map_or(true, |s| s > options.max_file_size);
+        let too_big = size.parse::<u64>().map_or(true, |s| s > max_file_size);
         // A file that is still on disk but not in the mesh is excluded (or not a
         // contract): it has no place in the comparison either.
         if too_big || !is_contract_path(rel) || (!known.contains(rel) && dir.join(rel).exists()) {

@@ -12,6 +12,7 @@ use charter_engine::report::{Format, RenderOptions, Report, Severity, render};
 use charter_engine::rules::{RuleSet, RuleSetOptions};
 use clap::{Args, ValueEnum};
 
+use super::limits::LimitArgs;
 use crate::output::{self, ColorChoice};
 
 /// Flags common to `check` and `report`.
@@ -44,6 +45,8 @@ pub struct GateArgs {
     /// Per-contract time limit for rule evaluation (e.g. `2s`, `500ms`).
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime_duration)]
     pub timeout: std::time::Duration,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// The severity that fails the run.
@@ -121,7 +124,7 @@ impl GateArgs {
             },
         )
         .context("the policies do not compile")?;
-        let reader = ReaderSettings::from_settings(pack.settings());
+        let reader = self.limits.reader(pack.settings());
         let mesh_rules = MeshRules::compile(&pack).context("the mesh policies do not compile")?;
         let options = CheckOptions {
             cache_dir: if self.no_cache {
@@ -129,7 +132,7 @@ impl GateArgs {
             } else {
                 self.cache_dir.clone().or(default_cache)
             },
-            ..CheckOptions::default()
+            load: self.limits.load_options(),
         };
         Ok(Prepared {
             pack,

@@ -8,6 +8,7 @@ pub mod entities;
 mod gate;
 mod impact;
 pub mod inspect;
+pub mod limits;
 pub mod report;
 pub mod rules;
 pub mod serve;

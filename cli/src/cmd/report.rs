@@ -62,7 +62,7 @@ impl ReportArgs {
 
     /// Which files are contracts.
     pub fn load_options(&self) -> LoadOptions {
-        let mut load = LoadOptions::default();
+        let mut load = self.gate.limits.load_options();
         if !self.include.is_empty() {
             load.include.clone_from(&self.include);
         }

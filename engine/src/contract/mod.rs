@@ -6,6 +6,7 @@
 //! [`ParseError`] with a line, which the caller turns into a `contract/parse` finding.
 
 mod duration;
+mod limits;
 mod locate;
 mod locations;
 mod model;
@@ -15,6 +16,7 @@ mod scalar;
 mod seed;
 
 pub use duration::parse_duration;
+pub use limits::ContractLimits;
 pub use locate::LineIndex;
 pub use locations::Locations;
 pub use model::*;

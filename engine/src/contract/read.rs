@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
+use super::limits::ContractLimits;
 use super::locate::LineIndex;
 use super::locations::Locations;
 use super::model::Product;
@@ -63,6 +64,8 @@ pub struct ReaderSettings {
     pub pii_tags: Vec<String>,
     /// ODCS `customProperties` names that give a property's masking method.
     pub masking_properties: Vec<String>,
+    /// Limits on the YAML of one file (line length, nesting, nodes).
+    pub limits: ContractLimits,
 }
 
 impl Default for ReaderSettings {
@@ -76,6 +79,7 @@ impl Default for ReaderSettings {
             ],
             pii_tags: vec!["pii".into(), "personal-data".into(), "gdpr".into()],
             masking_properties: vec!["masking".into(), "maskingMethod".into()],
+            limits: ContractLimits::default(),
         }
     }
 }
@@ -170,6 +174,7 @@ fn read_hashed(
     settings: &ReaderSettings,
     hash: blake3::Hash,
 ) -> Result<Contract, ParseError> {
+    settings.limits.check(text)?;
     let (kind, api_version) = match header(text) {
         Some(found) => found,
         None => {

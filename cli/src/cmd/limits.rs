@@ -1,0 +1,54 @@
+//! `--max-*` flags: the limits on one contract file, shared by every command that reads contracts.
+
+use charter_engine::contract::{ContractLimits, ReaderSettings};
+use charter_engine::mesh::LoadOptions;
+use clap::Args;
+
+/// Limits on one contract file. A file over any of them is a `contract/parse` finding
+/// naming the limit; the other files are still checked.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Limits on each contract file")]
+pub struct LimitArgs {
+    /// Files larger than this many bytes are not read.
+    #[arg(long, value_name = "BYTES", default_value_t = LoadOptions::default().max_file_size)]
+    pub max_file_size: u64,
+    /// The longest line, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = ContractLimits::default().max_line_length)]
+    pub max_line_length: usize,
+    /// The deepest nesting of YAML mappings and sequences.
+    #[arg(long, value_name = "N", default_value_t = ContractLimits::default().max_depth)]
+    pub max_depth: usize,
+    /// The most YAML nodes (keys, values, items), every alias counted as what it repeats.
+    #[arg(long, value_name = "N", default_value_t = ContractLimits::default().max_nodes)]
+    pub max_nodes: usize,
+}
+
+impl LimitArgs {
+    /// The limits on a file's YAML.
+    #[must_use]
+    pub fn contract_limits(&self) -> ContractLimits {
+        ContractLimits {
+            max_line_length: self.max_line_length,
+            max_depth: self.max_depth,
+            max_nodes: self.max_nodes,
+        }
+    }
+
+    /// The default load options with these limits.
+    #[must_use]
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            max_file_size: self.max_file_size,
+            ..LoadOptions::default()
+        }
+    }
+
+    /// The pack's reader settings with these limits.
+    #[must_use]
+    pub fn reader(&self, settings: &serde_json::Value) -> ReaderSettings {
+        ReaderSettings {
+            limits: self.contract_limits(),
+            ..ReaderSettings::from_settings(settings)
+        }
+    }
+}
