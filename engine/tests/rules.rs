@@ -135,3 +135,30 @@ fn a_rule_past_the_time_limit_is_a_timeout_not_a_hang() {
         start.elapsed()
     );
 }
+
+/// Policies cannot reach out: the builtins that touch the network or the process
+/// environment are compiled out of the Rego engine, so a pack that calls them does not
+/// compile (SECURITY.md). A policy that could read `opa.runtime().env` or `http.send`
+/// a contract somewhere would turn a governance check into an exfiltration channel.
+#[test]
+fn builtins_that_reach_out_are_compiled_out() {
+    for (builtin, call) in [
+        (
+            "http.send",
+            r#"http.send({"method": "get", "url": "http://127.0.0.1:9/"})"#,
+        ),
+        ("opa.runtime", "opa.runtime()"),
+        ("net.lookup_ip_addr", r#"net.lookup_ip_addr("localhost")"#),
+    ] {
+        let rego = format!(
+            "package charter.rules.probe\n\nimport rego.v1\n\n# METADATA\n# title: Probe\n# custom:\n#   severity: error\ndeny_probe contains msg if {{\n\tx := {call}\n\tmsg := sprintf(\"%v\", [x])\n}}\n"
+        );
+        let pack = PolicyPack::from_files([("rego/probe.rego", rego.as_str())])
+            .expect("the pack's files load");
+        let compiled = RuleSet::compile(&pack, RuleSetOptions::default());
+        let error = compiled
+            .err()
+            .unwrap_or_else(|| panic!("{builtin} compiled"));
+        assert!(error.to_string().contains(builtin), "{builtin}: {error}");
+    }
+}

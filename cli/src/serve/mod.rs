@@ -7,7 +7,7 @@
 //! reflection, TLS), [`shutdown`] and [`logging`].
 
 mod auth;
-mod convert;
+pub mod convert;
 mod decision_log;
 mod errors;
 mod handlers;
@@ -17,7 +17,7 @@ mod metrics;
 mod reload;
 mod server;
 mod shutdown;
-mod snapshot;
+pub mod snapshot;
 
 use std::sync::Arc;
 use std::time::SystemTime;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// One data product, normalized from its contract.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Product {
     /// The product id, `<domain>.<product>` when the contract is well named.
     pub id: String,
@@ -48,6 +49,7 @@ pub struct Product {
 
 /// A duration as written and in seconds, so policies can compare it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Duration {
     /// As written in the contract, e.g. `400d` or `15m`.
     pub text: String,
@@ -57,6 +59,7 @@ pub struct Duration {
 
 /// Retention of the product's data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Retention {
     /// The retention period.
     pub period: Duration,
@@ -66,6 +69,7 @@ pub struct Retention {
 
 /// Service levels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Sla {
     /// Maximum age of the newest data.
     pub freshness: Option<Duration>,
@@ -75,6 +79,7 @@ pub struct Sla {
 
 /// One field (column) of the product's schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Field {
     /// The field's name.
     pub name: String,
@@ -102,6 +107,7 @@ pub struct Field {
 
 /// A quality check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct QualityCheck {
     /// The field the check is about, when it is about one.
     pub field: Option<String>,
@@ -115,6 +121,7 @@ pub struct QualityCheck {
 
 /// Lineage: upstream sources and downstream consumers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Lineage {
     /// Where the data comes from.
     pub upstream: Vec<String>,
@@ -124,6 +131,7 @@ pub struct Lineage {
 
 /// Access declared by the contract.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Access {
     /// Roles that may query the product.
     pub roles: Vec<String>,
@@ -133,6 +141,7 @@ pub struct Access {
 
 /// A physical table serving the product.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Interface {
     /// The serving system (`trino`, `postgres`, `snowflake`…).
     #[serde(rename = "type")]
@@ -143,6 +152,7 @@ pub struct Interface {
 
 /// Where the contract came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct SourceInfo {
     /// The file, relative to the repository root, with `/` separators.
     pub file: String,

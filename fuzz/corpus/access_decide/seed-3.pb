@@ -1,0 +1,4 @@
+
+-
+eveteam-orders@acme.example"
+regioneubilling.payments"amount"card_number

@@ -1,0 +1,4 @@
+
+6
+anaanalystteam-orders@acme.example"
+regioneuorders.missing"x
