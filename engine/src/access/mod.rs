@@ -14,8 +14,9 @@
 //! - [`AccessRequest`] → [`AccessEngine::decide`] → [`Decision`].
 //!
 //! Anything that cannot be decided (an unknown product or column, a PII column
-//! without a masking method, a masking method Charter cannot express, an evaluation
-//! error) is denied, with a reason.
+//! without a masking method, a masking method Charter cannot express, a Cedar
+//! evaluation error, a row-filter rule that fails, runs past its time limit or returns
+//! something else than filters) is denied, with a reason.
 //!
 //! The Cedar model (see `policies/cedar/charter.cedarschema`): `Domain`,
 //! `DataProduct in [Domain]`, `Column in [DataProduct]`, `User` (roles and groups as

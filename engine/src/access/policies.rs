@@ -65,7 +65,7 @@ impl AccessPolicies {
         let cedar = CedarPolicies::load(pack)?;
         let model = Model::new()?;
         let settings = AccessSettings::from_settings(pack.settings())?;
-        let row_filters = RowFilterRule::compile(pack)?;
+        let row_filters = RowFilterRule::compile(pack, settings.row_filter_time_limit)?;
         let column_literals = cedar
             .literals
             .iter()

@@ -4,9 +4,17 @@
 //! The rule returns a set of objects `{"column", "op", "value", "reason"?}`; it never
 //! writes SQL. The engine quotes the column as an identifier and every value as a
 //! literal, so a principal attribute such as `eu' OR '1'='1` stays one string.
+//!
+//! Each evaluation runs under a wall-clock limit (`access_decisions.row_filter_time_limit_ms`,
+//! 100 ms by default). Whatever goes wrong (an evaluation error, the limit reached, a
+//! result that is not a set of well-formed filters) is an error the engine turns into a
+//! denial with it as the reason.
 
 use std::collections::BTreeSet;
+use std::num::NonZeroU32;
+use std::time::Duration;
 
+use regorus::utils::limits::{ExecutionTimerConfig, LimitError};
 use regorus::{Rc, Value};
 use serde_json::Value as Json;
 
@@ -15,6 +23,7 @@ use super::entities::ProductEntry;
 use super::error::AccessError;
 use super::mask::{Dialect, quote_identifier, quote_literal};
 use super::request::AccessRequest;
+use super::settings::SETTINGS_KEY;
 use crate::contract::Product;
 use crate::pack::PolicyPack;
 
@@ -22,16 +31,24 @@ use crate::pack::PolicyPack;
 pub const ROW_FILTERS_RULE: &str = "data.charter.access.row_filters";
 const ROW_FILTERS_PACKAGE: &str = "data.charter.access";
 
+/// Work units between two reads of the clock while the rule runs.
+const TIME_CHECK_INTERVAL: NonZeroU32 = NonZeroU32::MIN.saturating_add(31);
+
 /// The compiled row-filter rule.
 #[derive(Debug, Clone)]
 pub(crate) struct RowFilterRule {
-    compiled: regorus::CompiledPolicy,
+    /// Policies and data loaded and analysed once, with the time limit set; each
+    /// evaluation runs on its own clone (a few reference counts).
+    engine: regorus::Engine,
+    /// Wall-clock budget of one evaluation.
+    time_limit: Duration,
 }
 
 impl RowFilterRule {
     /// Compiles the pack's Rego with the central settings as `data.charter.settings`;
-    /// `None` when no module declares package `charter.access`.
-    pub fn compile(pack: &PolicyPack) -> Result<Option<Self>, AccessError> {
+    /// `None` when no module declares package `charter.access`. Each evaluation may run
+    /// for `time_limit`; past it, it fails (and the request is denied).
+    pub fn compile(pack: &PolicyPack, time_limit: Duration) -> Result<Option<Self>, AccessError> {
         // Contract and mesh rules (`charter.rules.*`, `charter.mesh.*`) are not needed
         // here, and every module loaded makes each evaluation dearer.
         let mut engine = regorus::Engine::new();
@@ -58,10 +75,16 @@ impl RowFilterRule {
         engine
             .add_data(Value::from(data))
             .map_err(|e| AccessError::RowFilters(e.to_string()))?;
-        let compiled = engine
+        // Analyses the modules once (what every clone then shares), and refuses a pack
+        // whose rule cannot be evaluated at all.
+        engine
             .compile_with_entrypoint(&Rc::from(ROW_FILTERS_RULE))
             .map_err(|e| AccessError::RowFilters(e.to_string()))?;
-        Ok(Some(Self { compiled }))
+        engine.set_execution_timer_config(ExecutionTimerConfig {
+            limit: time_limit,
+            check_interval: TIME_CHECK_INTERVAL,
+        });
+        Ok(Some(Self { engine, time_limit }))
     }
 
     /// What the rule sees of a product as `input.product`: the product's attributes,
@@ -102,7 +125,9 @@ impl RowFilterRule {
         input
     }
 
-    /// Evaluates the rule for a request and renders its filters as SQL.
+    /// Evaluates the rule for a request and renders its filters as SQL. An error, a run
+    /// past the time limit, or a result that is not a set of well-formed filters is an
+    /// `Err` (the request is then denied, with it as the reason).
     ///
     /// `columns` are the contract's names of the columns the request resolved to.
     pub fn evaluate(
@@ -114,12 +139,20 @@ impl RowFilterRule {
         dialect: Dialect,
     ) -> Result<Vec<RowFilter>, String> {
         let input = request_input(request, product_input, columns);
-        let value = self
-            .compiled
-            .eval_with_input(input)
-            .map_err(|e| format!("rule failed: {e}"))?;
+        let mut engine = self.engine.clone();
+        engine.set_input(input);
+        let value = engine.eval_rule(ROW_FILTERS_RULE.to_owned()).map_err(|e| {
+            let over_time = e.chain().any(|cause| {
+                matches!(
+                    cause.downcast_ref::<LimitError>(),
+                    Some(LimitError::TimeLimitExceeded { .. })
+                )
+            });
+            self.failure(over_time, &e.to_string())
+        })?;
         let items: Vec<Value> = match value {
-            Value::Undefined | Value::Null => return Ok(Vec::new()),
+            // No rule body held: no filter.
+            Value::Undefined => return Ok(Vec::new()),
             Value::Set(set) => set.iter().cloned().collect(),
             Value::Array(items) => items.iter().cloned().collect(),
             other => {
@@ -133,6 +166,18 @@ impl RowFilterRule {
             .iter()
             .map(|item| filter_of(item, product, dialect))
             .collect()
+    }
+
+    /// Why an evaluation failed, for the decision's reasons.
+    fn failure(&self, over_time: bool, error: &str) -> String {
+        if over_time || error.contains("exceeded time limit") {
+            format!(
+                "rule did not finish within its time limit of {} ms (`{SETTINGS_KEY}.row_filter_time_limit_ms`)",
+                self.time_limit.as_secs_f64() * 1000.0
+            )
+        } else {
+            format!("rule failed: {error}")
+        }
     }
 }
 
@@ -199,12 +244,16 @@ fn filter_of(item: &Value, product: &ProductEntry, dialect: Dialect) -> Result<R
         .get("column")
         .and_then(Json::as_str)
         .ok_or_else(|| format!("filter {json} has no `column` string"))?;
-    let op = map
-        .get("op")
-        .and_then(Json::as_str)
-        .unwrap_or("=")
-        .trim()
-        .to_ascii_lowercase();
+    // No `op` is `=`; an `op` that is not a string is not silently read as `=`.
+    let op = match map.get("op") {
+        None => "=".to_owned(),
+        Some(Json::String(op)) => op.trim().to_ascii_lowercase(),
+        Some(other) => {
+            return Err(format!(
+                "filter {json} has an `op` that is not a string: {other}"
+            ));
+        }
+    };
     let value = map
         .get("value")
         .cloned()

@@ -114,6 +114,13 @@ fn default_pack_shape() -> Shape {
                     ]))),
                 ),
                 ("default_dialect", Shape::OneOf(&["trino", "ansi"])),
+                (
+                    "row_filter_time_limit_ms",
+                    Shape::Number {
+                        min: 1.0,
+                        max: Some(60_000.0),
+                    },
+                ),
             ]),
         ),
         ("lineage", record(vec![("external_sources", strings())])),
