@@ -39,7 +39,8 @@ pub fn repo() -> PathBuf {
 /// When an invariant breaks (that is the point).
 pub fn contract_read(data: &[u8]) {
     let settings = ReaderSettings::default();
-    let lines = data.iter().filter(|&&b| b == b'\n').count() + 1;
+    // YAML ends lines at LF, CR LF or a lone CR; counting every CR and LF bounds that.
+    let lines = data.iter().filter(|&&b| b == b'\n' || b == b'\r').count() + 1;
     match read_bytes("fuzz.yaml", data, &settings) {
         Ok(contract) => {
             assert!(

@@ -84,10 +84,13 @@ impl ContractLimits {
             return false;
         }
         let mut flow = 0usize;
-        for line in text.split('\n') {
-            let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+        for line in super::lines::lines(text.as_bytes()) {
+            let indent = line
+                .iter()
+                .take_while(|&&b| b == b' ' || b == b'\t')
+                .count();
             let mut indicators = 0usize;
-            for byte in line.bytes() {
+            for &byte in line {
                 match byte {
                     b'[' | b'{' => flow += 1,
                     b'-' | b'?' | b':' => indicators += 1,
@@ -102,7 +105,7 @@ impl ContractLimits {
     }
 
     fn check_lines(&self, text: &str) -> Result<(), ParseError> {
-        for (i, line) in text.split('\n').enumerate() {
+        for (i, line) in super::lines::lines(text.as_bytes()).enumerate() {
             if line.len() > self.max_line_length {
                 return Err(ParseError::new(
                     u32::try_from(i + 1).unwrap_or(u32::MAX),

@@ -7,6 +7,7 @@
 
 mod duration;
 mod limits;
+mod lines;
 mod locate;
 mod locations;
 mod model;

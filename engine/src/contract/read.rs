@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
 use super::limits::ContractLimits;
+use super::lines::line_at;
 use super::locate::LineIndex;
 use super::locations::Locations;
 use super::model::Product;
@@ -328,11 +329,6 @@ fn yaml_error(e: &yaml_serde::Error, what: &str) -> ParseError {
         .unwrap_or(&message)
         .to_owned();
     ParseError::new(line, format!("{what}: {message}"))
-}
-
-fn line_at(bytes: &[u8], offset: usize) -> u32 {
-    let newlines = bytes.iter().take(offset).filter(|&&b| b == b'\n').count();
-    u32::try_from(newlines + 1).unwrap_or(u32::MAX)
 }
 
 /// Converts a duration field, with the line of its key on error.
