@@ -266,6 +266,12 @@ fn hostile_bytes_are_parse_errors() {
     assert!(e.message.contains("UTF-8"));
     let e = read_bytes("c.yaml", b"apiVersion: x\n\0", &s).unwrap_err();
     assert!(e.message.contains("NUL"));
+    let e = read_bytes("c.yaml", b"[#a", &s).unwrap_err();
+    assert_eq!(
+        e.line, 1,
+        "inside the file, not past its end: {}",
+        e.message
+    );
     // Lines end where YAML ends them: LF, CR LF, or a lone CR (old Mac files).
     let e = read_bytes("c.yaml", b"apiVersion: x\rkind: y\r\nname: \0", &s).unwrap_err();
     assert_eq!(e.line, 3, "{}", e.message);

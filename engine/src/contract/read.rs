@@ -175,6 +175,21 @@ fn read_hashed(
     settings: &ReaderSettings,
     hash: blake3::Hash,
 ) -> Result<Contract, ParseError> {
+    read_text(file, text, settings, hash).map_err(|mut e| {
+        // The parser reports an error "at the end of the stream" one line past the last
+        // line of a file without a final line break; a finding points inside the file.
+        let last = u32::try_from(super::lines::lines(text.as_bytes()).count()).unwrap_or(u32::MAX);
+        e.line = e.line.clamp(1, last);
+        e
+    })
+}
+
+fn read_text(
+    file: &str,
+    text: &str,
+    settings: &ReaderSettings,
+    hash: blake3::Hash,
+) -> Result<Contract, ParseError> {
     settings.limits.check(text)?;
     let (kind, api_version) = match header(text) {
         Some(found) => found,
