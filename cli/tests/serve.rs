@@ -4,6 +4,8 @@
 
 #[path = "serve/harness.rs"]
 mod harness;
+#[path = "serve/hostile.rs"]
+mod hostile;
 #[path = "serve/lifecycle.rs"]
 mod lifecycle;
 #[path = "serve/limits.rs"]
@@ -16,3 +18,5 @@ mod reload;
 mod rpc;
 #[path = "serve/security.rs"]
 mod security;
+#[path = "serve/soak.rs"]
+mod soak;

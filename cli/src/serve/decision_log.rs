@@ -3,7 +3,9 @@
 //! A handler hands its lines over and waits until they are written and flushed (group
 //! commit: every line waiting is written with one flush), so a decision is never
 //! answered before it is logged, and nothing is lost on shutdown. Once a write fails
-//! the log is broken and every decision call gets `UNAVAILABLE`.
+//! the log is broken for good (a line may be half written: the file is no longer a
+//! trustworthy record) and every decision call gets `UNAVAILABLE`; [`DecisionLog::broken`]
+//! lets the server say so in its health.
 
 use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Write};
@@ -12,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use anyhow::Context;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use super::metrics::Metrics;
 
@@ -41,6 +43,7 @@ enum Message {
 pub struct DecisionLog {
     tx: mpsc::Sender<Message>,
     healthy: Arc<AtomicBool>,
+    broke: Arc<Notify>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -69,21 +72,20 @@ impl DecisionLog {
         };
         let (tx, rx) = mpsc::channel(QUEUE);
         let healthy = Arc::new(AtomicBool::new(true));
-        let flag = Arc::clone(&healthy);
+        let broke = Arc::new(Notify::new());
+        let state = State {
+            healthy: Arc::clone(&healthy),
+            broke: Arc::clone(&broke),
+            metrics,
+        };
         let writer = std::thread::Builder::new()
             .name("decision-log".into())
-            .spawn(move || {
-                write_loop(
-                    rx,
-                    BufWriter::with_capacity(256 * 1024, out),
-                    &flag,
-                    &metrics,
-                )
-            })
+            .spawn(move || write_loop(rx, BufWriter::with_capacity(256 * 1024, out), &state))
             .context("cannot start the decision-log writer")?;
         Ok(Self {
             tx,
             healthy,
+            broke,
             writer: Mutex::new(Some(writer)),
         })
     }
@@ -95,6 +97,12 @@ impl DecisionLog {
         } else {
             Err(LogUnavailable("an earlier write failed".into()))
         }
+    }
+
+    /// Completes once the log is broken (at once if it already is).
+    pub async fn broken(&self) {
+        // The writer stores a permit when the log breaks, so no wake-up is missed.
+        self.broke.notified().await;
     }
 
     /// Writes `lines` (each ending in `\n`) and waits until they are flushed.
@@ -126,11 +134,27 @@ impl DecisionLog {
     }
 }
 
+/// What the writer thread shares with the handles.
+struct State {
+    healthy: Arc<AtomicBool>,
+    broke: Arc<Notify>,
+    metrics: Arc<Metrics>,
+}
+
+impl State {
+    /// Marks the log broken (once), says why, and wakes [`DecisionLog::broken`].
+    fn break_with(&self, error: &io::Error) {
+        if self.healthy.swap(false, Ordering::Relaxed) {
+            tracing::error!(%error, "the decision log cannot be written; answering UNAVAILABLE to every decision call from now on");
+            self.broke.notify_one();
+        }
+    }
+}
+
 fn write_loop(
     mut rx: mpsc::Receiver<Message>,
     mut out: BufWriter<Box<dyn Write + Send>>,
-    healthy: &AtomicBool,
-    metrics: &Metrics,
+    state: &State,
 ) {
     let mut waiting = Vec::with_capacity(GROUP);
     let mut closing = false;
@@ -142,7 +166,14 @@ fn write_loop(
         while let Some(message) = next.take() {
             match message {
                 Message::Lines(lines, done) => {
-                    let ok = healthy.load(Ordering::Relaxed) && out.write_all(&lines).is_ok();
+                    let ok = state.healthy.load(Ordering::Relaxed)
+                        && match out.write_all(&lines) {
+                            Ok(()) => true,
+                            Err(error) => {
+                                state.break_with(&error);
+                                false
+                            }
+                        };
                     waiting.push((done, ok));
                 }
                 Message::Close => closing = true,
@@ -151,15 +182,12 @@ fn write_loop(
                 next = rx.try_recv().ok();
             }
         }
-        metrics.log_backlog(rx.len());
+        state.metrics.log_backlog(rx.len());
         let flushed = out.flush();
         if let Err(error) = &flushed {
-            tracing::error!(%error, "the decision log cannot be written; answering UNAVAILABLE");
+            state.break_with(error);
         }
         let all_ok = flushed.is_ok() && waiting.iter().all(|(_, ok)| *ok);
-        if !all_ok {
-            healthy.store(false, Ordering::Relaxed);
-        }
         for (done, ok) in waiting.drain(..) {
             let _ = done.send(ok && all_ok);
         }
@@ -168,7 +196,8 @@ fn write_loop(
     rx.close();
     while let Ok(message) = rx.try_recv() {
         if let Message::Lines(lines, done) = message {
-            let ok = out.write_all(&lines).and_then(|()| out.flush()).is_ok();
+            let ok = state.healthy.load(Ordering::Relaxed)
+                && out.write_all(&lines).and_then(|()| out.flush()).is_ok();
             let _ = done.send(ok);
         }
     }

@@ -15,7 +15,7 @@ use tonic::{Request, Response, Status};
 use super::convert;
 use super::decision_log::{self, DecisionLog};
 use super::errors;
-use super::limits::Limits;
+use super::limits::{Deadline, Limits};
 use super::metrics::Metrics;
 use super::snapshot::{Snapshot, SnapshotStore};
 
@@ -63,9 +63,14 @@ impl Handlers {
     async fn check_access(
         &self,
         message: pb::AccessRequest,
+        deadline: Option<Deadline>,
         started: Instant,
     ) -> Result<pb::AccessDecision, Status> {
         let _slot = self.limits.admit()?;
+        Deadline::check(
+            deadline,
+            "the request was decided (nothing was decided or logged)",
+        )?;
         self.log.check().map_err(|e| errors::log(&e))?;
         let valid = convert::access_request(message, self.limits.max_columns, "")?;
         let snapshot = self.store.current();
@@ -87,6 +92,10 @@ impl Handlers {
             &snapshot.revision,
             started.elapsed(),
         );
+        Deadline::check(
+            deadline,
+            "its decision was logged (it was neither logged nor returned)",
+        )?;
         self.log.record(line).await.map_err(|e| errors::log(&e))?;
         self.count(&decided);
         Ok(convert::decision(&decided, &snapshot.revision))
@@ -95,9 +104,10 @@ impl Handlers {
     async fn check_access_batch(
         &self,
         message: pb::AccessBatchRequest,
+        deadline: Option<Deadline>,
         started: Instant,
     ) -> Result<pb::AccessBatchResponse, Status> {
-        let _slot = self.limits.admit()?;
+        let slot = self.limits.admit()?;
         if message.requests.len() > self.limits.max_batch {
             return Err(errors::invalid(
                 "requests",
@@ -108,13 +118,23 @@ impl Handlers {
                 ),
             ));
         }
+        Deadline::check(
+            deadline,
+            "the batch was decided (nothing was decided or logged)",
+        )?;
         self.log.check().map_err(|e| errors::log(&e))?;
         let snapshot = self.store.current();
         let max_columns = self.limits.max_columns;
         let inline = message.requests.len() < BLOCKING_BATCH;
         let decide = {
             let snapshot = Arc::clone(&snapshot);
-            move || decide_batch(&snapshot, message.requests, max_columns, started)
+            // The slot goes with the work: a caller that goes away does not free it while
+            // a blocking thread is still deciding its batch.
+            move || {
+                let decided = decide_batch(&snapshot, message.requests, max_columns, started);
+                drop(slot);
+                decided
+            }
         };
         let (decisions, lines) = if inline {
             decide()
@@ -123,6 +143,10 @@ impl Handlers {
                 .await
                 .map_err(|_| errors::panicked("deciding a batch"))?
         };
+        Deadline::check(
+            deadline,
+            "its decisions were logged (they were neither logged nor returned)",
+        )?;
         self.log.record(lines).await.map_err(|e| errors::log(&e))?;
         for (decision, _) in &decisions {
             if let Some(decision) = decision {
@@ -139,8 +163,10 @@ impl Handlers {
     async fn evaluate_contract(
         &self,
         message: pb::EvaluateContractRequest,
+        deadline: Option<Deadline>,
     ) -> Result<pb::ContractEvaluation, Status> {
-        let _slot = self.limits.admit()?;
+        let slot = self.limits.admit()?;
+        Deadline::check(deadline, "the contract was evaluated")?;
         if message.contract.is_empty() {
             return Err(errors::invalid("contract", "must not be empty"));
         }
@@ -152,9 +178,13 @@ impl Handlers {
             message.file_name
         };
         let snapshot = self.store.current();
-        tokio::task::spawn_blocking(move || evaluate(&snapshot, &file, &message.contract))
-            .await
-            .map_err(|_| errors::panicked("evaluating a contract"))
+        tokio::task::spawn_blocking(move || {
+            let evaluation = evaluate(&snapshot, &file, &message.contract);
+            drop(slot);
+            evaluation
+        })
+        .await
+        .map_err(|_| errors::panicked("evaluating a contract"))
     }
 
     fn status(&self) -> pb::Status {
@@ -332,7 +362,8 @@ impl DecisionService for Handlers {
         request: Request<pb::AccessRequest>,
     ) -> Result<Response<pb::AccessDecision>, Status> {
         let started = Instant::now();
-        let result = Handlers::check_access(self, request.into_inner(), started).await;
+        let deadline = request.extensions().get::<Deadline>().copied();
+        let result = Handlers::check_access(self, request.into_inner(), deadline, started).await;
         self.finish("CheckAccess", started, result)
     }
 
@@ -341,7 +372,9 @@ impl DecisionService for Handlers {
         request: Request<pb::AccessBatchRequest>,
     ) -> Result<Response<pb::AccessBatchResponse>, Status> {
         let started = Instant::now();
-        let result = Handlers::check_access_batch(self, request.into_inner(), started).await;
+        let deadline = request.extensions().get::<Deadline>().copied();
+        let result =
+            Handlers::check_access_batch(self, request.into_inner(), deadline, started).await;
         self.finish("CheckAccessBatch", started, result)
     }
 
@@ -350,7 +383,8 @@ impl DecisionService for Handlers {
         request: Request<pb::EvaluateContractRequest>,
     ) -> Result<Response<pb::ContractEvaluation>, Status> {
         let started = Instant::now();
-        let result = Handlers::evaluate_contract(self, request.into_inner()).await;
+        let deadline = request.extensions().get::<Deadline>().copied();
+        let result = Handlers::evaluate_contract(self, request.into_inner(), deadline).await;
         self.finish("EvaluateContract", started, result)
     }
 

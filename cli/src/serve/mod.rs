@@ -112,6 +112,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     health_reporter
         .set_service_status(server::SERVICE_NAME, ServingStatus::Serving)
         .await;
+    // A broken decision log means no decision can be handed out: the decision service
+    // says NOT_SERVING so balancers route elsewhere (the server itself, "", stays SERVING).
+    background.push(tokio::spawn({
+        let (log, health_reporter) = (Arc::clone(&log), health_reporter.clone());
+        async move {
+            log.broken().await;
+            health_reporter
+                .set_service_status(server::SERVICE_NAME, ServingStatus::NotServing)
+                .await;
+        }
+    }));
     tracing::info!(addr = %local, "serving charter.v1.DecisionService");
 
     let draining = shutdown::Drain::new();

@@ -1,5 +1,6 @@
 //! Registers every service in one place (decision service behind the token interceptor,
-//! health, reflection v1 and v1alpha), with TLS and message-size limits.
+//! health, reflection v1 and v1alpha), with TLS and message-size limits (the decision
+//! service's answer to an oversized request and the caller's deadline: [`Guarded`]).
 
 use std::path::Path;
 
@@ -10,6 +11,7 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use super::auth::TokenAuth;
 use super::handlers::Handlers;
+use super::limits::Guarded;
 
 /// The gRPC name of the decision service, as health checks name it.
 pub const SERVICE_NAME: &str = "charter.v1.DecisionService";
@@ -73,5 +75,8 @@ pub fn router(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(InterceptedService::new(decisions, auth)))
+        .add_service(InterceptedService::new(
+            Guarded::new(decisions, max_message),
+            auth,
+        )))
 }

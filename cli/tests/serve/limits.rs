@@ -1,12 +1,28 @@
 //! Every limit: batch size, columns, message size, concurrency, deadlines, and an
-//! unwritable decision log.
+//! unwritable decision log. (Floods, vanishing clients and expired deadlines: hostile.rs.)
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use charter_proto::v1 as pb;
 use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 
 use super::harness::{Options, analyst_request, spawn};
+
+/// `RESOURCE_EXHAUSTED`, naming the limit and the flag that sets it.
+fn assert_too_big(status: &tonic::Status, limit: usize) {
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains(&format!("limit of {limit} bytes"))
+            && status.message().contains("--max-message-bytes"),
+        "{}",
+        status.message()
+    );
+}
 
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
@@ -60,11 +76,64 @@ async fn batch_columns_and_message_size() {
         status.message()
     );
 
-    // tonic refuses an oversized message before decoding it, with OUT_OF_RANGE.
+    // An oversized message is refused before it is decoded: RESOURCE_EXHAUSTED, as
+    // grpc-go and grpc-java say it (tonic alone says OUT_OF_RANGE), on every RPC.
     let mut big = analyst_request();
     big.purpose = "x".repeat(4096);
-    let status = client.check_access(big).await.unwrap_err();
-    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    let status = client.check_access(big.clone()).await.unwrap_err();
+    assert_too_big(&status, 2048);
+    assert!(status.message().contains("of 4"), "{}", status.message());
+    let status = client
+        .check_access_batch(pb::AccessBatchRequest {
+            requests: vec![big; 1],
+        })
+        .await
+        .unwrap_err();
+    assert_too_big(&status, 2048);
+    let status = client
+        .evaluate_contract(pb::EvaluateContractRequest {
+            contract: vec![b'#'; 3000],
+            file_name: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_too_big(&status, 2048);
+    // A message just under the limit is fine, and the connection is still good.
+    client.check_access(analyst_request()).await.unwrap();
+    assert_eq!(
+        server.log_lines().len(),
+        2 + 1,
+        "only the answered decisions"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_message_is_refused_promptly_and_the_server_carries_on() {
+    let server = spawn(Options::default());
+    let mut client = server.client().await;
+    // 64 MiB against the default limit of 4 MiB: refused from the length prefix, without
+    // waiting for (or buffering) the rest.
+    let asked = Instant::now();
+    let status = client
+        .evaluate_contract(pb::EvaluateContractRequest {
+            contract: vec![b'#'; 64 * 1024 * 1024],
+            file_name: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_too_big(&status, 4 * 1024 * 1024);
+    assert!(
+        asked.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        asked.elapsed()
+    );
+    let mut wide = analyst_request();
+    wide.columns = vec!["order_id".into(); 500_000];
+    let status = client.check_access(wide).await.unwrap_err();
+    assert_too_big(&status, 4 * 1024 * 1024);
+    client.check_access(analyst_request()).await.unwrap();
+    let mut fresh = server.client().await;
+    fresh.check_access(analyst_request()).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,17 +194,69 @@ async fn the_callers_deadline_is_respected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unwritable_decision_log_is_unavailable() {
+async fn a_full_disk_under_the_decision_log_is_unavailable() {
+    // /dev/full: opening works, every write fails with ENOSPC, as on a full disk.
     let server = spawn(Options {
         decision_log: Some("/dev/full".into()),
         ..Options::default()
     });
     let mut client = server.client().await;
-    for _ in 0..2 {
+    let mut health = HealthClient::new(server.channel().await);
+    let health_of = |service: &str| HealthCheckRequest {
+        service: service.into(),
+    };
+    let serving = health
+        .check(health_of("charter.v1.DecisionService"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(serving.status, ServingStatus::Serving as i32);
+    // No decision goes out unlogged: the first call's write fails, and from then on the
+    // log is broken for good (every decision call refused before deciding).
+    for _ in 0..3 {
         let status = client.check_access(analyst_request()).await.unwrap_err();
         assert_eq!(status.code(), Code::Unavailable, "{status:?}");
-        assert!(status.message().contains("decision log"));
+        assert!(status.message().contains("decision log"), "{status:?}");
+        let status = client
+            .check_access_batch(pb::AccessBatchRequest {
+                requests: vec![analyst_request(); 20],
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unavailable, "{status:?}");
     }
+    // Health answers promptly: the server is up ("" SERVING), the decision service is
+    // not (NOT_SERVING), so a balancer routes decisions elsewhere.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let asked = Instant::now();
+        let service = health
+            .check(health_of("charter.v1.DecisionService"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(asked.elapsed() < Duration::from_secs(1));
+        if service.status == ServingStatus::NotServing as i32 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {service:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let overall = health.check(health_of("")).await.unwrap().into_inner();
+    assert_eq!(overall.status, ServingStatus::Serving as i32);
     // Status and contract checks do not hand out decisions: still served.
     client.get_status(pb::GetStatusRequest {}).await.unwrap();
+    let contract = std::fs::read(server.mesh().join("domains/orders/order_events.yaml")).unwrap();
+    client
+        .evaluate_contract(pb::EvaluateContractRequest {
+            contract,
+            file_name: "order_events.yaml".into(),
+        })
+        .await
+        .unwrap();
+    assert!(
+        server
+            .stderr()
+            .contains("the decision log cannot be written")
+    );
 }
