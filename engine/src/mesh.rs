@@ -300,7 +300,7 @@ pub fn read_limited(file: &ContractFile, options: &LoadOptions) -> Result<Vec<u8
     }
     if meta.len() > options.max_file_size {
         return Err(format!(
-            "file is {} bytes, over the limit of {} bytes for a contract",
+            "file is {} bytes, over the limit of {} bytes for a contract (--max-file-size)",
             meta.len(),
             options.max_file_size
         ));

@@ -23,6 +23,19 @@ pub struct LimitArgs {
     pub max_nodes: usize,
 }
 
+impl Default for LimitArgs {
+    /// The defaults the flags have.
+    fn default() -> Self {
+        let limits = ContractLimits::default();
+        Self {
+            max_file_size: LoadOptions::default().max_file_size,
+            max_line_length: limits.max_line_length,
+            max_depth: limits.max_depth,
+            max_nodes: limits.max_nodes,
+        }
+    }
+}
+
 impl LimitArgs {
     /// The limits on a file's YAML.
     #[must_use]
@@ -50,5 +63,26 @@ impl LimitArgs {
             limits: self.contract_limits(),
             ..ReaderSettings::from_settings(settings)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::LimitArgs;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        limits: LimitArgs,
+    }
+
+    #[test]
+    fn the_default_is_what_the_flags_default_to() {
+        let parsed = Command::parse_from(["charter"]).limits;
+        let default = LimitArgs::default();
+        assert_eq!(parsed.load_options().max_file_size, default.max_file_size);
+        assert_eq!(parsed.contract_limits(), default.contract_limits());
     }
 }

@@ -65,6 +65,8 @@ pub struct ServeArgs {
     /// Runtime worker threads [default: one per core].
     #[arg(long, value_name = "N")]
     pub worker_threads: Option<usize>,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }
 
 /// Formats of the service's own logs.

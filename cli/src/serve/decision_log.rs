@@ -62,10 +62,14 @@ impl DecisionLog {
         let out: Box<dyn Write + Send> = if path == "-" {
             Box::new(io::stdout())
         } else {
+            let mut options = OpenOptions::new();
+            options.create(true).append(true);
+            // The log names principals and products: readable by the service account only
+            // (when Charter creates it; an existing file keeps its mode).
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             Box::new(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
+                options
                     .open(path)
                     .with_context(|| format!("cannot open the decision log `{path}`"))?,
             )

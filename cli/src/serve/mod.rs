@@ -37,6 +37,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let sources = snapshot::Sources {
         mesh: args.mesh.clone(),
         policies: args.policies.clone(),
+        limits: args.limits.clone(),
     };
     let metrics = Arc::new(metrics::Metrics::new());
     let tls = match (&args.tls_cert, &args.tls_key) {

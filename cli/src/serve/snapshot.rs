@@ -8,7 +8,9 @@ use std::time::SystemTime;
 use anyhow::Context;
 use charter_engine::access::{AccessEngine, AccessPolicies};
 use charter_engine::contract::ReaderSettings;
-use charter_engine::mesh::{LoadOptions, Mesh};
+use charter_engine::mesh::Mesh;
+
+use crate::cmd::limits::LimitArgs;
 use charter_engine::rules::{RuleSet, RuleSetOptions};
 
 /// Where snapshots are built from.
@@ -18,6 +20,8 @@ pub struct Sources {
     pub mesh: PathBuf,
     /// The policy folder; the embedded default pack when `None`.
     pub policies: Option<PathBuf>,
+    /// Limits on each contract file, of the mesh and of `EvaluateContract`.
+    pub limits: LimitArgs,
 }
 
 /// Everything a request needs, built once; requests hold an `Arc` to the one they started with.
@@ -27,8 +31,10 @@ pub struct Snapshot {
     pub access: AccessEngine,
     /// Contract rules.
     pub rules: RuleSet,
-    /// How contracts are read (from the pack's settings).
+    /// How contracts are read (from the pack's settings, with the limits).
     pub reader: ReaderSettings,
+    /// The largest contract file, in bytes.
+    pub max_file_size: u64,
     /// Content hash of policies and contracts together.
     pub revision: String,
     /// The pack's content hash.
@@ -54,8 +60,9 @@ impl Snapshot {
         for warning in prepared.warnings() {
             tracing::warn!(%warning, "access policies");
         }
-        let reader = ReaderSettings::from_settings(pack.settings());
-        let mesh = Mesh::load(&sources.mesh, &LoadOptions::default(), &reader)
+        let reader = sources.limits.reader(pack.settings());
+        let load = sources.limits.load_options();
+        let mesh = Mesh::load(&sources.mesh, &load, &reader)
             .with_context(|| format!("cannot load the mesh in `{}`", sources.mesh.display()))?;
         for failure in mesh.failures() {
             tracing::warn!(
@@ -82,6 +89,7 @@ impl Snapshot {
             access,
             rules,
             reader,
+            max_file_size: load.max_file_size,
             revision,
             policies_revision,
             mesh_revision,

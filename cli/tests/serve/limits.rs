@@ -260,3 +260,47 @@ async fn a_full_disk_under_the_decision_log_is_unavailable() {
             .contains("the decision log cannot be written")
     );
 }
+
+/// The contract limits of `check` and `report` hold for `EvaluateContract` too: a
+/// contract over one is a `contract/parse` finding naming the flag, not an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contract_limits_apply_to_evaluate_contract() {
+    let server = spawn(Options {
+        args: args(&["--max-file-size", "2000", "--max-depth", "3"]),
+        ..Options::default()
+    });
+    let mut client = server.client().await;
+    let contract = std::fs::read(
+        super::harness::repo().join("testdata/mesh/domains/orders/order_events.yaml"),
+    )
+    .unwrap();
+    assert!(contract.len() > 2000);
+    let evaluate = |bytes: Vec<u8>| pb::EvaluateContractRequest {
+        contract: bytes,
+        file_name: "order_events.yaml".into(),
+    };
+    let big = client
+        .evaluate_contract(evaluate(contract.clone()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(big.findings.len(), 1, "{big:?}");
+    assert_eq!(big.findings[0].rule, "contract/parse");
+    assert!(
+        big.findings[0].message.contains("--max-file-size"),
+        "{}",
+        big.findings[0].message
+    );
+    let deep = b"apiVersion: datamesh.io/v1\nkind: DataProduct\nmetadata: {a: {b: {c: 1}}}\n";
+    let deep = client
+        .evaluate_contract(evaluate(deep.to_vec()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        deep.findings.iter().any(|f| f.rule == "contract/parse"
+            && f.message.contains("--max-depth")
+            && f.line == 3),
+        "{deep:?}"
+    );
+}

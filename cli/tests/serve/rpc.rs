@@ -37,6 +37,15 @@ async fn every_rpc_health_and_reflection() {
     );
     assert_eq!(decision.columns[1].mask_method, "hash");
     assert!(!decision.columns[1].mask_expression.is_empty());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(server.log_path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the decision log is the service's own");
+    }
     let reader = request(
         principal("pat", &["analyst", "pii-reader"]),
         "orders.order_events",
