@@ -413,33 +413,37 @@ fn an_erroring_column_forbid_denies_the_columns_it_fails_on() {
     }
 }
 
+/// Every product of the access fixture mesh (`testdata/access/mesh`).
+const ACCESS_PRODUCTS: [&str; 4] = [
+    "sales.orders",
+    "hr.people",
+    "finance.ledger",
+    "sales.archive",
+];
+
+/// A principal with every role and group of the access fixture mesh.
+fn everyone(attributes: &[(&str, &str)]) -> Principal {
+    principal(
+        "root",
+        &[
+            "analyst",
+            "pii-reader",
+            "restricted-reader",
+            "global-reader",
+        ],
+        &["team-sales@acme.example", "team-hr@acme.example"],
+        attributes,
+    )
+}
+
 #[test]
 fn every_policy_failing_denies_every_request_of_the_fixture() {
     // The fixture pack: a permit-everything beside forbids that always fail. Each product
     // of the access mesh, asked by a principal with every role and group: denied.
     let pack = fixture_pack("erroring_access");
     let engine = access_engine(&pack);
-    for product in [
-        "sales.orders",
-        "hr.people",
-        "finance.ledger",
-        "sales.archive",
-    ] {
-        let r = request(
-            principal(
-                "root",
-                &[
-                    "analyst",
-                    "pii-reader",
-                    "restricted-reader",
-                    "global-reader",
-                ],
-                &["team-sales@acme.example", "team-hr@acme.example"],
-                &[("region", "eu")],
-            ),
-            id(product),
-            &[],
-        );
+    for product in ACCESS_PRODUCTS {
+        let r = request(everyone(&[("region", "eu")]), id(product), &[]);
         for d in decide_both(&engine, &r) {
             assert_denied(&d, &["failed to evaluate", "forbid-overflowing"]);
         }
@@ -466,24 +470,9 @@ fn an_empty_policy_set_denies_everything() {
         let policies = AccessPolicies::from_pack(&pack).unwrap();
         assert!(policies.policies().is_empty());
         let engine = access_engine(&pack);
-        for product in [
-            "sales.orders",
-            "hr.people",
-            "finance.ledger",
-            "sales.archive",
-        ] {
+        for product in ACCESS_PRODUCTS {
             let r = request(
-                principal(
-                    "root",
-                    &[
-                        "analyst",
-                        "pii-reader",
-                        "restricted-reader",
-                        "global-reader",
-                    ],
-                    &["team-sales@acme.example", "team-hr@acme.example"],
-                    &[],
-                ),
+                everyone(&[]),
                 id(product),
                 &["order_id", "employee_id", "email"],
             );
@@ -774,12 +763,7 @@ fn the_row_filter_fixture_denies_whatever_the_product() {
     // and is evaluated for every product (no `row_filter_columns`).
     let pack = fixture_pack("erroring_row_filters");
     let engine = access_engine(&pack);
-    for product in [
-        "sales.orders",
-        "hr.people",
-        "finance.ledger",
-        "sales.archive",
-    ] {
+    for product in ACCESS_PRODUCTS {
         let d = engine.decide(&request(ana(), id(product), &[])).unwrap();
         assert_denied(
             &d,
