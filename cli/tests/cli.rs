@@ -499,8 +499,14 @@ fn an_unreadable_folder_is_a_finding_not_an_abort() {
     let binary = env!("CARGO_BIN_EXE_charter");
     let args = ["report", path, "--no-cache", "--format", "json"];
     let mut command = if is_root() {
+        // `nobody` may not reach the build folder: run a copy from the temporary one.
+        let copy = dir.path().join(".bin/charter");
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy(binary, &copy).unwrap();
         let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", binary]);
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&copy)
+            .current_dir(dir.path());
         c
     } else {
         Command::new(binary)
