@@ -541,3 +541,23 @@ fn is_root() -> bool {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
+
+/// Repository-wide rules past their time limit stop the report with exit 2 and say which
+/// flag to raise: a gate that could not apply its rules must not pass.
+#[test]
+fn repository_rules_past_their_time_limit_say_what_to_do() {
+    let out = charter(&[
+        "report",
+        "testdata/mesh",
+        "--no-cache",
+        "--mesh-timeout",
+        "0ms",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("did not finish within 0s over 20 contracts")
+            && err.contains("--mesh-timeout"),
+        "{err}"
+    );
+}

@@ -44,6 +44,13 @@ impl MeshRules {
         }))
     }
 
+    /// The same rules with a time limit of `timeout` for one evaluation (default 60 s).
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// Metadata of every repository-wide rule, by id.
     #[must_use]
     pub fn catalog(&self) -> &std::collections::BTreeMap<String, crate::report::RuleInfo> {

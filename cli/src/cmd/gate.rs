@@ -45,6 +45,9 @@ pub struct GateArgs {
     /// Per-contract time limit for rule evaluation (e.g. `2s`, `500ms`).
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime_duration)]
     pub timeout: std::time::Duration,
+    /// Time limit for the repository-wide rules of `charter report`, over all contracts at once.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime_duration)]
+    pub mesh_timeout: std::time::Duration,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -125,7 +128,9 @@ impl GateArgs {
         )
         .context("the policies do not compile")?;
         let reader = self.limits.reader(pack.settings());
-        let mesh_rules = MeshRules::compile(&pack).context("the mesh policies do not compile")?;
+        let mesh_rules = MeshRules::compile(&pack)
+            .context("the mesh policies do not compile")?
+            .map(|rules| rules.with_timeout(self.mesh_timeout));
         let options = CheckOptions {
             cache_dir: if self.no_cache {
                 None

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use charter_engine::cache::MeshCache;
 use charter_engine::mesh::{LoadOptions, Loaded, Mesh, discover, load_file};
+use charter_engine::rules::EvalError;
 use clap::Args;
 use rayon::prelude::*;
 
@@ -117,7 +118,15 @@ impl ReportArgs {
             let findings = match (cached_mesh, &mesh) {
                 (Some(findings), _) => findings,
                 (None, Some(mesh)) => {
-                    let findings = mesh_rules.evaluate(mesh).context("the mesh rules failed")?;
+                    let findings = match mesh_rules.evaluate(mesh) {
+                        Ok(findings) => findings,
+                        Err(EvalError::Timeout(limit)) => anyhow::bail!(
+                            "the repository-wide rules did not finish within {} over {} contracts; raise `--mesh-timeout`, or run `charter check` for the per-contract rules alone",
+                            humantime::format_duration(limit),
+                            mesh.contracts().len()
+                        ),
+                        Err(e) => return Err(e).context("the repository-wide rules failed"),
+                    };
                     if let Some(cache) = &mesh_cache {
                         // A cache that cannot be written only makes the next run slower.
                         let _ = cache.put(&findings);
