@@ -91,6 +91,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut background = Vec::new();
     #[cfg(unix)]
     background.push(tokio::spawn(Arc::clone(&reloader).on_sighup()));
+    #[cfg(unix)]
+    background.push(tokio::spawn(auth.clone().on_sighup()));
     if !args.watch_interval.is_zero() {
         background.push(tokio::spawn(
             Arc::clone(&reloader).watch(args.watch_interval),

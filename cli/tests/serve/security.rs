@@ -46,6 +46,39 @@ async fn calls_without_a_good_token_are_unauthenticated() {
         })
         .await
         .unwrap();
+
+    // Tokens rotate on SIGHUP: the new one gets in, the old ones no longer do.
+    let with = |token: &str| {
+        let mut call = tonic::Request::new(analyst_request());
+        call.metadata_mut().insert(
+            "authorization",
+            MetadataValue::try_from(format!("Bearer {token}")).unwrap(),
+        );
+        call
+    };
+    std::fs::write(&tokens, "secret-three\n").unwrap();
+    server.signal("HUP");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while client.check_access(with("secret-three")).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "{}", server.stderr());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for old in ["secret-one", "secret-two"] {
+        let status = client.check_access(with(old)).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{old}");
+    }
+    // A token file emptied (or unreadable) by mistake keeps the tokens in force: the
+    // service never falls open.
+    std::fs::write(&tokens, "# nothing\n").unwrap();
+    server.signal("HUP");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server.stderr().contains("token file not reloaded") {
+        assert!(std::time::Instant::now() < deadline, "{}", server.stderr());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(client.check_access(with("secret-three")).await.is_ok());
+    let status = client.check_access(analyst_request()).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
 }
 
 struct Pki {
