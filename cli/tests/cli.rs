@@ -561,3 +561,31 @@ fn repository_rules_past_their_time_limit_say_what_to_do() {
         "{err}"
     );
 }
+
+/// Every command that reads contracts takes the same limits.
+#[test]
+fn inspect_diff_and_authorize_take_the_limits_too() {
+    let file = "testdata/mesh/domains/orders/order_events.yaml";
+    let out = charter(&["inspect", file, "--max-file-size", "100"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--max-file-size"), "{}", stderr(&out));
+    let out = charter(&["inspect", file, "--max-depth", "2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--max-depth"), "{}", stderr(&out));
+    let out = charter(&["diff", file, file, "--max-nodes", "10"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--max-nodes"), "{}", stderr(&out));
+    let out = charter(&[
+        "entities",
+        "--mesh",
+        "testdata/mesh",
+        "--max-file-size",
+        "100",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--max-file-size"),
+        "every contract is reported unreadable: {}",
+        stderr(&out)
+    );
+}

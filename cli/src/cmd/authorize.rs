@@ -9,8 +9,7 @@ use charter_engine::access::{
     AccessEngine, AccessPolicies, AccessRequest, ColumnEffect, Decision, Dialect, Outcome,
     PolicyOutcome, Principal, ProductEffect, ProductRef, Reason,
 };
-use charter_engine::contract::ReaderSettings;
-use charter_engine::mesh::{LoadOptions, Mesh};
+use charter_engine::mesh::Mesh;
 use clap::{Args, ValueEnum};
 use owo_colors::{OwoColorize, Style};
 
@@ -65,6 +64,8 @@ pub struct AuthorizeArgs {
     /// Colour the text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }
 
 /// Output formats of `charter authorize`.
@@ -91,7 +92,7 @@ fn parse_dialect(s: &str) -> Result<Dialect, String> {
 
 /// Runs `charter authorize`.
 pub fn run(args: &AuthorizeArgs) -> anyhow::Result<ExitCode> {
-    let (engine, _mesh) = load_engine(&args.mesh, args.policies.as_deref())?;
+    let (engine, _mesh) = load_engine(&args.mesh, args.policies.as_deref(), &args.limits)?;
     let request = AccessRequest {
         principal: Principal {
             id: args.principal.clone(),
@@ -141,14 +142,15 @@ pub fn run(args: &AuthorizeArgs) -> anyhow::Result<ExitCode> {
 pub(crate) fn load_engine(
     mesh_dir: &std::path::Path,
     policies: Option<&std::path::Path>,
+    limits: &super::limits::LimitArgs,
 ) -> anyhow::Result<(AccessEngine, Mesh)> {
     let pack = crate::policies::load(policies)?;
     let prepared =
         AccessPolicies::from_pack(&pack).context("the access policies cannot be used")?;
     let mesh = Mesh::load(
         mesh_dir,
-        &LoadOptions::default(),
-        &ReaderSettings::from_settings(pack.settings()),
+        &limits.load_options(),
+        &limits.reader(pack.settings()),
     )
     .with_context(|| format!("cannot load the mesh in `{}`", mesh_dir.display()))?;
     let mut err = io::stderr().lock();

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use charter_engine::contract::{Contract, ReaderSettings, read_bytes};
+
+use super::limits::LimitArgs;
 use charter_engine::diff::{Bump, Change, ChangeClass, Side, bump, diff, versioning_findings};
 use charter_engine::report::Finding;
 use clap::{Args, ValueEnum};
@@ -35,6 +37,8 @@ pub struct DiffArgs {
     /// Colour the text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Output formats of `charter diff`.
@@ -85,9 +89,9 @@ struct Document<'a> {
 /// Runs `charter diff`.
 pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
     let pack = crate::policies::load(args.policies.as_deref())?;
-    let reader = ReaderSettings::from_settings(pack.settings());
-    let old = load(&args.old, &reader)?;
-    let new = load(&args.new, &reader)?;
+    let reader = args.limits.reader(pack.settings());
+    let old = load(&args.old, &reader, &args.limits)?;
+    let new = load(&args.new, &reader, &args.limits)?;
     let changes = diff(&old.product, &new.product);
     let mut findings = versioning_findings(&old.product, &new, &changes);
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -148,8 +152,8 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Reads one contract file; anything wrong with it stops the command (exit 2).
-fn load(path: &Path, reader: &ReaderSettings) -> anyhow::Result<Contract> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+fn load(path: &Path, reader: &ReaderSettings, limits: &LimitArgs) -> anyhow::Result<Contract> {
+    let bytes = limits.read_file(path)?;
     let display = path.to_string_lossy().replace('\\', "/");
     read_bytes(&display, &bytes, reader)
         .map_err(|e| anyhow::anyhow!("`{display}` is not a readable contract: {e}"))

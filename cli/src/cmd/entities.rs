@@ -26,11 +26,14 @@ pub struct EntitiesArgs {
     /// A policy folder (rego/, cedar/, data/) to use instead of the embedded default pack.
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }
 
 /// Runs `charter entities`.
 pub fn run(args: &EntitiesArgs) -> anyhow::Result<ExitCode> {
-    let (engine, _mesh) = super::authorize::load_engine(&args.mesh, args.policies.as_deref())?;
+    let (engine, _mesh) =
+        super::authorize::load_engine(&args.mesh, args.policies.as_deref(), &args.limits)?;
     let json = engine.entities_json()?;
     let mut out = io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &json)?;

@@ -4,8 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use charter_engine::contract::{ReaderSettings, read_bytes};
+use charter_engine::contract::read_bytes;
 use clap::Args;
 
 /// Arguments of `charter inspect`.
@@ -23,14 +22,15 @@ pub struct InspectArgs {
     /// Also print the source line of every value (`{"input": …, "locations": …}`).
     #[arg(long)]
     pub locations: bool,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
 }
 
 /// Runs `charter inspect`.
 pub fn run(args: &InspectArgs) -> anyhow::Result<ExitCode> {
     let pack = crate::policies::load(args.policies.as_deref())?;
-    let reader = ReaderSettings::from_settings(pack.settings());
-    let bytes = std::fs::read(&args.file)
-        .with_context(|| format!("cannot read `{}`", args.file.display()))?;
+    let reader = args.limits.reader(pack.settings());
+    let bytes = args.limits.read_file(&args.file)?;
     let display = args.file.display().to_string();
     let contract = match read_bytes(&display, &bytes, &reader) {
         Ok(c) => c,

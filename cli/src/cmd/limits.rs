@@ -1,7 +1,7 @@
 //! `--max-*` flags: the limits on one contract file, shared by every command that reads contracts.
 
 use charter_engine::contract::{ContractLimits, ReaderSettings};
-use charter_engine::mesh::LoadOptions;
+use charter_engine::mesh::{ContractFile, LoadOptions, read_limited};
 use clap::Args;
 
 /// Limits on one contract file. A file over any of them is a `contract/parse` finding
@@ -54,6 +54,19 @@ impl LimitArgs {
             max_file_size: self.max_file_size,
             ..LoadOptions::default()
         }
+    }
+
+    /// Reads one contract file, refusing one over `--max-file-size` without reading it.
+    ///
+    /// # Errors
+    /// The file is too large or cannot be read.
+    pub fn read_file(&self, path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+        let file = ContractFile {
+            display: path.display().to_string(),
+            path: path.to_path_buf(),
+        };
+        read_limited(&file, &self.load_options())
+            .map_err(|message| anyhow::anyhow!("`{}`: {message}", path.display()))
     }
 
     /// The pack's reader settings with these limits.
