@@ -611,6 +611,11 @@ row_filters contains {"column": "region", "op": "="} if {
 	input.principal.attributes.mode == "no-value"
 }
 
+# A key Charter does not know: ignored, the filter would keep the rows it means to drop.
+row_filters contains {"column": "region", "op": "=", "value": "eu", "negate": true} if {
+	input.principal.attributes.mode == "unknown-key"
+}
+
 # A filter that is not an object.
 row_filters contains "region = 'eu'" if {
 	input.principal.attributes.mode == "sql"
@@ -635,6 +640,7 @@ fn a_row_filter_rule_that_fails_denies_with_the_reason() {
         ("conflict", "rule conflicts with rule"),
         ("list-op", "has an `op` that is not a string"),
         ("no-value", "has no `value`"),
+        ("unknown-key", "has key `negate`"),
         ("sql", "expected objects {column, op, value}"),
     ] {
         let r = request(

@@ -240,6 +240,16 @@ fn filter_of(item: &Value, product: &ProductEntry, dialect: Dialect) -> Result<R
             "rule returned {json}, expected objects {{column, op, value}}"
         ));
     };
+    // A key Charter does not know (`negate`, a misspelt `vaule`) would be a filter other
+    // than the one the rule's author meant: refused, not ignored.
+    if let Some(unknown) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "column" | "op" | "value" | "reason"))
+    {
+        return Err(format!(
+            "filter {json} has key `{unknown}`; a filter has `column`, `op`, `value` and `reason`"
+        ));
+    }
     let column = map
         .get("column")
         .and_then(Json::as_str)

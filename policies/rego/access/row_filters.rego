@@ -3,7 +3,8 @@
 # `row_filters` is a set of objects the engine turns into SQL:
 #     {"column": "region", "op": "=", "value": "eu", "reason": "..."}
 # `op` is `=`, `<>`, `in` or `not in` (the value a list for the last two). Rules never
-# write SQL: the engine quotes the column and escapes every value.
+# write SQL: the engine quotes the column and escapes every value. A filter with any
+# other key is refused (the request is denied), never read as something it does not say.
 #
 # input:
 #     principal: {id, roles, groups, attributes}   attributes: string -> string
