@@ -14,7 +14,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use super::harness::{Options, Server, analyst_request, free_port, spawn};
+use super::harness::{Options, Server, analyst_request, free_port, scrape_metrics, spawn};
 
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
@@ -537,16 +537,7 @@ async fn deadlines_already_past_get_no_decision_and_no_log_entry() {
 
     // The server's own count: each expired call ended as DEADLINE_EXCEEDED (the handler
     // saw the deadline) or CANCELLED (tonic's timer fired first); none as a decision.
-    let text = {
-        use std::io::Read;
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
-        stream
-            .write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n")
-            .unwrap();
-        let mut text = String::new();
-        stream.read_to_string(&mut text).unwrap();
-        text
-    };
+    let text = scrape_metrics(metrics_port);
     assert!(
         text.contains(r#"charter_grpc_requests_total{rpc="CheckAccess",code="ok"} 1"#),
         "{text}"

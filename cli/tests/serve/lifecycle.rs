@@ -1,14 +1,13 @@
 //! Graceful shutdown with the decision log intact, metrics, and reloads under load.
 
 use std::collections::HashSet;
-use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use charter_proto::v1 as pb;
 
-use super::harness::{Options, analyst_request, free_port, spawn};
+use super::harness::{Options, analyst_request, free_port, scrape_metrics, spawn};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_in_flight_calls_and_keeps_every_decision() {
@@ -35,15 +34,7 @@ async fn sigterm_drains_in_flight_calls_and_keeps_every_decision() {
     }
 
     // Metrics, in Prometheus text.
-    let text = {
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
-        stream
-            .write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\n\r\n")
-            .unwrap();
-        let mut text = String::new();
-        stream.read_to_string(&mut text).unwrap();
-        text
-    };
+    let text = scrape_metrics(metrics_port);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(
         text.contains(r#"charter_grpc_requests_total{rpc="CheckAccess",code="ok"} 20"#),
