@@ -64,47 +64,25 @@ impl ContractLimits {
     /// # Errors
     /// The first limit exceeded, at the line where it was exceeded.
     pub fn check(&self, text: &str) -> Result<(), ParseError> {
-        self.check_lines(text)?;
-        if self.cannot_exceed(text) {
+        if self.check_lines(text)? {
             return Ok(());
         }
         self.check_structure(text)
     }
 
-    /// Whether a cheap scan proves the text within the depth and node limits, so the
-    /// parser's pass can be skipped (most contracts: no aliases, modest nesting).
+    /// Checks every line's length, and tells whether a cheap scan of the same lines
+    /// proves the text within the depth and node limits, so that the parser's pass can
+    /// be skipped (most contracts: no aliases, modest nesting).
     ///
     /// Without aliases a node needs at least half a byte of text (`?,` in a flow sequence
     /// makes three), and nesting needs structure: in block style at most two levels per
     /// indentation column (a sequence may sit at its key's indentation) plus one per
     /// indicator on the line, in flow style one per bracket. Every bracket opened in the
     /// file is counted, closed or not, so the bound never falls short.
-    fn cannot_exceed(&self, text: &str) -> bool {
-        if text.contains('*') || text.len().saturating_add(1).saturating_mul(2) > self.max_nodes {
-            return false;
-        }
+    fn check_lines(&self, text: &str) -> Result<bool, ParseError> {
+        let mut within =
+            !text.contains('*') && text.len().saturating_add(1).saturating_mul(2) <= self.max_nodes;
         let mut flow = 0usize;
-        for line in super::lines::lines(text.as_bytes()) {
-            let indent = line
-                .iter()
-                .take_while(|&&b| b == b' ' || b == b'\t')
-                .count();
-            let mut indicators = 0usize;
-            for &byte in line {
-                match byte {
-                    b'[' | b'{' => flow += 1,
-                    b'-' | b'?' | b':' => indicators += 1,
-                    _ => {}
-                }
-            }
-            if 2 * (indent + 1) + indicators + flow > self.max_depth {
-                return false;
-            }
-        }
-        true
-    }
-
-    fn check_lines(&self, text: &str) -> Result<(), ParseError> {
         for (i, line) in super::lines::lines(text.as_bytes()).enumerate() {
             if line.len() > self.max_line_length {
                 return Err(ParseError::new(
@@ -116,8 +94,23 @@ impl ContractLimits {
                     ),
                 ));
             }
+            if within {
+                let indent = line
+                    .iter()
+                    .take_while(|&&b| b == b' ' || b == b'\t')
+                    .count();
+                let mut indicators = 0usize;
+                for &byte in line {
+                    match byte {
+                        b'[' | b'{' => flow += 1,
+                        b'-' | b'?' | b':' => indicators += 1,
+                        _ => {}
+                    }
+                }
+                within = 2 * (indent + 1) + indicators + flow <= self.max_depth;
+            }
         }
-        Ok(())
+        Ok(within)
     }
 
     fn check_structure(&self, text: &str) -> Result<(), ParseError> {
@@ -263,7 +256,7 @@ mod tests {
         #[test]
         fn the_fast_path_is_sound(text in "[-?:,\\[\\]{}a \n]{0,60}", depth in 1usize..6, nodes in 1usize..200) {
             let l = limits(depth, nodes);
-            if l.cannot_exceed(&text) {
+            if l.check_lines(&text) == Ok(true) {
                 proptest::prop_assert!(l.check_structure(&text).is_ok(), "{:?}", text);
             }
         }
