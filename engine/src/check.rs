@@ -6,15 +6,13 @@ use rayon::prelude::*;
 
 use crate::cache::{Cache, CachedProduct, CachedResult};
 use crate::contract::{self, ReaderSettings};
-use crate::mesh::{ContractFile, LoadOptions};
+use crate::mesh::ContractFile;
 use crate::report::{Finding, Report, RuleInfo, Severity};
 use crate::rules::{EvalError, RuleSet};
 
 /// How a check runs.
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
-    /// Which files are contracts, and the file-size limit.
-    pub load: LoadOptions,
     /// The result cache folder; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
 }
@@ -95,14 +93,14 @@ fn run(
     let cache = options
         .cache_dir
         .as_deref()
-        .map(|dir| Cache::open(dir, &cache_revision(rules, reader, options)));
+        .map(|dir| Cache::open(dir, &cache_revision(rules, reader)));
     progress.start(files.len());
     let results: Vec<Checked> = files
         .par_iter()
         .map_init(
             || rules.evaluator(),
             |evaluator, file| {
-                let result = check_one(file, evaluator, reader, options, cache.as_ref(), keep);
+                let result = check_one(file, evaluator, reader, cache.as_ref(), keep);
                 progress.advance();
                 result
             },
@@ -156,12 +154,12 @@ fn run(
 }
 
 /// What cached results depend on besides the file: the policies and the limits.
-fn cache_revision(rules: &RuleSet, reader: &ReaderSettings, options: &CheckOptions) -> String {
+fn cache_revision(rules: &RuleSet, reader: &ReaderSettings) -> String {
     let l = &reader.limits;
     format!(
         "{}+limits:{}:{}:{}:{}",
         rules.revision(),
-        options.load.max_file_size,
+        l.max_file_size,
         l.max_line_length,
         l.max_depth,
         l.max_nodes
@@ -188,7 +186,6 @@ fn check_one(
     file: &ContractFile,
     evaluator: &mut crate::rules::Evaluator,
     reader: &ReaderSettings,
-    options: &CheckOptions,
     cache: Option<&Cache>,
     keep: bool,
 ) -> Checked {
@@ -211,7 +208,7 @@ fn check_one(
             waiver: None,
         }],
     };
-    let bytes = match crate::mesh::read_limited(file, &options.load) {
+    let bytes = match crate::mesh::read_limited(file, &reader.limits) {
         Ok(bytes) => bytes,
         Err(message) => return done(Cache::key(&file.display, ""), unreadable(1, message), false),
     };

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
-use crate::contract::{self, Contract, Product, ReaderSettings};
+use crate::contract::{self, Contract, ContractLimits, Product, ReaderSettings};
 
 /// Which files under a root are contracts.
 #[derive(Debug, Clone)]
@@ -20,8 +20,6 @@ pub struct LoadOptions {
     pub include: Vec<String>,
     /// Globs of files never read as contracts.
     pub exclude: Vec<String>,
-    /// Files larger than this many bytes are not read (a `contract/parse` finding instead).
-    pub max_file_size: u64,
 }
 
 impl Default for LoadOptions {
@@ -35,7 +33,6 @@ impl Default for LoadOptions {
                 "waivers.yaml".into(),
                 "waivers.yml".into(),
             ],
-            max_file_size: 1024 * 1024,
         }
     }
 }
@@ -114,7 +111,7 @@ impl Mesh {
         let files = discover(root, options)?;
         let loaded: Vec<Loaded> = files
             .par_iter()
-            .map(|file| load_file(file, options, settings))
+            .map(|file| load_file(file, settings))
             .collect();
         Ok(Self::from_loaded(loaded))
     }
@@ -265,7 +262,7 @@ pub fn discover(root: &Path, options: &LoadOptions) -> Result<Vec<ContractFile>,
 
 /// Reads and normalizes one file; never fails, a bad file is a [`ParseFailure`].
 #[must_use]
-pub fn load_file(file: &ContractFile, options: &LoadOptions, settings: &ReaderSettings) -> Loaded {
+pub fn load_file(file: &ContractFile, settings: &ReaderSettings) -> Loaded {
     let failure = |line, message| {
         Loaded::Failure(ParseFailure {
             file: file.display.clone(),
@@ -273,7 +270,7 @@ pub fn load_file(file: &ContractFile, options: &LoadOptions, settings: &ReaderSe
             message,
         })
     };
-    let bytes = match read_limited(file, options) {
+    let bytes = match read_limited(file, &settings.limits) {
         Ok(bytes) => bytes,
         Err(message) => return failure(1, message),
     };
@@ -287,7 +284,7 @@ pub fn load_file(file: &ContractFile, options: &LoadOptions, settings: &ReaderSe
 ///
 /// # Errors
 /// A message for a file that is too large or cannot be read (reported at line 1).
-pub fn read_limited(file: &ContractFile, options: &LoadOptions) -> Result<Vec<u8>, String> {
+pub fn read_limited(file: &ContractFile, limits: &ContractLimits) -> Result<Vec<u8>, String> {
     let meta = std::fs::metadata(&file.path).map_err(|e| format!("cannot read file: {e}"))?;
     if meta.is_dir() {
         let why = std::fs::read_dir(&file.path).err().map_or_else(
@@ -298,13 +295,7 @@ pub fn read_limited(file: &ContractFile, options: &LoadOptions) -> Result<Vec<u8
             "cannot read folder: {why}; the contracts in it were not checked"
         ));
     }
-    if meta.len() > options.max_file_size {
-        return Err(format!(
-            "file is {} bytes, over the limit of {} bytes for a contract (--max-file-size)",
-            meta.len(),
-            options.max_file_size
-        ));
-    }
+    limits.check_size(meta.len())?;
     std::fs::read(&file.path).map_err(|e| format!("cannot read file: {e}"))
 }
 

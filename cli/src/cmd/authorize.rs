@@ -9,7 +9,7 @@ use charter_engine::access::{
     AccessEngine, AccessPolicies, AccessRequest, ColumnEffect, Decision, Dialect, Outcome,
     PolicyOutcome, Principal, ProductEffect, ProductRef, Reason,
 };
-use charter_engine::mesh::Mesh;
+use charter_engine::mesh::{LoadOptions, Mesh};
 use clap::{Args, ValueEnum};
 use owo_colors::{OwoColorize, Style};
 
@@ -149,7 +149,7 @@ pub(crate) fn load_engine(
         AccessPolicies::from_pack(&pack).context("the access policies cannot be used")?;
     let mesh = Mesh::load(
         mesh_dir,
-        &limits.load_options(),
+        &LoadOptions::default(),
         &limits.reader(pack.settings()),
     )
     .with_context(|| format!("cannot load the mesh in `{}`", mesh_dir.display()))?;

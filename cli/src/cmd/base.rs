@@ -26,7 +26,7 @@ pub fn findings(
     mesh: &Mesh,
     prepared: &Prepared,
 ) -> anyhow::Result<Vec<Finding>> {
-    let base = base_files(dir, git_ref, mesh, prepared.options.load.max_file_size)?;
+    let base = base_files(dir, git_ref, mesh, prepared.reader.limits.max_file_size)?;
     Ok(compare_with_base(&base, mesh, &prepared.reader))
 }
 

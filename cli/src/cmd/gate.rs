@@ -137,7 +137,6 @@ impl GateArgs {
             } else {
                 self.cache_dir.clone().or(default_cache)
             },
-            load: self.limits.load_options(),
         };
         Ok(Prepared {
             pack,

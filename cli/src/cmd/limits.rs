@@ -1,7 +1,7 @@
 //! `--max-*` flags: the limits on one contract file, shared by every command that reads contracts.
 
 use charter_engine::contract::{ContractLimits, ReaderSettings};
-use charter_engine::mesh::{ContractFile, LoadOptions, read_limited};
+use charter_engine::mesh::{ContractFile, read_limited};
 use clap::Args;
 
 /// Limits on one contract file. A file over any of them is a `contract/parse` finding
@@ -10,7 +10,7 @@ use clap::Args;
 #[command(next_help_heading = "Limits on each contract file")]
 pub struct LimitArgs {
     /// Files larger than this many bytes are not read.
-    #[arg(long, value_name = "BYTES", default_value_t = LoadOptions::default().max_file_size)]
+    #[arg(long, value_name = "BYTES", default_value_t = ContractLimits::default().max_file_size)]
     pub max_file_size: u64,
     /// The longest line, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = ContractLimits::default().max_line_length)]
@@ -28,7 +28,7 @@ impl Default for LimitArgs {
     fn default() -> Self {
         let limits = ContractLimits::default();
         Self {
-            max_file_size: LoadOptions::default().max_file_size,
+            max_file_size: limits.max_file_size,
             max_line_length: limits.max_line_length,
             max_depth: limits.max_depth,
             max_nodes: limits.max_nodes,
@@ -41,18 +41,10 @@ impl LimitArgs {
     #[must_use]
     pub fn contract_limits(&self) -> ContractLimits {
         ContractLimits {
+            max_file_size: self.max_file_size,
             max_line_length: self.max_line_length,
             max_depth: self.max_depth,
             max_nodes: self.max_nodes,
-        }
-    }
-
-    /// The default load options with these limits.
-    #[must_use]
-    pub fn load_options(&self) -> LoadOptions {
-        LoadOptions {
-            max_file_size: self.max_file_size,
-            ..LoadOptions::default()
         }
     }
 
@@ -65,7 +57,7 @@ impl LimitArgs {
             display: path.display().to_string(),
             path: path.to_path_buf(),
         };
-        read_limited(&file, &self.load_options())
+        read_limited(&file, &self.contract_limits())
             .map_err(|message| anyhow::anyhow!("`{}`: {message}", path.display()))
     }
 
@@ -95,7 +87,6 @@ mod tests {
     fn the_default_is_what_the_flags_default_to() {
         let parsed = Command::parse_from(["charter"]).limits;
         let default = LimitArgs::default();
-        assert_eq!(parsed.load_options().max_file_size, default.max_file_size);
         assert_eq!(parsed.contract_limits(), default.contract_limits());
     }
 }

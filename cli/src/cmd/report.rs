@@ -63,7 +63,7 @@ impl ReportArgs {
 
     /// Which files are contracts.
     pub fn load_options(&self) -> LoadOptions {
-        let mut load = self.gate.limits.load_options();
+        let mut load = LoadOptions::default();
         if !self.include.is_empty() {
             load.include.clone_from(&self.include);
         }
@@ -100,7 +100,6 @@ impl ReportArgs {
             self.base.is_some() || (prepared.mesh_rules.is_some() && cached_mesh.is_none());
         let mesh = needs_mesh.then(|| {
             // Contracts served from the result cache were not read; read them now.
-            let options = self.load_options();
             let mut loaded: Vec<Loaded> = run
                 .contracts
                 .into_iter()
@@ -109,7 +108,7 @@ impl ReportArgs {
             loaded.extend(
                 run.cached
                     .par_iter()
-                    .map(|file| load_file(file, &options, &prepared.reader))
+                    .map(|file| load_file(file, &prepared.reader))
                     .collect::<Vec<_>>(),
             );
             Mesh::from_loaded(loaded)

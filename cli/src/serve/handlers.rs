@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use charter_engine::check::{PARSE_RULE, POLICY_ERROR_RULE, TIMEOUT_RULE};
-use charter_engine::contract::{ParseError, read_bytes};
+use charter_engine::contract::read_bytes;
 use charter_engine::report::Severity;
 use charter_engine::rules::EvalError;
 use charter_proto::v1 as pb;
@@ -309,19 +309,7 @@ fn evaluate(snapshot: &Snapshot, file: &str, bytes: &[u8]) -> pb::ContractEvalua
                 path: path.unwrap_or_default(),
             }
         };
-    let read = if bytes.len() as u64 > snapshot.max_file_size {
-        Err(ParseError {
-            line: 1,
-            message: format!(
-                "file is {} bytes, over the limit of {} bytes for a contract (--max-file-size)",
-                bytes.len(),
-                snapshot.max_file_size
-            ),
-        })
-    } else {
-        read_bytes(file, bytes, &snapshot.reader)
-    };
-    let (product_id, mut findings) = match read {
+    let (product_id, mut findings) = match read_bytes(file, bytes, &snapshot.reader) {
         Err(error) => (
             String::new(),
             vec![finding(

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use anyhow::Context;
 use charter_engine::access::{AccessEngine, AccessPolicies};
 use charter_engine::contract::ReaderSettings;
-use charter_engine::mesh::Mesh;
+use charter_engine::mesh::{LoadOptions, Mesh};
 
 use crate::cmd::limits::LimitArgs;
 use charter_engine::rules::{RuleSet, RuleSetOptions};
@@ -33,8 +33,6 @@ pub struct Snapshot {
     pub rules: RuleSet,
     /// How contracts are read (from the pack's settings, with the limits).
     pub reader: ReaderSettings,
-    /// The largest contract file, in bytes.
-    pub max_file_size: u64,
     /// Content hash of policies and contracts together.
     pub revision: String,
     /// The pack's content hash.
@@ -61,8 +59,7 @@ impl Snapshot {
             tracing::warn!(%warning, "access policies");
         }
         let reader = sources.limits.reader(pack.settings());
-        let load = sources.limits.load_options();
-        let mesh = Mesh::load(&sources.mesh, &load, &reader)
+        let mesh = Mesh::load(&sources.mesh, &LoadOptions::default(), &reader)
             .with_context(|| format!("cannot load the mesh in `{}`", sources.mesh.display()))?;
         for failure in mesh.failures() {
             tracing::warn!(
@@ -89,7 +86,6 @@ impl Snapshot {
             access,
             rules,
             reader,
-            max_file_size: load.max_file_size,
             revision,
             policies_revision,
             mesh_revision,

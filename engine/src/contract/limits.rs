@@ -1,11 +1,12 @@
 //! Limits on the shape of a contract's YAML, checked before anything is built from it.
 //!
 //! Contracts are written by many teams and arrive through pull requests: a file may be
-//! built to exhaust the checker. The file size is limited where the file is read
-//! ([`crate::mesh::LoadOptions::max_file_size`]); this module limits what a small file can
-//! still expand to: very long lines, deep nesting, and many nodes — counted *after* alias
-//! expansion, so a "billion laughs" document is refused after reading its few hundred
-//! bytes, in one pass over the parser's events, without building anything.
+//! built to exhaust the checker. The file size is checked before a file is read
+//! ([`crate::mesh::read_limited`]) and again on the bytes handed to the reader; the rest
+//! limits what a small file can still expand to: very long lines, deep nesting, and many
+//! nodes — counted *after* alias expansion, so a "billion laughs" document is refused
+//! after reading its few hundred bytes, in one pass over the parser's events, without
+//! building anything.
 
 use std::collections::HashMap;
 
@@ -16,6 +17,8 @@ use super::read::ParseError;
 /// Limits on one contract file's YAML. Each error names the limit and the flag that sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ContractLimits {
+    /// The largest file, in bytes.
+    pub max_file_size: u64,
     /// The longest line, in bytes.
     pub max_line_length: usize,
     /// The deepest nesting of mappings and sequences.
@@ -28,6 +31,7 @@ pub struct ContractLimits {
 impl Default for ContractLimits {
     fn default() -> Self {
         Self {
+            max_file_size: 1024 * 1024,
             max_line_length: 64 * 1024,
             max_depth: 64,
             max_nodes: 100_000,
@@ -56,6 +60,20 @@ struct Anchored {
 }
 
 impl ContractLimits {
+    /// Checks a file's size (`len` bytes) against the limit.
+    ///
+    /// # Errors
+    /// What to say of a file over the limit.
+    pub fn check_size(&self, len: u64) -> Result<(), String> {
+        if len > self.max_file_size {
+            return Err(format!(
+                "file is {len} bytes, over the limit of {} bytes for a contract (--max-file-size)",
+                self.max_file_size
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks `text` against the limits.
     ///
     /// A document that is not valid YAML passes: the reader reports the syntax error
@@ -214,6 +232,7 @@ mod tests {
 
     fn limits(max_depth: usize, max_nodes: usize) -> ContractLimits {
         ContractLimits {
+            max_file_size: 1024,
             max_line_length: 80,
             max_depth,
             max_nodes,

@@ -134,6 +134,7 @@ pub fn read_bytes(
     bytes: &[u8],
     settings: &ReaderSettings,
 ) -> Result<Contract, ParseError> {
+    check_size(bytes, settings)?;
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let line = line_at(bytes, e.valid_up_to());
         ParseError::new(
@@ -165,7 +166,15 @@ pub fn read_bytes(
 /// # Errors
 /// The text is not YAML, not a known format, or has wrong types.
 pub fn read(file: &str, text: &str, settings: &ReaderSettings) -> Result<Contract, ParseError> {
+    check_size(text.as_bytes(), settings)?;
     read_hashed(file, text, settings, blake3::hash(text.as_bytes()))
+}
+
+fn check_size(bytes: &[u8], settings: &ReaderSettings) -> Result<(), ParseError> {
+    settings
+        .limits
+        .check_size(bytes.len() as u64)
+        .map_err(|message| ParseError::new(1, message))
 }
 
 /// [`read`], with the content hash of the file (its bytes, not the decoded text) given.
