@@ -92,7 +92,7 @@ fn parse_dialect(s: &str) -> Result<Dialect, String> {
 
 /// Runs `charter authorize`.
 pub fn run(args: &AuthorizeArgs) -> anyhow::Result<ExitCode> {
-    let (engine, _mesh) = load_engine(&args.mesh, args.policies.as_deref(), &args.limits)?;
+    let engine = load_engine(&args.mesh, args.policies.as_deref(), &args.limits)?;
     let request = AccessRequest {
         principal: Principal {
             id: args.principal.clone(),
@@ -143,7 +143,7 @@ pub(crate) fn load_engine(
     mesh_dir: &std::path::Path,
     policies: Option<&std::path::Path>,
     limits: &super::limits::LimitArgs,
-) -> anyhow::Result<(AccessEngine, Mesh)> {
+) -> anyhow::Result<AccessEngine> {
     let pack = crate::policies::load(policies)?;
     let prepared =
         AccessPolicies::from_pack(&pack).context("the access policies cannot be used")?;
@@ -164,9 +164,8 @@ pub(crate) fn load_engine(
             failure.file, failure.line, failure.message
         );
     }
-    let engine = AccessEngine::with_policies(std::sync::Arc::new(prepared), &mesh)
-        .context("cannot build the access entities of the mesh")?;
-    Ok((engine, mesh))
+    AccessEngine::with_policies(std::sync::Arc::new(prepared), &mesh)
+        .context("cannot build the access entities of the mesh")
 }
 
 /// Styles of the text output (all plain when colour is off).

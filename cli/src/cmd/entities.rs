@@ -32,8 +32,7 @@ pub struct EntitiesArgs {
 
 /// Runs `charter entities`.
 pub fn run(args: &EntitiesArgs) -> anyhow::Result<ExitCode> {
-    let (engine, _mesh) =
-        super::authorize::load_engine(&args.mesh, args.policies.as_deref(), &args.limits)?;
+    let engine = super::authorize::load_engine(&args.mesh, args.policies.as_deref(), &args.limits)?;
     let json = engine.entities_json()?;
     let mut out = io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &json)?;

@@ -243,21 +243,18 @@ impl AccessEngine {
     }
 
     pub(super) fn resolve(&self, product: &ProductRef) -> Result<&Slot, Vec<Reason>> {
-        let (target, shown) = match product {
-            ProductRef::Id(id) => (self.by_id.get(id.trim()), product.to_string()),
-            ProductRef::Table(table) => (
-                self.by_table.get(&table.trim().to_ascii_lowercase()),
-                product.to_string(),
-            ),
+        let target = match product {
+            ProductRef::Id(id) => self.by_id.get(id.trim()),
+            ProductRef::Table(table) => self.by_table.get(&table.trim().to_ascii_lowercase()),
         };
         match target {
             Some(Target::Product(i)) => Ok(&self.slots[*i]),
             Some(Target::Ambiguous(by)) => Err(vec![Reason::message(format!(
-                "{shown} is declared by more than one contract ({}): it cannot be decided",
+                "{product} is declared by more than one contract ({}): it cannot be decided",
                 by.join(", ")
             ))]),
             None => {
-                let mut reasons = vec![Reason::message(format!("{shown} is not in the mesh"))];
+                let mut reasons = vec![Reason::message(format!("{product} is not in the mesh"))];
                 if !self.unreadable.is_empty() {
                     let shown_files: Vec<&str> =
                         self.unreadable.iter().take(5).map(String::as_str).collect();

@@ -62,11 +62,7 @@ impl AccessEngine {
             Ok(slot) => slot,
             Err(reasons) => {
                 decision.reasons = reasons;
-                decision.columns = request
-                    .columns
-                    .iter()
-                    .map(|c| denied(c, "the product cannot be decided"))
-                    .collect();
+                decision.columns = deny_all(&request.columns, "the product cannot be decided");
                 return Ok(decision);
             }
         };
@@ -91,11 +87,7 @@ impl AccessEngine {
         // A principal that may not query the product learns nothing of its columns.
         let fail = |mut decision: Decision, why: String| {
             decision.reasons.push(Reason::message(why));
-            decision.columns = request
-                .columns
-                .iter()
-                .map(|name| denied(name, "the decision failed"))
-                .collect();
+            decision.columns = deny_all(&request.columns, "the decision failed");
             decision
         };
 
@@ -176,23 +168,16 @@ impl AccessEngine {
             context: &context,
             store: &store,
         };
-        let mut explanation = decision.explanation.take();
-
         let query = asker.answer(
             Action::Query,
             &entry.uid,
             Some(&slot.query),
             &[],
-            explanation.as_mut(),
+            decision.explanation.as_mut(),
         );
         decision.reasons = query.reasons;
         if !query.allowed {
-            decision.columns = request
-                .columns
-                .iter()
-                .map(|name| denied(name, "the product may not be queried"))
-                .collect();
-            decision.explanation = explanation;
+            decision.columns = deny_all(&request.columns, "the product may not be queried");
             return Ok(decision);
         }
         decision.product.effect = ProductEffect::Allow;
@@ -218,7 +203,7 @@ impl AccessEngine {
                 &resource,
                 plans.map(|[read, _]| read),
                 &members,
-                explanation.as_mut(),
+                decision.explanation.as_mut(),
             );
             answers[unit] = Some(if read.allowed {
                 ClassAnswer::Clear(read.reasons)
@@ -231,7 +216,7 @@ impl AccessEngine {
                     &resource,
                     plans.map(|[_, masked]| masked),
                     &members,
-                    explanation.as_mut(),
+                    decision.explanation.as_mut(),
                 );
                 if masked.allowed {
                     ClassAnswer::Masked(masked.reasons)
@@ -275,11 +260,10 @@ impl AccessEngine {
                 .filter_map(|((_, i), _)| i.map(|i| entry.columns[i].name.as_str()))
                 .collect();
             if !readable.is_empty() || wanted.is_empty() {
-                match rule.evaluate(request, entry, input, &readable, dialect) {
+                match rule.evaluate(request, entry, input, &readable) {
                     Ok(filters) => decision.row_filters = filters,
                     Err(e) => {
                         decision.product.effect = ProductEffect::Deny;
-                        decision.explanation = explanation;
                         return Ok(fail(
                             decision,
                             format!("row filters could not be decided: {e}"),
@@ -288,7 +272,6 @@ impl AccessEngine {
                 }
             }
         }
-        decision.explanation = explanation;
         let denied_count = decision
             .columns
             .iter()
@@ -303,6 +286,11 @@ impl AccessEngine {
         };
         Ok(decision)
     }
+}
+
+/// Every requested column denied, for the same reason.
+fn deny_all(columns: &[String], why: &str) -> Vec<ColumnDecision> {
+    columns.iter().map(|name| denied(name, why)).collect()
 }
 
 fn denied(name: &str, why: &str) -> ColumnDecision {

@@ -21,7 +21,7 @@ use serde_json::Value as Json;
 use super::decision::RowFilter;
 use super::entities::ProductEntry;
 use super::error::AccessError;
-use super::mask::{Dialect, quote_identifier, quote_literal};
+use super::mask::{quote_identifier, quote_literal};
 use super::request::AccessRequest;
 use super::settings::SETTINGS_KEY;
 use crate::contract::Product;
@@ -136,7 +136,6 @@ impl RowFilterRule {
         product: &ProductEntry,
         product_input: &Value,
         columns: &[&str],
-        dialect: Dialect,
     ) -> Result<Vec<RowFilter>, String> {
         let input = request_input(request, product_input, columns);
         let mut engine = self.engine.clone();
@@ -162,10 +161,7 @@ impl RowFilterRule {
                 ));
             }
         };
-        items
-            .iter()
-            .map(|item| filter_of(item, product, dialect))
-            .collect()
+        items.iter().map(|item| filter_of(item, product)).collect()
     }
 
     /// Why an evaluation failed, for the decision's reasons.
@@ -232,7 +228,7 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// One filter object of the rule, checked and rendered.
-fn filter_of(item: &Value, product: &ProductEntry, dialect: Dialect) -> Result<RowFilter, String> {
+fn filter_of(item: &Value, product: &ProductEntry) -> Result<RowFilter, String> {
     let json: Json = serde_json::to_value(item)
         .map_err(|e| format!("rule returned a value that is not JSON: {e}"))?;
     let Json::Object(map) = &json else {
@@ -276,7 +272,7 @@ fn filter_of(item: &Value, product: &ProductEntry, dialect: Dialect) -> Result<R
         )
     })?;
     let name = &product.columns[index].name;
-    let sql = predicate(name, &op, &value, dialect)?;
+    let sql = predicate(name, &op, &value)?;
     Ok(RowFilter {
         column: name.clone(),
         op,
@@ -287,12 +283,9 @@ fn filter_of(item: &Value, product: &ProductEntry, dialect: Dialect) -> Result<R
 }
 
 /// `"column" = 'value'`, `"column" IN ('a', 'b')`… with the column quoted and values escaped.
-pub(crate) fn predicate(
-    column: &str,
-    op: &str,
-    value: &Json,
-    _dialect: Dialect,
-) -> Result<String, String> {
+/// Trino and ANSI SQL quote identifiers and literals alike, so the predicate is the same
+/// in every dialect.
+pub(crate) fn predicate(column: &str, op: &str, value: &Json) -> Result<String, String> {
     let col = quote_identifier(column);
     match op {
         "=" | "<>" | "!=" => {
@@ -336,36 +329,33 @@ mod tests {
 
     #[test]
     fn injection_stays_one_literal() {
-        let sql = predicate("region", "=", &json!("eu' OR '1'='1"), Dialect::Trino).unwrap();
+        let sql = predicate("region", "=", &json!("eu' OR '1'='1")).unwrap();
         assert_eq!(sql, r#""region" = 'eu'' OR ''1''=''1'"#);
     }
 
     #[test]
     fn lists_numbers_and_booleans() {
         assert_eq!(
-            predicate("tier", "in", &json!(["a", "b'c"]), Dialect::Ansi).unwrap(),
+            predicate("tier", "in", &json!(["a", "b'c"])).unwrap(),
             r#""tier" IN ('a', 'b''c')"#
         );
         assert_eq!(
-            predicate("n", "not in", &json!([1, 2.5]), Dialect::Ansi).unwrap(),
+            predicate("n", "not in", &json!([1, 2.5])).unwrap(),
             r#""n" NOT IN (1, 2.5)"#
         );
         assert_eq!(
-            predicate("flag", "!=", &json!(true), Dialect::Trino).unwrap(),
+            predicate("flag", "!=", &json!(true)).unwrap(),
             r#""flag" <> TRUE"#
         );
-        assert_eq!(
-            predicate("x", "in", &json!([]), Dialect::Trino).unwrap(),
-            "FALSE"
-        );
+        assert_eq!(predicate("x", "in", &json!([])).unwrap(), "FALSE");
     }
 
     #[test]
     fn malformed_filters_are_errors() {
-        assert!(predicate("x", "like", &json!("a%"), Dialect::Trino).is_err());
-        assert!(predicate("x", "=", &json!(null), Dialect::Trino).is_err());
-        assert!(predicate("x", "=", &json!({"a": 1}), Dialect::Trino).is_err());
-        assert!(predicate("x", "in", &json!("a"), Dialect::Trino).is_err());
-        assert!(predicate("x", "in", &json!([["a"]]), Dialect::Trino).is_err());
+        assert!(predicate("x", "like", &json!("a%")).is_err());
+        assert!(predicate("x", "=", &json!(null)).is_err());
+        assert!(predicate("x", "=", &json!({"a": 1})).is_err());
+        assert!(predicate("x", "in", &json!("a")).is_err());
+        assert!(predicate("x", "in", &json!([["a"]])).is_err());
     }
 }
