@@ -91,9 +91,11 @@ impl RuleSet {
             check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
         });
         let has_rules = has_package(&engine, "data.charter.rules")?;
-        // Evaluate once on an empty product so that compile errors surface now, not per contract.
+        // Evaluate once on an empty product so that compile errors surface now, not per
+        // contract; the engine keeps what that first evaluation prepared (the analysed
+        // schedule, rules and functions), which every evaluator's clone then shares.
         let mut probe = Evaluator {
-            engine: engine.clone(),
+            engine,
             has_rules,
             timeout: options.timeout,
         };
@@ -104,7 +106,7 @@ impl RuleSet {
             });
         }
         Ok(Self {
-            engine,
+            engine: probe.engine,
             revision: pack.revision().to_owned(),
             has_rules,
             catalog: super::catalog_of(pack, "charter.rules."),
