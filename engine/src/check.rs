@@ -129,14 +129,15 @@ fn run(
         } else if keep && result.product.is_some() {
             cached.push(file_entry.clone());
         }
-        let file = file_of(&key);
         match &result.product {
-            Some(p) => products.push(p.summary(file)),
+            Some(p) => products.push(p.summary(&file_entry.display)),
             None => unreadable += 1,
         }
-        findings.extend(result.findings.iter().cloned());
-        if is_fresh && !key.is_empty() {
+        if is_fresh && cache.is_some() {
+            findings.extend(result.findings.iter().cloned());
             fresh.push((key, result));
+        } else {
+            findings.extend(result.findings);
         }
     }
     if let Some(cache) = cache {
@@ -177,10 +178,6 @@ struct Checked {
     contract: Option<Box<contract::Contract>>,
 }
 
-fn file_of(key: &str) -> &str {
-    key.split('\0').next().unwrap_or(key)
-}
-
 /// Reads and evaluates one file (or takes its result from the cache).
 fn check_one(
     file: &ContractFile,
@@ -212,11 +209,12 @@ fn check_one(
         Ok(bytes) => bytes,
         Err(message) => return done(Cache::key(&file.display, ""), unreadable(1, message), false),
     };
-    let key = Cache::key(&file.display, blake3::hash(&bytes).to_hex().as_str());
+    let hash = blake3::hash(&bytes);
+    let key = Cache::key(&file.display, hash.to_hex().as_str());
     if let Some(hit) = cache.and_then(|c| c.get(&key)) {
         return done(key, hit.clone(), false);
     }
-    let contract = match contract::read_bytes(&file.display, &bytes, reader) {
+    let contract = match contract::read_bytes_hashed(&file.display, &bytes, reader, hash) {
         Ok(c) => c,
         Err(e) => return done(key, unreadable(e.line, e.message), true),
     };

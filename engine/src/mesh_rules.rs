@@ -81,21 +81,8 @@ impl MeshRules {
         engine.set_input(Value::new_object());
         let results = engine
             .eval_query("data.charter.mesh".to_owned(), false)
-            .map_err(|e| {
-                let message = e.to_string();
-                if message.contains("execution exceeded") {
-                    EvalError::Timeout(self.timeout)
-                } else {
-                    EvalError::Failed(message)
-                }
-            })?;
-        let mut raw = Vec::new();
-        for result in &results.result {
-            for expr in &result.expressions {
-                crate::rules::collect_findings(&expr.value, &mut raw);
-            }
-        }
-        Ok(locate(mesh, raw))
+            .map_err(|e| crate::rules::eval_error(&e, self.timeout))?;
+        Ok(locate(mesh, crate::rules::findings_of(&results)))
     }
 }
 

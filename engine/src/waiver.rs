@@ -141,17 +141,8 @@ pub fn apply(report: &mut Report, file: &str, text: &str, settings: &WaiverSetti
     let parsed: File = match yaml_serde::from_str(text) {
         Ok(file) => file,
         Err(e) => {
-            let line = e
-                .location()
-                .map_or(1, |l| u32::try_from(l.line()).unwrap_or(u32::MAX));
-            let message = e.to_string();
-            let message = message.split(" at line ").next().unwrap_or(&message);
-            problem(
-                rules::INVALID,
-                Severity::Error,
-                line,
-                format!("not a valid waivers file: {message}"),
-            );
+            let e = crate::contract::yaml_error(&e, "not a valid waivers file");
+            problem(rules::INVALID, Severity::Error, e.line, e.message);
             report.add_findings(findings);
             return;
         }

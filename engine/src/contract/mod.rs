@@ -22,3 +22,4 @@ pub use locate::LineIndex;
 pub use locations::Locations;
 pub use model::*;
 pub use read::{Contract, ParseError, ReaderSettings, read, read_bytes};
+pub(crate) use read::{read_bytes_hashed, yaml_error};

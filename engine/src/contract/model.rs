@@ -67,6 +67,15 @@ pub struct Retention {
     pub days: u64,
 }
 
+impl From<Duration> for Retention {
+    fn from(period: Duration) -> Self {
+        Self {
+            days: period.seconds.div_ceil(86_400),
+            period,
+        }
+    }
+}
+
 /// Service levels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]

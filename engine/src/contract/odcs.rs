@@ -201,10 +201,7 @@ pub(super) fn read(
             }
             "retention" => {
                 let period = amount_duration(p).map_err(bad)?;
-                retention = Some(Retention {
-                    days: period.seconds.div_ceil(86_400),
-                    period,
-                });
+                retention = Some(Retention::from(period));
                 map.retention = Some(i);
             }
             "availability" => {

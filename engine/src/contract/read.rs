@@ -134,6 +134,16 @@ pub fn read_bytes(
     bytes: &[u8],
     settings: &ReaderSettings,
 ) -> Result<Contract, ParseError> {
+    read_bytes_hashed(file, bytes, settings, blake3::hash(bytes))
+}
+
+/// [`read_bytes`], with the bytes' hash already computed (the caller keyed a cache by it).
+pub(crate) fn read_bytes_hashed(
+    file: &str,
+    bytes: &[u8],
+    settings: &ReaderSettings,
+    hash: blake3::Hash,
+) -> Result<Contract, ParseError> {
     check_size(bytes, settings)?;
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let line = line_at(bytes, e.valid_up_to());
@@ -155,7 +165,7 @@ pub fn read_bytes(
         file,
         text.strip_prefix('\u{feff}').unwrap_or(text),
         settings,
-        blake3::hash(bytes),
+        hash,
     )
 }
 
@@ -341,7 +351,7 @@ pub(crate) fn typed<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
     })
 }
 
-fn yaml_error(e: &yaml_serde::Error, what: &str) -> ParseError {
+pub(crate) fn yaml_error(e: &yaml_serde::Error, what: &str) -> ParseError {
     let line = e
         .location()
         .map_or(1, |l| u32::try_from(l.line()).unwrap_or(u32::MAX));

@@ -152,10 +152,7 @@ pub(super) fn read(
         source,
         "spec.retention.period",
     )?
-    .map(|period| Retention {
-        days: period.seconds.div_ceil(86_400),
-        period,
-    });
+    .map(Retention::from);
     let (freshness, availability) = match spec.sla {
         Some(s) => (text(s.freshness), s.availability.map(|p| p.0)),
         None => (None, None),

@@ -159,21 +159,8 @@ impl Evaluator {
         let results = self
             .engine
             .eval_query("data.charter.rules".to_owned(), false)
-            .map_err(|e| {
-                let message = e.to_string();
-                if message.contains("execution exceeded") || message.contains("time limit") {
-                    EvalError::Timeout(self.timeout)
-                } else {
-                    EvalError::Failed(message)
-                }
-            })?;
-        let mut out = Vec::new();
-        for result in &results.result {
-            for expr in &result.expressions {
-                collect(&expr.value, "", &mut out);
-            }
-        }
-        Ok(out)
+            .map_err(|e| eval_error(&e, self.timeout))?;
+        Ok(findings_of(&results))
     }
 
     /// Evaluates a contract and ties the findings to its file and lines.
@@ -222,6 +209,27 @@ pub(crate) fn prepared_engine(pack: &PolicyPack) -> Result<Engine, PackError> {
     Ok(engine)
 }
 
+/// What a failed evaluation was: the execution timer running out (`limit`), or a policy error.
+pub(crate) fn eval_error(error: &impl std::fmt::Display, limit: Duration) -> EvalError {
+    let message = error.to_string();
+    if message.contains("execution exceeded") || message.contains("time limit") {
+        EvalError::Timeout(limit)
+    } else {
+        EvalError::Failed(message)
+    }
+}
+
+/// The `deny_*`/`warn_*` findings of an evaluated `data.charter.<tree>` query.
+pub(crate) fn findings_of(results: &regorus::QueryResults) -> Vec<RawFinding> {
+    let mut out = Vec::new();
+    for result in &results.result {
+        for expr in &result.expressions {
+            collect(&expr.value, "", &mut out);
+        }
+    }
+    out
+}
+
 /// Whether the engine has the package `root` or one below it.
 pub(crate) fn has_package(engine: &Engine, root: &str) -> Result<bool, PackError> {
     let below = format!("{root}.");
@@ -239,7 +247,7 @@ pub(crate) fn has_package(engine: &Engine, root: &str) -> Result<bool, PackError
 ///
 /// Matches on `Value` variants rather than calling regorus' `as_*` accessors: those build an
 /// error (with a backtrace, when enabled) for every mismatch, which cost a quarter of a run.
-pub(crate) fn collect(value: &Value, area: &str, out: &mut Vec<RawFinding>) {
+fn collect(value: &Value, area: &str, out: &mut Vec<RawFinding>) {
     let Value::Object(object) = value else { return };
     for (key, value) in object.iter() {
         let Value::String(key) = key else { continue };

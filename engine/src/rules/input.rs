@@ -2,14 +2,6 @@
 
 use crate::contract::Product;
 
-/// The product as the JSON document policies see as `input`.
-///
-/// # Errors
-/// Never in practice: the model serializes to JSON by construction.
-pub fn to_input(product: &Product) -> Result<serde_json::Value, serde_json::Error> {
-    serde_json::to_value(product)
-}
-
 /// The product as a regorus value: serialized to JSON text and parsed by regorus, which
 /// allocates half of what going through `serde_json::Value` does.
 pub(crate) fn to_value(product: &Product) -> Result<regorus::Value, String> {

@@ -16,10 +16,4 @@ pub use cases::{CaseOutcome, CaseResult, RuleCaseFile, run_case_file};
 pub use catalog::{catalog, catalog_of};
 pub use eval::{EvalError, Evaluator, RawFinding, RuleSet, RuleSetOptions};
 
-pub(crate) use eval::{has_package, prepared_engine};
-
-/// Collects the `deny_*`/`warn_*` results of an evaluated `data.charter.<tree>` object.
-pub(crate) fn collect_findings(value: &regorus::Value, out: &mut Vec<RawFinding>) {
-    eval::collect(value, "", out);
-}
-pub use input::to_input;
+pub(crate) use eval::{eval_error, findings_of, has_package, prepared_engine};
