@@ -63,6 +63,24 @@ pub enum FailOn {
     Never,
 }
 
+impl FailOn {
+    /// The least severity that fails the run, if any does.
+    #[must_use]
+    pub fn threshold(self) -> Option<Severity> {
+        match self {
+            Self::Error => Some(Severity::Error),
+            Self::Warning => Some(Severity::Warning),
+            Self::Never => None,
+        }
+    }
+
+    /// Whether a run whose worst finding is `worst` fails.
+    #[must_use]
+    pub fn fails(self, worst: Option<Severity>) -> bool {
+        matches!((worst, self.threshold()), (Some(worst), Some(t)) if worst >= t)
+    }
+}
+
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse::<Format>().map_err(|e| e.to_string())
 }
@@ -171,13 +189,7 @@ impl GateArgs {
         render(report, self.format, &render_options, &mut out)
             .and_then(|()| out.flush())
             .context("cannot write the report")?;
-        let threshold = match self.fail_on {
-            FailOn::Error => Some(Severity::Error),
-            FailOn::Warning => Some(Severity::Warning),
-            FailOn::Never => None,
-        };
-        let failed = matches!((report.worst(), threshold), (Some(worst), Some(t)) if worst >= t);
-        Ok(if failed {
+        Ok(if self.fail_on.fails(report.worst()) {
             ExitCode::from(1)
         } else {
             ExitCode::SUCCESS

@@ -10,9 +10,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use charter_engine::impact::{self, Impact};
-use charter_engine::report::{RenderOptions, Severity};
+use charter_engine::report::RenderOptions;
 
-use super::gate::FailOn;
 use super::report::ReportArgs;
 use crate::output;
 
@@ -39,12 +38,7 @@ pub fn run(args: &ReportArgs, old: &Path) -> anyhow::Result<ExitCode> {
     impact::render(&impact, format, &options, &mut out)
         .and_then(|()| out.flush())
         .context("cannot write the impact preview")?;
-    let threshold = match gate.fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Never => None,
-    };
-    Ok(match threshold {
+    Ok(match gate.fail_on.threshold() {
         Some(t) if impact.introduces(t) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
     })

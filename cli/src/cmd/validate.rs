@@ -18,7 +18,6 @@ use charter_engine::PackError;
 use charter_engine::authoring::{
     self, TextOptions, ValidateOptions, ValidationFormat, render_validation,
 };
-use charter_engine::report::Severity;
 use clap::{Args, ValueEnum};
 
 use super::gate::FailOn;
@@ -87,13 +86,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     render_validation(&validation, format, &options, &mut out)
         .and_then(|()| out.flush())
         .context("cannot write the result")?;
-    let threshold = match args.fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Never => None,
-    };
-    let failed = matches!((validation.worst(), threshold), (Some(worst), Some(t)) if worst >= t);
-    Ok(if failed {
+    Ok(if args.fail_on.fails(validation.worst()) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -10,10 +10,7 @@ use std::io::{self, Write};
 use super::model::{ChangeKind, Figures, Impact};
 use super::{domain_label, figures_line, totals_line};
 use crate::report::RenderOptions;
-use crate::report::render::{markdown_cell, markdown_code};
-
-/// At most this many changes are listed: a GitHub comment holds at most 65,536 characters.
-const MAX_ROWS: usize = 250;
+use crate::report::render::{MARKDOWN_MAX_ROWS as MAX_ROWS, count, markdown_cell, markdown_code};
 
 pub(super) fn render(
     impact: &Impact,
@@ -85,8 +82,8 @@ pub(super) fn render(
     writeln!(out, "<details>")?;
     writeln!(
         out,
-        "<summary>{total} {}</summary>",
-        if total == 1 { "change" } else { "changes" }
+        "<summary>{}</summary>",
+        count(total, "change", "changes")
     )?;
     writeln!(out)?;
     let mut shown = 0;

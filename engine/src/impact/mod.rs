@@ -23,6 +23,7 @@
 use std::fmt;
 use std::io::{self, Write};
 
+use crate::report::render::count as plural;
 use crate::report::{self, RenderOptions};
 
 mod json;
@@ -170,10 +171,6 @@ fn figures_line(f: &Figures) -> String {
         "{} of {} compliant ({:.1}%)",
         f.compliant, f.products, f.score
     )
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The label of a domain, `(files not read as a product)` for none.

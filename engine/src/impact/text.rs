@@ -17,7 +17,6 @@
 //! removed) only when [`RenderOptions::color`] asks; control characters from contracts are
 //! shown escaped.
 
-use std::borrow::Cow;
 use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
@@ -25,6 +24,7 @@ use owo_colors::{OwoColorize, Style};
 use super::model::{Change, ChangeKind, Impact};
 use super::{domain_label, figures_line, totals_line};
 use crate::report::RenderOptions;
+use crate::report::render::clean;
 
 pub(super) fn render(
     impact: &Impact,
@@ -143,21 +143,4 @@ fn suffix(change: &Change) -> String {
         s.push_str(" (waived)");
     }
     s
-}
-
-/// Escapes control characters other than tab, so contract text cannot drive the terminal.
-fn clean(s: &str) -> Cow<'_, str> {
-    let escape = |c: char| c.is_control() && c != '\t';
-    if !s.chars().any(escape) {
-        return Cow::Borrowed(s);
-    }
-    let mut escaped = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if escape(c) {
-            escaped.extend(c.escape_unicode());
-        } else {
-            escaped.push(c);
-        }
-    }
-    Cow::Owned(escaped)
 }

@@ -2,7 +2,6 @@
 //! junit) and the rule catalogue (text, json, markdown). Each writes a whole document to a
 //! writer and returns only I/O errors.
 
-use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -10,6 +9,7 @@ use serde::Serialize;
 use super::problem::Validation;
 use super::test_report::TestReport;
 use crate::report::RuleInfo;
+use crate::report::render::{clean, count};
 
 mod catalog;
 mod tests_junit;
@@ -118,29 +118,4 @@ pub fn render_catalog(
 fn json<T: Serialize>(value: &T, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
     writeln!(out)
-}
-
-/// Escapes control characters other than tab, so that text taken from policy files cannot
-/// write escape sequences to the terminal.
-fn clean(s: &str) -> Cow<'_, str> {
-    let escape = |c: char| c.is_control() && c != '\t';
-    if !s.chars().any(escape) {
-        return Cow::Borrowed(s);
-    }
-    Cow::Owned(
-        s.chars()
-            .map(|c| {
-                if escape(c) {
-                    c.escape_unicode().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-    )
-}
-
-/// `3 errors`, `1 warning`.
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -14,7 +14,7 @@ use crate::report::model::Report;
 /// More findings than this are folded into a `<details>` block.
 pub(super) const FOLD_ABOVE: usize = 50;
 /// At most this many findings are listed: a GitHub comment holds at most 65,536 characters.
-pub(super) const MAX_ROWS: usize = 250;
+pub(crate) const MAX_ROWS: usize = 250;
 
 pub(super) fn render(
     report: &Report,

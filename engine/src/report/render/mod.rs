@@ -32,7 +32,10 @@ mod junit;
 mod markdown;
 
 /// Markdown escaping shared with the policy impact preview.
-pub(crate) use markdown::{cell as markdown_cell, code as markdown_code};
+pub(crate) use markdown::{
+    MAX_ROWS as MARKDOWN_MAX_ROWS, cell as markdown_cell, code as markdown_code,
+};
+pub(crate) use text::clean;
 mod sarif;
 mod text;
 
@@ -221,6 +224,7 @@ fn findings_count(errors: usize, warnings: usize) -> String {
     }
 }
 
-fn count(n: usize, one: &str, many: &str) -> String {
+/// `3 errors`, `1 warning`.
+pub(crate) fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }

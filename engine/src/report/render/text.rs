@@ -228,8 +228,9 @@ fn score_table(report: &Report) -> Table {
 }
 
 /// Escapes control characters other than tab (`\u{1b}`), so that text taken from a contract
-/// cannot move the cursor or change colours. Messages are split into lines before.
-fn clean(s: &str) -> Cow<'_, str> {
+/// or a policy file cannot move the cursor or change colours. Messages are split into
+/// lines before. The one escaper of every terminal renderer (reports, impact, authoring).
+pub(crate) fn clean(s: &str) -> Cow<'_, str> {
     let escape = |c: char| c.is_control() && c != '\t';
     if !s.chars().any(escape) {
         return Cow::Borrowed(s);
