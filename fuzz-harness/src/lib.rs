@@ -110,7 +110,7 @@ pub fn access_decide(data: &[u8]) {
     let Ok(decision) = decided else {
         return;
     };
-    let wire = convert::decision(&decision, &snapshot.revision);
+    let wire = convert::decision(decision, &snapshot.revision);
     assert!(!wire.decision_id.is_empty(), "every decision has an id");
     let effect = |c: &pb::ColumnDecision| pb::ColumnEffect::try_from(c.effect).ok();
     let denied = wire

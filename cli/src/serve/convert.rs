@@ -113,59 +113,58 @@ pub fn access_request(
     })
 }
 
-/// The wire form of an engine decision.
-pub fn decision(decision: &Decision, revision: &str) -> pb::AccessDecision {
+/// The wire form of an engine decision (moved, not copied: the decision is done with).
+pub fn decision(decision: Decision, revision: &str) -> pb::AccessDecision {
     pb::AccessDecision {
-        decision_id: decision.decision_id.clone(),
+        decision_id: decision.decision_id,
         decision: outcome(decision.decision) as i32,
         columns: decision
             .columns
-            .iter()
+            .into_iter()
             .map(|c| pb::ColumnDecision {
-                name: c.name.clone(),
                 effect: column_effect(c.effect) as i32,
                 mask_method: c
                     .mask_method
                     .map(|m| m.as_str().to_owned())
                     .unwrap_or_default(),
-                mask_expression: c.mask_expression.clone().unwrap_or_default(),
-                reasons: reasons(&c.reasons),
+                mask_expression: c.mask_expression.unwrap_or_default(),
+                reasons: reasons(c.reasons),
+                name: c.name,
             })
             .collect(),
         row_filters: decision
             .row_filters
-            .iter()
+            .into_iter()
             .map(|f| pb::RowFilter {
-                column: f.column.clone(),
-                op: f.op.clone(),
                 value_json: f.value.to_string(),
-                sql: f.sql.clone(),
-                reason: f.reason.clone().unwrap_or_default(),
+                column: f.column,
+                op: f.op,
+                sql: f.sql,
+                reason: f.reason.unwrap_or_default(),
             })
             .collect(),
-        reasons: reasons(&decision.reasons),
+        reasons: reasons(decision.reasons),
         revision: revision.to_owned(),
-        product_id: decision.product.id.clone().unwrap_or_default(),
+        product_id: decision.product.id.unwrap_or_default(),
         explanation: decision
             .explanation
-            .as_ref()
             .map(|e| {
                 e.evaluations
-                    .iter()
+                    .into_iter()
                     .map(|ev| pb::Evaluation {
-                        action: ev.action.clone(),
-                        resource: ev.resource.clone(),
-                        columns: ev.columns.clone(),
+                        action: ev.action,
+                        resource: ev.resource,
+                        columns: ev.columns,
                         allowed: ev.allowed,
                         policies: ev
                             .policies
-                            .iter()
+                            .into_iter()
                             .map(|p| pb::PolicyEvaluation {
-                                id: p.id.clone(),
-                                effect: p.effect.clone(),
                                 outcome: policy_outcome(p.outcome).to_owned(),
-                                error: p.error.clone().unwrap_or_default(),
-                                file: p.file.clone(),
+                                id: p.id,
+                                effect: p.effect,
+                                error: p.error.unwrap_or_default(),
+                                file: p.file,
                                 line: p.line,
                             })
                             .collect(),
@@ -190,12 +189,12 @@ pub fn failed_item(decision_id: String, message: String, revision: &str) -> pb::
     }
 }
 
-fn reasons(reasons: &[Reason]) -> Vec<pb::Reason> {
+fn reasons(reasons: Vec<Reason>) -> Vec<pb::Reason> {
     reasons
-        .iter()
+        .into_iter()
         .map(|r| pb::Reason {
-            policy: r.policy.clone().unwrap_or_default(),
-            message: r.message.clone(),
+            policy: r.policy.unwrap_or_default(),
+            message: r.message,
         })
         .collect()
 }

@@ -4,6 +4,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use charter_engine::access::{AccessRequest, Decision, RequestError};
 use charter_engine::check::{PARSE_RULE, POLICY_ERROR_RULE, TIMEOUT_RULE};
 use charter_engine::contract::read_bytes;
 use charter_engine::report::Severity;
@@ -53,7 +54,7 @@ impl Handlers {
         result.map(Response::new)
     }
 
-    fn count(&self, decision: &charter_engine::access::Decision) {
+    fn count(&self, decision: &Decision) {
         self.metrics.decision(
             decision.decision.as_str(),
             decision.columns.iter().map(|c| c.effect.as_str()),
@@ -74,15 +75,9 @@ impl Handlers {
         self.log.check().map_err(|e| errors::log(&e))?;
         let valid = convert::access_request(message, self.limits.max_columns, "")?;
         let snapshot = self.store.current();
-        let decided = catch_unwind(AssertUnwindSafe(|| {
-            if valid.explain {
-                snapshot.access.explain(&valid.request)
-            } else {
-                snapshot.access.decide(&valid.request)
-            }
-        }))
-        .map_err(|_| errors::panicked("deciding an access request"))?
-        .map_err(|e| errors::request(&e))?;
+        let decided = decide(&snapshot, &valid)
+            .map_err(|_| errors::panicked("deciding an access request"))?
+            .map_err(|e| errors::request(&e))?;
         let mut line = Vec::with_capacity(1024);
         decision_log::write_decision(
             &mut line,
@@ -98,7 +93,7 @@ impl Handlers {
         )?;
         self.log.record(line).await.map_err(|e| errors::log(&e))?;
         self.count(&decided);
-        Ok(convert::decision(&decided, &snapshot.revision))
+        Ok(convert::decision(decided, &snapshot.revision))
     }
 
     async fn check_access_batch(
@@ -148,16 +143,20 @@ impl Handlers {
             "its decisions were logged (they were neither logged nor returned)",
         )?;
         self.log.record(lines).await.map_err(|e| errors::log(&e))?;
-        for (decision, _) in &decisions {
-            if let Some(decision) = decision {
-                self.count(decision);
-            } else {
-                self.metrics.decision("deny", std::iter::empty());
-            }
-        }
-        Ok(pb::AccessBatchResponse {
-            decisions: decisions.into_iter().map(|(_, wire)| wire).collect(),
-        })
+        let decisions = decisions
+            .into_iter()
+            .map(|decided| match decided {
+                Decided::Decision(decision) => {
+                    self.count(&decision);
+                    convert::decision(decision, &snapshot.revision)
+                }
+                Decided::Failed(failed) => {
+                    self.metrics.decision("deny", std::iter::empty());
+                    failed
+                }
+            })
+            .collect();
+        Ok(pb::AccessBatchResponse { decisions })
     }
 
     async fn evaluate_contract(
@@ -213,7 +212,25 @@ impl Handlers {
     }
 }
 
-type Decided = (Option<charter_engine::access::Decision>, pb::AccessDecision);
+/// A batch item: its decision, or the deny that stands for an item that could not be decided.
+enum Decided {
+    Decision(Decision),
+    Failed(pb::AccessDecision),
+}
+
+/// Decides (or explains) one validated request; a panic is caught, not spread.
+fn decide(
+    snapshot: &Snapshot,
+    valid: &convert::Validated,
+) -> std::thread::Result<Result<Decision, RequestError>> {
+    catch_unwind(AssertUnwindSafe(|| {
+        if valid.explain {
+            snapshot.access.explain(&valid.request)
+        } else {
+            snapshot.access.decide(&valid.request)
+        }
+    }))
+}
 
 /// Decides every item; an item that fails is a deny with its reason.
 fn decide_batch(
@@ -229,30 +246,12 @@ fn decide_batch(
         let valid = match convert::access_request(message, max_columns, &prefix) {
             Ok(valid) => valid,
             Err(status) => {
-                let id = uuid::Uuid::now_v7().to_string();
-                decision_log::write_failure(
-                    &mut lines,
-                    "CheckAccessBatch",
-                    &id,
-                    None,
-                    status.message(),
-                    &snapshot.revision,
-                );
-                out.push((
-                    None,
-                    convert::failed_item(id, status.message().to_owned(), &snapshot.revision),
-                ));
+                let message = status.message().to_owned();
+                out.push(failed(&mut lines, snapshot, None, message));
                 continue;
             }
         };
-        let decided = catch_unwind(AssertUnwindSafe(|| {
-            if valid.explain {
-                snapshot.access.explain(&valid.request)
-            } else {
-                snapshot.access.decide(&valid.request)
-            }
-        }));
-        match decided {
+        match decide(snapshot, &valid) {
             Ok(Ok(decision)) => {
                 decision_log::write_decision(
                     &mut lines,
@@ -262,39 +261,39 @@ fn decide_batch(
                     &snapshot.revision,
                     started.elapsed(),
                 );
-                let wire = convert::decision(&decision, &snapshot.revision);
-                out.push((Some(decision), wire));
+                out.push(Decided::Decision(decision));
             }
             Ok(Err(error)) => {
-                let id = uuid::Uuid::now_v7().to_string();
                 let message = format!("{prefix}{error}");
-                decision_log::write_failure(
-                    &mut lines,
-                    "CheckAccessBatch",
-                    &id,
-                    Some(&valid.request),
-                    &message,
-                    &snapshot.revision,
-                );
-                out.push((None, convert::failed_item(id, message, &snapshot.revision)));
+                out.push(failed(&mut lines, snapshot, Some(&valid.request), message));
             }
             Err(_) => {
-                let id = uuid::Uuid::now_v7().to_string();
-                let message = format!("{prefix}internal error while deciding");
                 tracing::error!(item = i, "deciding a batch item panicked");
-                decision_log::write_failure(
-                    &mut lines,
-                    "CheckAccessBatch",
-                    &id,
-                    Some(&valid.request),
-                    &message,
-                    &snapshot.revision,
-                );
-                out.push((None, convert::failed_item(id, message, &snapshot.revision)));
+                let message = format!("{prefix}internal error while deciding");
+                out.push(failed(&mut lines, snapshot, Some(&valid.request), message));
             }
         }
     }
     (out, lines)
+}
+
+/// A batch item that could not be decided: logged as such, answered with a deny.
+fn failed(
+    lines: &mut Vec<u8>,
+    snapshot: &Snapshot,
+    request: Option<&AccessRequest>,
+    message: String,
+) -> Decided {
+    let id = uuid::Uuid::now_v7().to_string();
+    decision_log::write_failure(
+        lines,
+        "CheckAccessBatch",
+        &id,
+        request,
+        &message,
+        &snapshot.revision,
+    );
+    Decided::Failed(convert::failed_item(id, message, &snapshot.revision))
 }
 
 /// Reads and evaluates one contract; an unreadable contract is a `contract/parse` finding.
