@@ -1139,7 +1139,15 @@ proptest! {
     #[test]
     fn erroring_policies_never_allow(request in any_request()) {
         let engine = &*ERRORING_CEDAR_ENGINE;
-        if let Ok(d) = engine.decide(&request) {
+        let d = match engine.decide(&request) {
+            // Only a malformed request is refused, failing pack or not.
+            Err(e) => {
+                prop_assert!(request.check().is_err(), "refused a well-formed request: {e}");
+                return Ok(());
+            }
+            Ok(d) => d,
+        };
+        {
             check_decision(engine, &request, &d)?;
             prop_assert_eq!(d.decision, Outcome::Deny);
             prop_assert_eq!(d.product.effect, ProductEffect::Deny);
@@ -1159,7 +1167,15 @@ proptest! {
     #[test]
     fn erroring_row_filters_never_allow(request in any_request()) {
         let engine = &*ERRORING_ROW_FILTERS_ENGINE;
-        if let Ok(d) = engine.decide(&request) {
+        let d = match engine.decide(&request) {
+            // Only a malformed request is refused, failing pack or not.
+            Err(e) => {
+                prop_assert!(request.check().is_err(), "refused a well-formed request: {e}");
+                return Ok(());
+            }
+            Ok(d) => d,
+        };
+        {
             check_decision(engine, &request, &d)?;
             prop_assert_eq!(d.decision, Outcome::Deny, "{}", all_reasons(&d));
             prop_assert!(d.columns.iter().all(|c| c.effect == ColumnEffect::Deny));

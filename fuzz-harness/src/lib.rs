@@ -95,11 +95,20 @@ fn snapshot() -> &'static Snapshot {
 /// # Panics
 /// When an invariant breaks.
 pub fn access_decide(data: &[u8]) {
+    let _ = access_decided(data);
+}
+
+/// [`access_decide`], telling whether the input got as far as a decision whose
+/// invariants were checked (a seed that stops short tests nothing).
+///
+/// # Panics
+/// When an invariant breaks.
+pub fn access_decided(data: &[u8]) -> bool {
     let Ok(message) = pb::AccessRequest::decode(data) else {
-        return;
+        return false;
     };
     let Ok(valid) = convert::access_request(message, MAX_COLUMNS, "") else {
-        return;
+        return false;
     };
     let snapshot = snapshot();
     let decided = if valid.explain {
@@ -108,7 +117,7 @@ pub fn access_decide(data: &[u8]) {
         snapshot.access.decide(&valid.request)
     };
     let Ok(decision) = decided else {
-        return;
+        return false;
     };
     let wire = convert::decision(decision, &snapshot.revision);
     assert!(!wire.decision_id.is_empty(), "every decision has an id");
@@ -165,6 +174,7 @@ pub fn access_decide(data: &[u8]) {
             );
         }
     }
+    true
 }
 
 /// The default contract rules, compiled once.

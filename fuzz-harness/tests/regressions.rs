@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use charter_fuzz_harness::{access_decide, contract_read, repo, rule_eval};
+use charter_fuzz_harness::{access_decide, access_decided, contract_read, repo, rule_eval};
 
 fn inputs(target: &str) -> Vec<PathBuf> {
     let mut files = Vec::new();
@@ -49,6 +49,14 @@ fn contract_read_inputs() {
 #[test]
 fn access_decide_inputs() {
     replay("access_decide", access_decide, 6);
+    // Every seed is a well-formed request: it must reach a decision, or it tests nothing.
+    for file in inputs("access_decide") {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("seed-") {
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(access_decided(&bytes), "{name} stops short of a decision");
+        }
+    }
 }
 
 #[test]

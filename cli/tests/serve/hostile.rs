@@ -162,7 +162,7 @@ async fn a_flood_beyond_max_concurrency_is_refused_while_health_stays_prompt() {
     assert!(served >= 1, "some calls are served");
     assert!(refused >= 1, "some calls are refused ({served} served)");
     assert!(
-        slowest < Duration::from_secs(1),
+        slowest < Duration::from_secs(3),
         "a health check took {slowest:?} during the flood"
     );
 
@@ -443,7 +443,7 @@ async fn a_call_dropped_mid_batch_keeps_its_slot_until_its_work_is_done() {
     let mut big = server.client().await;
     let batch = tokio::spawn(async move {
         big.check_access_batch(pb::AccessBatchRequest {
-            requests: vec![analyst_request(); 10_000],
+            requests: vec![analyst_request(); 100_000],
         })
         .await
     });

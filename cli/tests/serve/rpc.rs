@@ -59,12 +59,16 @@ async fn every_rpc_health_and_reflection() {
     with_region.attributes.insert("region".into(), "eu".into());
     let by_table = pb::AccessRequest {
         principal: Some(with_region),
-        product: Some(pb::access_request::Product::ProductId(
-            "orders.order_events".into(),
+        product: Some(pb::access_request::Product::Table(
+            "LAKE.ORDERS.ORDER_EVENTS".into(),
         )),
         ..pb::AccessRequest::default()
     };
     let decision = client.check_access(by_table).await.unwrap().into_inner();
+    assert_eq!(
+        decision.product_id, "orders.order_events",
+        "found by its table"
+    );
     assert_eq!(decision.row_filters.len(), 1);
     assert_eq!(decision.row_filters[0].column, "region");
     assert_eq!(decision.row_filters[0].sql, "\"region\" = 'eu'");
@@ -265,6 +269,10 @@ async fn malformed_requests_are_invalid_argument_naming_the_field() {
         (
             "product_id",
             Box::new(|r| r.product = Some(pb::access_request::Product::ProductId(String::new()))),
+        ),
+        (
+            "table",
+            Box::new(|r| r.product = Some(pb::access_request::Product::Table(" ".into()))),
         ),
         ("columns[1]", Box::new(|r| r.columns[1] = String::new())),
         ("action", Box::new(|r| r.action = "delete".into())),

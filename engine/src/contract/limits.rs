@@ -273,8 +273,8 @@ mod tests {
     proptest::proptest! {
         /// The cheap scan never lets through what the parser's pass would refuse.
         #[test]
-        fn the_fast_path_is_sound(text in "[-?:,\\[\\]{}a \n]{0,60}", depth in 1usize..6, nodes in 1usize..200) {
-            let l = limits(depth, nodes);
+        fn the_fast_path_is_sound(text in "[-?:,\\[\\]{}a \n]{0,120}", depth in 1usize..32, nodes in 1usize..300) {
+            let l = ContractLimits { max_line_length: 1000, ..limits(depth, nodes) };
             if l.check_lines(&text) == Ok(true) {
                 proptest::prop_assert!(l.check_structure(&text).is_ok(), "{:?}", text);
             }
