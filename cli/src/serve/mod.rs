@@ -4,7 +4,8 @@
 //! (SIGHUP, file changes); [`handlers`] (validate → convert → engine → convert back)
 //! with [`convert`] and [`errors`] (what becomes which `Status`); [`auth`] (bearer
 //! tokens), [`limits`], [`decision_log`], [`metrics`], [`server`] (services, health,
-//! reflection, TLS), [`shutdown`] and [`logging`].
+//! reflection, TLS), [`shutdown`], [`linger`] (closing connections without a reset) and
+//! [`logging`].
 
 mod auth;
 pub mod convert;
@@ -12,6 +13,7 @@ mod decision_log;
 mod errors;
 mod handlers;
 mod limits;
+mod linger;
 mod logging;
 mod metrics;
 mod reload;
@@ -131,11 +133,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let draining = shutdown::Drain::new();
     // `Server::tcp_nodelay` only applies to listeners tonic binds itself: set it on every
     // accepted connection, or Nagle and delayed ACKs add ~5 ms to every call on loopback.
-    let incoming = TcpListenerStream::new(listener).map(|stream| {
-        if let Ok(stream) = &stream {
-            let _ = stream.set_nodelay(true);
+    // Each connection lingers when closed, so a drained call's answer is not reset away.
+    let lingering = Arc::new(linger::Lingering::default());
+    let incoming = TcpListenerStream::new(listener).map({
+        let lingering = Arc::clone(&lingering);
+        move |stream| {
+            stream.map(|stream| {
+                let _ = stream.set_nodelay(true);
+                lingering.track(stream)
+            })
         }
-        stream
     });
     let serve = router.serve_with_incoming_shutdown(
         incoming,
@@ -147,6 +154,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tracing::warn!(timeout = ?args.drain_timeout, "calls still in flight after the drain timeout; stopping anyway");
         }
     }
+    // Closed connections finish lingering (bounded) before the process exits.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), lingering.settled()).await;
     for task in background {
         task.abort();
     }

@@ -17,7 +17,9 @@ async fn sigterm_drains_in_flight_calls_and_keeps_every_decision() {
             "--metrics-listen".into(),
             format!("127.0.0.1:{metrics_port}"),
             "--max-batch".into(),
-            "1000".into(),
+            "5000".into(),
+            "--max-concurrency".into(),
+            "4".into(),
         ],
         ..Options::default()
     });
@@ -54,41 +56,67 @@ async fn sigterm_drains_in_flight_calls_and_keeps_every_decision() {
     );
     assert!(text.contains("charter_decision_log_backlog"), "{text}");
 
-    // Big batches in flight when SIGTERM arrives.
-    let mut calls = Vec::new();
-    for _ in 0..4 {
+    // Four big batches in flight, holding every slot, when SIGTERM arrives: each must be
+    // answered in full. A batch refused because a probe held a slot is sent again.
+    let send_batch = || {
         let mut client = client.clone();
-        calls.push(tokio::spawn(async move {
+        tokio::spawn(async move {
             client
                 .check_access_batch(pb::AccessBatchRequest {
-                    requests: vec![analyst_request(); 1000],
+                    requests: vec![analyst_request(); 5000],
                 })
                 .await
-        }));
+        })
+    };
+    let mut calls: Vec<_> = (0..4).map(|_| send_batch()).collect();
+    let mut probe = client.clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the batches never held every slot"
+        );
+        for call in &mut calls {
+            if call.is_finished() {
+                let refused = std::mem::replace(call, send_batch())
+                    .await
+                    .unwrap()
+                    .unwrap_err();
+                assert_eq!(
+                    refused.code(),
+                    tonic::Code::ResourceExhausted,
+                    "{refused:?}"
+                );
+                *call = send_batch();
+            }
+        }
+        match probe.check_access(analyst_request()).await {
+            Ok(answer) => {
+                ids.insert(answer.into_inner().decision_id);
+            }
+            Err(status) if status.code() == tonic::Code::ResourceExhausted => break,
+            Err(status) => panic!("{status:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    assert!(
+        calls.iter().all(|c| !c.is_finished()),
+        "every batch is in flight"
+    );
     let (status, server) = tokio::task::spawn_blocking(move || server.stop())
         .await
         .unwrap();
     assert!(status.success(), "exit {status}:\n{}", server.stderr());
     for call in calls {
-        match call.await.unwrap() {
-            Ok(answer) => ids.extend(
-                answer
-                    .into_inner()
-                    .decisions
-                    .into_iter()
-                    .map(|d| d.decision_id),
-            ),
-            // A call the server had not accepted before it stopped listening.
-            Err(status) => assert!(
-                matches!(
-                    status.code(),
-                    tonic::Code::Unavailable | tonic::Code::Cancelled
-                ),
-                "{status:?}"
-            ),
-        }
+        let answer = call.await.unwrap().unwrap_or_else(|e| {
+            panic!(
+                "accepted before SIGTERM, so drained and answered: {e:?}\n{}",
+                server.stderr()
+            )
+        });
+        let decisions = answer.into_inner().decisions;
+        assert_eq!(decisions.len(), 5000);
+        ids.extend(decisions.into_iter().map(|d| d.decision_id));
     }
     let logged: HashSet<String> = server
         .log_lines()
