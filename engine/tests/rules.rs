@@ -162,3 +162,44 @@ fn builtins_that_reach_out_are_compiled_out() {
         assert!(error.to_string().contains(builtin), "{builtin}: {error}");
     }
 }
+
+/// The result cache is read, not just written: a warm run reads no contract, and after an
+/// edit it reads only the edited one, with the same findings as a cold run throughout.
+#[test]
+fn the_result_cache_serves_unchanged_contracts_and_rereads_changed_ones() {
+    use charter_engine::check::{CheckOptions, NoProgress, check_files_keeping_contracts};
+    use charter_engine::mesh::{LoadOptions, discover};
+
+    let dir = tempfile::tempdir().unwrap();
+    let orders =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/mesh/domains/orders");
+    for name in ["order_events.yaml", "returns.yaml", "order_lines.yaml"] {
+        std::fs::copy(orders.join(name), dir.path().join(name)).unwrap();
+    }
+    let pack = default_pack();
+    let rules = RuleSet::compile(&pack, RuleSetOptions::default()).unwrap();
+    let reader = ReaderSettings::from_settings(pack.settings());
+    let options = CheckOptions {
+        cache_dir: Some(dir.path().join(".charter-cache")),
+    };
+    let run = || {
+        let files = discover(dir.path(), &LoadOptions::default()).unwrap();
+        check_files_keeping_contracts(&files, &rules, &reader, &options, &NoProgress)
+    };
+    let cold = run();
+    assert_eq!(cold.contracts.len(), 3, "a cold run reads every contract");
+    assert!(cold.cached.is_empty());
+    let warm = run();
+    assert!(warm.contracts.is_empty(), "a warm run reads none");
+    assert_eq!(warm.cached.len(), 3);
+    assert_eq!(warm.report.findings, cold.report.findings);
+
+    let edited = dir.path().join("returns.yaml");
+    let text = std::fs::read_to_string(&edited).unwrap();
+    std::fs::write(&edited, format!("{text}# edited\n")).unwrap();
+    let after = run();
+    assert_eq!(after.contracts.len(), 1, "only the edited contract is read");
+    assert_eq!(after.contracts[0].product.source.file, "returns.yaml");
+    assert_eq!(after.cached.len(), 2);
+    assert_eq!(after.report.findings, cold.report.findings);
+}
