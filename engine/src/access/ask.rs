@@ -29,9 +29,9 @@ pub(super) enum Action {
 /// How a question is answered for any principal.
 #[derive(Debug, Clone)]
 pub(super) enum Plan {
-    /// The answer does not depend on the principal or the context: these determining
-    /// policies (indexes in file order) allow, or deny.
-    Known { allowed: bool, policies: Vec<usize> },
+    /// The answer does not depend on the principal or the context: allow or deny, with
+    /// its reasons, written once when planned.
+    Known { allowed: bool, reasons: Vec<Reason> },
     /// Ask Cedar, with only the policies that may hold.
     Ask(Arc<PolicySet>),
 }
@@ -39,7 +39,7 @@ pub(super) enum Plan {
 /// A plan before its policy subset is shared: [`Plan::Known`], or the policy indexes to ask with.
 #[derive(Debug, Clone)]
 pub(super) enum PlanKey {
-    Known { allowed: bool, policies: Vec<usize> },
+    Known { allowed: bool, reasons: Vec<Reason> },
     Ask(Vec<usize>),
 }
 
@@ -52,7 +52,7 @@ pub(super) struct PlanSets {
 impl PlanSets {
     pub(super) fn plan(&mut self, key: PlanKey, policies: &AccessPolicies) -> Plan {
         match key {
-            PlanKey::Known { allowed, policies } => Plan::Known { allowed, policies },
+            PlanKey::Known { allowed, reasons } => Plan::Known { allowed, reasons },
             PlanKey::Ask(keep) => {
                 let shared = self.sets.entry(keep).or_insert_with_key(|keep| {
                     let mut subset = PolicySet::new();
@@ -108,12 +108,13 @@ pub(super) fn plan(
         } else {
             Effect::Forbid
         };
-        let policies = satisfied
+        let ids = satisfied
             .iter()
             .filter(|(_, e)| *e == determining)
-            .map(|(i, _)| *i)
-            .collect();
-        return PlanKey::Known { allowed, policies };
+            .filter_map(|&(i, _)| policies.cedar.infos.get(i))
+            .map(|p| p.id.as_str());
+        let reasons = reasons(policies, which, resource, allowed, ids);
+        return PlanKey::Known { allowed, reasons };
     }
     let mut keep: Vec<usize> = satisfied
         .iter()
@@ -124,6 +125,36 @@ pub(super) fn plan(
     keep.sort_unstable();
     keep.dedup();
     PlanKey::Ask(keep)
+}
+
+/// The determining policies as reasons, or why nothing permits.
+fn reasons<'p>(
+    policies: &AccessPolicies,
+    which: Action,
+    resource: &EntityUid,
+    allowed: bool,
+    ids: impl Iterator<Item = &'p str>,
+) -> Vec<Reason> {
+    let (action, _) = policies.action(which);
+    let action_name = action.id().unescaped();
+    let verb = if allowed { "permitted" } else { "forbidden" };
+    let mut reasons: Vec<Reason> = ids
+        .map(|id| Reason {
+            policy: Some(id.to_owned()),
+            message: format!("{action_name} {verb} by `{id}`"),
+        })
+        .collect();
+    if reasons.is_empty() {
+        let on = if resource.type_name() == &policies.model.column {
+            "the column".to_owned()
+        } else {
+            format!("`{}`", resource.id().unescaped())
+        };
+        reasons.push(Reason::message(format!(
+            "no policy permits `{action_name}` on {on}"
+        )));
+    }
+    reasons
 }
 
 fn id_str(id: &PolicyId) -> &str {
@@ -163,17 +194,11 @@ impl Asker<'_> {
             _ => return self.ask(which, resource, None, columns, explanation),
         };
         match plan {
-            Plan::Known { allowed, policies } => {
-                let ids = policies
-                    .iter()
-                    .filter_map(|&i| self.policies.cedar.infos.get(i))
-                    .map(|p| p.id.as_str());
-                Answer {
-                    allowed: *allowed,
-                    errored: false,
-                    reasons: self.reasons(which, resource, *allowed, ids),
-                }
-            }
+            Plan::Known { allowed, reasons } => Answer {
+                allowed: *allowed,
+                errored: false,
+                reasons: reasons.clone(),
+            },
             Plan::Ask(set) => self.ask(which, resource, Some(set), columns, None),
         }
     }
@@ -249,38 +274,8 @@ impl Asker<'_> {
         Answer {
             allowed,
             errored: false,
-            reasons: self.reasons(which, resource, allowed, ids.into_iter()),
+            reasons: reasons(self.policies, which, resource, allowed, ids.into_iter()),
         }
-    }
-
-    /// The determining policies as reasons, or why nothing permits.
-    fn reasons<'p>(
-        &self,
-        which: Action,
-        resource: &EntityUid,
-        allowed: bool,
-        ids: impl Iterator<Item = &'p str>,
-    ) -> Vec<Reason> {
-        let (action, _) = self.policies.action(which);
-        let action_name = action.id().unescaped();
-        let verb = if allowed { "permitted" } else { "forbidden" };
-        let mut reasons: Vec<Reason> = ids
-            .map(|id| Reason {
-                policy: Some(id.to_owned()),
-                message: format!("{action_name} {verb} by `{id}`"),
-            })
-            .collect();
-        if reasons.is_empty() {
-            let on = if resource.type_name() == &self.policies.model.column {
-                "the column".to_owned()
-            } else {
-                format!("`{}`", resource.id().unescaped())
-            };
-            reasons.push(Reason::message(format!(
-                "no policy permits `{action_name}` on {on}"
-            )));
-        }
-        reasons
     }
 
     /// Every policy's outcome for one request (policy by policy).

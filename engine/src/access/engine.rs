@@ -319,7 +319,7 @@ fn build_slot(
         store: Entities::empty(),
         query: Plan::Known {
             allowed: false,
-            policies: Vec::new(),
+            reasons: Vec::new(),
         },
         classes: Vec::new(),
         rego,
