@@ -589,3 +589,24 @@ fn inspect_diff_and_authorize_take_the_limits_too() {
         stderr(&out)
     );
 }
+
+/// A service limit of 0 would refuse every call: refused at start, saying why.
+#[test]
+fn serve_refuses_limits_of_zero() {
+    for flag in [
+        "--max-concurrency",
+        "--max-batch",
+        "--max-columns",
+        "--max-message-bytes",
+        "--worker-threads",
+    ] {
+        let out = charter(&["serve", "--mesh", "testdata/mesh", flag, "0"]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(
+            stderr(&out).contains(&format!("invalid value '0' for '{flag}"))
+                && stderr(&out).contains("must be at least 1"),
+            "{flag}: {}",
+            stderr(&out)
+        );
+    }
+}

@@ -42,16 +42,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// The most requests a CheckAccessBatch call may hold.
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = at_least_one)]
     pub max_batch: usize,
     /// The most calls served at once; beyond it calls get RESOURCE_EXHAUSTED.
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = at_least_one)]
     pub max_concurrency: usize,
     /// The most columns one access request may name.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = at_least_one)]
     pub max_columns: usize,
     /// The largest request message, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = 4 * 1024 * 1024, value_parser = at_least_one)]
     pub max_message_bytes: usize,
     /// How often to look for changed policy or contract files (`0s`: only SIGHUP reloads).
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
@@ -63,10 +63,19 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Runtime worker threads [default: one per core].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub worker_threads: Option<usize>,
     #[command(flatten)]
     pub limits: super::limits::LimitArgs,
+}
+
+/// A count that must be at least 1 (0 would refuse every call, or start no worker).
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a whole number: {e}")),
+    }
 }
 
 /// Formats of the service's own logs.
@@ -83,7 +92,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
     if let Some(threads) = args.worker_threads {
-        runtime.worker_threads(threads.max(1));
+        runtime.worker_threads(threads);
     }
     let runtime = runtime.build().context("cannot start the async runtime")?;
     runtime.block_on(crate::serve::run(args.clone()))?;
