@@ -16,7 +16,7 @@ use crate::error::PackError;
 use crate::mesh::Mesh;
 use crate::pack::PolicyPack;
 use crate::report::Finding;
-use crate::rules::{EvalError, RawFinding};
+use crate::rules::{EvalError, RawFinding, RuleSet};
 
 /// The compiled `charter.mesh.*` rules of a pack.
 #[derive(Debug, Clone)]
@@ -33,7 +33,19 @@ impl MeshRules {
     /// # Errors
     /// A module that does not compile.
     pub fn compile(pack: &PolicyPack) -> Result<Option<Self>, PackError> {
-        let engine = crate::rules::prepared_engine(pack)?;
+        Self::from_engine(crate::rules::prepared_engine(pack)?, pack)
+    }
+
+    /// The repository-wide rules of the pack `rules` were compiled from, sharing its
+    /// parsed modules (the pack is not parsed again).
+    ///
+    /// # Errors
+    /// The package list cannot be read.
+    pub fn from_rules(rules: &RuleSet, pack: &PolicyPack) -> Result<Option<Self>, PackError> {
+        Self::from_engine(rules.engine().clone(), pack)
+    }
+
+    fn from_engine(engine: Engine, pack: &PolicyPack) -> Result<Option<Self>, PackError> {
         if !crate::rules::has_package(&engine, "data.charter.mesh")? {
             return Ok(None);
         }

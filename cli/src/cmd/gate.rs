@@ -146,7 +146,7 @@ impl GateArgs {
         )
         .context("the policies do not compile")?;
         let reader = self.limits.reader(pack.settings());
-        let mesh_rules = MeshRules::compile(&pack)
+        let mesh_rules = MeshRules::from_rules(&rules, &pack)
             .context("the mesh policies do not compile")?
             .map(|rules| rules.with_timeout(self.mesh_timeout));
         let options = CheckOptions {

@@ -130,6 +130,11 @@ impl RuleSet {
         &self.catalog
     }
 
+    /// The compiled engine (for the repository-wide rules of the same pack).
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
     /// The pack's revision.
     #[must_use]
     pub fn revision(&self) -> &str {
