@@ -193,6 +193,33 @@ impl Mesh {
     }
 }
 
+/// Which relative paths are contracts, by the include and exclude globs of [`LoadOptions`].
+#[derive(Debug, Clone)]
+pub struct ContractGlobs {
+    include: GlobSet,
+    exclude: GlobSet,
+}
+
+impl ContractGlobs {
+    /// The globs of `options`, compiled.
+    ///
+    /// # Errors
+    /// A glob is invalid.
+    pub fn new(options: &LoadOptions) -> Result<Self, MeshError> {
+        Ok(Self {
+            include: globs(&options.include)?,
+            exclude: globs(&options.exclude)?,
+        })
+    }
+
+    /// Whether the path (relative to the root) is a contract file.
+    #[must_use]
+    pub fn matches(&self, rel: impl AsRef<Path>) -> bool {
+        let rel = rel.as_ref();
+        self.include.is_match(rel) && !self.exclude.is_match(rel)
+    }
+}
+
 /// Lists the contract files under `root` (a folder) or `root` itself (a file), sorted.
 ///
 /// # Errors
@@ -208,8 +235,7 @@ pub fn discover(root: &Path, options: &LoadOptions) -> Result<Vec<ContractFile>,
             path: root.to_path_buf(),
         }]);
     }
-    let include = globs(&options.include)?;
-    let exclude = globs(&options.exclude)?;
+    let globs = ContractGlobs::new(options)?;
     let mut files = Vec::new();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(true)
@@ -227,14 +253,14 @@ pub fn discover(root: &Path, options: &LoadOptions) -> Result<Vec<ContractFile>,
                 if e.loop_ancestor().is_none()
                     && let Some(path) = e.path()
                     && let Ok(rel) = path.strip_prefix(root)
-                    && !exclude.is_match(rel)
+                    && !globs.exclude.is_match(rel)
                 {
                     if path.is_dir() {
                         files.push(ContractFile {
                             display: format!("{}/", slash(rel)),
                             path: path.to_path_buf(),
                         });
-                    } else if include.is_match(rel) {
+                    } else if globs.include.is_match(rel) {
                         files.push(ContractFile {
                             display: slash(rel),
                             path: path.to_path_buf(),
@@ -250,7 +276,7 @@ pub fn discover(root: &Path, options: &LoadOptions) -> Result<Vec<ContractFile>,
         let Ok(rel) = entry.path().strip_prefix(root) else {
             continue;
         };
-        if include.is_match(rel) && !exclude.is_match(rel) {
+        if globs.matches(rel) {
             files.push(ContractFile {
                 display: slash(rel),
                 path: entry.path().to_path_buf(),

@@ -10,8 +10,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
+use charter_engine::contract::ContractLimits;
 use charter_engine::diff::{BaseFile, compare_with_base};
-use charter_engine::mesh::Mesh;
+use charter_engine::mesh::{ContractGlobs, LoadOptions, Mesh};
 use charter_engine::report::Finding;
 
 use super::gate::Prepared;
@@ -26,7 +27,7 @@ pub fn findings(
     mesh: &Mesh,
     prepared: &Prepared,
 ) -> anyhow::Result<Vec<Finding>> {
-    let base = base_files(dir, git_ref, mesh, prepared.reader.limits.max_file_size)?;
+    let base = base_files(dir, git_ref, mesh, &prepared.reader.limits)?;
     Ok(compare_with_base(&base, mesh, &prepared.reader))
 }
 
@@ -51,8 +52,9 @@ fn base_files(
     dir: &Path,
     git_ref: &str,
     mesh: &Mesh,
-    max_file_size: u64,
+    limits: &ContractLimits,
 ) -> anyhow::Result<Vec<BaseFile>> {
+    let contracts = ContractGlobs::new(&LoadOptions::default())?;
     let prefix = match git(dir, &["rev-parse", "--show-prefix"])? {
         Ok(out) => String::from_utf8(out)
             .context("the folder's path in the repository is not UTF-8")?
@@ -114,29 +116,17 @@ fn base_files(
         let Some(rel) = path.strip_prefix(prefix.as_str()) else {
             continue;
         };
-        let too_big = size.parse::<u64>().map_or(true, |s| s > max_file_size);
+        let too_big = size
+            .parse::<u64>()
+            .map_or(true, |s| limits.check_size(s).is_err());
         // A file that is still on disk but not in the mesh is excluded (or not a
         // contract): it has no place in the comparison either.
-        if too_big || !is_contract_path(rel) || (!known.contains(rel) && dir.join(rel).exists()) {
+        if too_big || !contracts.matches(rel) || (!known.contains(rel) && dir.join(rel).exists()) {
             continue;
         }
         wanted.push((oid.to_owned(), rel.to_owned()));
     }
     read_blobs(dir, wanted)
-}
-
-/// The default contract globs (`**/*.yaml`, `**/*.yml`, without hidden folders,
-/// `node_modules`, `target` and the waivers file), on a `/`-separated relative path.
-fn is_contract_path(rel: &str) -> bool {
-    let parts: Vec<&str> = rel.split('/').collect();
-    let Some((name, folders)) = parts.split_last() else {
-        return false;
-    };
-    let yaml = name.ends_with(".yaml") || name.ends_with(".yml");
-    let hidden = folders
-        .iter()
-        .any(|f| f.starts_with('.') || *f == "node_modules" || *f == "target");
-    yaml && !hidden && !matches!(rel, "waivers.yaml" | "waivers.yml")
 }
 
 /// The contents of `(object id, path)` blobs, in one `git cat-file --batch`.
