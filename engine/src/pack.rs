@@ -150,11 +150,14 @@ fn is_pack_file(rel: &str) -> bool {
             .any(|ext| rel.ends_with(ext))
 }
 
+/// Whether a pack file is a settings file (`data/*.yaml`, merged into `data.charter.settings`).
+pub(crate) fn is_settings_file(path: &str) -> bool {
+    path.starts_with("data/") && (path.ends_with(".yaml") || path.ends_with(".yml"))
+}
+
 fn merge_settings(files: &[PolicyFile]) -> Result<Json, PackError> {
     let mut merged = serde_json::Map::new();
-    for file in files.iter().filter(|f| {
-        f.path.starts_with("data/") && (f.path.ends_with(".yaml") || f.path.ends_with(".yml"))
-    }) {
+    for file in files.iter().filter(|f| is_settings_file(&f.path)) {
         let value: Json = yaml_serde::from_str(&file.text).map_err(|e| PackError::Settings {
             path: file.path.clone(),
             line: e.location().map_or(1, |l| l.line()),

@@ -296,21 +296,19 @@ pub(crate) fn check(pack: &PolicyPack, modules: &[ParsedModule]) -> (Vec<Problem
     let mut problems = Vec::new();
     let mut first_file: BTreeMap<String, String> = BTreeMap::new();
     let mut count = 0;
-    for file in pack.files().iter().filter(|f| {
-        f.path.starts_with("data/") && (f.path.ends_with(".yaml") || f.path.ends_with(".yml"))
-    }) {
+    for file in pack
+        .files()
+        .iter()
+        .filter(|f| crate::pack::is_settings_file(&f.path))
+    {
         count += 1;
-        let value: Json = match yaml_serde::from_str(&file.text) {
-            Ok(value) => value,
-            Err(e) => {
-                let line = e
-                    .location()
-                    .map_or(1, |l| u32::try_from(l.line()).unwrap_or(u32::MAX));
-                problems.push(
-                    Problem::error(Check::SettingsSyntax, &file.path, e.to_string()).at(line, None),
-                );
-                continue;
-            }
+        // A settings file that is not YAML, or not a mapping, never gets this far: the pack
+        // refuses it when it loads (`settings/syntax`, reported by `validate::unloadable`).
+        let Ok(value) = yaml_serde::from_str::<Json>(&file.text) else {
+            continue;
+        };
+        let Json::Object(map) = &value else {
+            continue;
         };
         let lines = LineIndex::build(&file.text);
         let mut checker = Checker {
@@ -319,34 +317,20 @@ pub(crate) fn check(pack: &PolicyPack, modules: &[ParsedModule]) -> (Vec<Problem
             reads: &reads,
             problems: &mut problems,
         };
-        match &value {
-            Json::Null => {}
-            Json::Object(map) => {
-                for key in map.keys() {
-                    if let Some(earlier) = first_file.get(key) {
-                        let message = format!(
-                            "`{key}` is also set in `{earlier}`: settings files are merged by top-level key, so this file's `{key}` replaces that one whole"
-                        );
-                        let line = lines.exact(key).unwrap_or(1);
-                        checker.problems.push(
-                            Problem::warning(Check::SettingsOverride, &file.path, message)
-                                .at(line, None),
-                        );
-                    } else {
-                        first_file.insert(key.clone(), file.path.clone());
-                    }
-                }
-                checker.check("", &[], &value, &shape);
+        for key in map.keys() {
+            if let Some(earlier) = first_file.get(key) {
+                let message = format!(
+                    "`{key}` is also set in `{earlier}`: settings files are merged by top-level key, so this file's `{key}` replaces that one whole"
+                );
+                let line = lines.exact(key).unwrap_or(1);
+                checker.problems.push(
+                    Problem::warning(Check::SettingsOverride, &file.path, message).at(line, None),
+                );
+            } else {
+                first_file.insert(key.clone(), file.path.clone());
             }
-            _ => checker.problems.push(
-                Problem::error(
-                    Check::SettingsSyntax,
-                    &file.path,
-                    "expected a mapping of setting names to values",
-                )
-                .at(1, None),
-            ),
         }
+        checker.check("", &[], &value, &shape);
     }
     (problems, count)
 }

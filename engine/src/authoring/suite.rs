@@ -16,7 +16,7 @@ use super::access_cases;
 use super::coverage;
 use super::rego_tests;
 use super::rule_cases::{self, bad_file};
-use super::test_report::{TestKind, TestReport, TestResult, test_id};
+use super::test_report::{TestKind, TestReport, TestResult};
 use crate::access::{AccessError, AccessPolicies};
 use crate::contract::ReaderSettings;
 use crate::error::PackError;
@@ -184,7 +184,7 @@ pub fn run_tests(pack: &PolicyPack, options: &TestOptions) -> Result<TestReport,
             TestFile::Fixture => {}
             TestFile::Unknown(why) => {
                 let bad = bad_file(TestKind::RuleCase, &file.path, why);
-                if selected(&test_id(bad.kind, &bad.suite, &bad.name)) {
+                if selected(&bad.id()) {
                     rule_results.push(bad);
                 }
             }
