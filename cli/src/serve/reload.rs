@@ -41,29 +41,26 @@ impl Reloader {
             Ok(Err(error)) => Err(format!("{error:#}")),
             Err(join) => Err(format!("the snapshot build panicked: {join}")),
         };
-        let outcome = match result {
+        let outcome = |error: Option<String>| ReloadOutcome {
+            ok: error.is_none(),
+            error,
+            at: SystemTime::now(),
+            trigger,
+        };
+        // The outcome is recorded before the swap: whoever sees the new snapshot sees its reload.
+        match result {
             Ok(snapshot) => {
                 tracing::info!(trigger, revision = %snapshot.revision, "reloaded");
+                self.store.record_reload(outcome(None));
                 self.store.swap(snapshot);
-                ReloadOutcome {
-                    ok: true,
-                    error: None,
-                    at: SystemTime::now(),
-                    trigger,
-                }
+                self.metrics.reload(true);
             }
             Err(error) => {
                 tracing::error!(trigger, %error, "reload failed; still serving the last good snapshot");
-                ReloadOutcome {
-                    ok: false,
-                    error: Some(error),
-                    at: SystemTime::now(),
-                    trigger,
-                }
+                self.store.record_reload(outcome(Some(error)));
+                self.metrics.reload(false);
             }
-        };
-        self.metrics.reload(outcome.ok);
-        self.store.record_reload(outcome);
+        }
     }
 
     /// Reloads on every SIGHUP, forever.
