@@ -1,17 +1,9 @@
 //! `charter authorize` and `charter entities` as a user runs them on the sample mesh.
 #![cfg(test)]
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn charter(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_charter"))
-        .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("charter runs")
-}
+use common::charter;
 
 fn authorize(extra: &[&str]) -> (Option<i32>, serde_json::Value) {
     let mut args = vec!["authorize", "--mesh", "testdata/mesh", "--format", "json"];

@@ -2,10 +2,14 @@
 //! `charter diff OLD NEW` on two files.
 #![cfg(test)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+
+use common::{charter_in as charter, repo};
 
 const VERSIONING: [&str; 4] = [
     "versioning/breaking_change_without_major_bump",
@@ -13,19 +17,6 @@ const VERSIONING: [&str; 4] = [
     "versioning/version_decreased",
     "versioning/product_removed",
 ];
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn charter(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_charter"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("charter runs")
-}
 
 fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")

@@ -7,26 +7,17 @@
 //! installs it), where a missing browser fails the test.
 #![cfg(test)]
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::charter;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn charter(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_charter"))
-        .args(args)
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("charter runs")
-}
 
 /// Whether the browser is there; without it, a note (or, under CI, a failure).
 fn chromium_available() -> bool {

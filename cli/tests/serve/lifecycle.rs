@@ -87,7 +87,6 @@ async fn sigterm_drains_in_flight_calls_and_keeps_every_decision() {
                     tonic::Code::ResourceExhausted,
                     "{refused:?}"
                 );
-                *call = send_batch();
             }
         }
         match probe.check_access(analyst_request()).await {
