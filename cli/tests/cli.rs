@@ -118,7 +118,7 @@ fn json_report_is_stable_and_complete() {
 
 #[test]
 fn sarif_report_is_valid_sarif_2_1_0() {
-    let schema_path = repo().join("../shared/schemas/sarif-schema-2.1.0.json");
+    let schema_path = repo().join("testdata/schemas/sarif-schema-2.1.0.json");
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();

@@ -106,7 +106,7 @@ fn missing_keys_point_at_their_parent() {
 #[test]
 fn odcs_examples_normalize() {
     let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/schemas/odcs-examples");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/schemas/odcs-examples");
     let full = std::fs::read_to_string(dir.join("full-example.odcs.yaml")).unwrap();
     let c = ok(&full);
     let p = &c.product;

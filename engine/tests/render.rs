@@ -13,7 +13,7 @@ use serde_json::Value;
 
 const SARIF_SCHEMA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/schemas/sarif-schema-2.1.0.json"
+    "/../testdata/schemas/sarif-schema-2.1.0.json"
 );
 
 fn product(id: &str, domain: &str, file: &str, format: &str) -> ProductSummary {

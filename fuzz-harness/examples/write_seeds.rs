@@ -19,7 +19,7 @@ fn main() -> std::io::Result<()> {
     let mut sources = Vec::new();
     collect(&repo().join("testdata/mesh"), &mut sources)?;
     collect(
-        &repo().join("../shared/schemas/odcs-examples"),
+        &repo().join("testdata/schemas/odcs-examples"),
         &mut sources,
     )?;
     for (i, path) in sources.iter().enumerate() {
