@@ -520,12 +520,12 @@ fn repository_rules_past_their_time_limit_say_what_to_do() {
         "testdata/mesh",
         "--no-cache",
         "--mesh-timeout",
-        "0ms",
+        "1ns",
     ]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
-        err.contains("did not finish within 0s over 20 contracts")
+        err.contains("did not finish within 1ns over 20 contracts")
             && err.contains("--mesh-timeout"),
         "{err}"
     );
@@ -578,4 +578,30 @@ fn serve_refuses_limits_of_zero() {
             stderr(&out)
         );
     }
+}
+
+#[test]
+fn sub_second_time_limits_are_kept() {
+    // `500ms` used to be read as whole seconds, a limit of 0: every contract timed out.
+    let out = charter(&[
+        "check",
+        "testdata/mesh",
+        "--no-cache",
+        "--format",
+        "json",
+        "--timeout",
+        "500ms",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    assert!(
+        findings.iter().all(|f| f["rule"] != "policy/timeout"),
+        "no contract times out in 500ms: {findings:#?}"
+    );
+
+    let zero = charter(&["check", "testdata/mesh", "--timeout", "0s"]);
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(stderr(&zero).contains("above zero"), "{}", stderr(&zero));
 }

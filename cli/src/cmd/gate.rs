@@ -43,10 +43,10 @@ pub struct GateArgs {
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Per-contract time limit for rule evaluation (e.g. `2s`, `500ms`).
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = humantime_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = super::duration::time_limit)]
     pub timeout: std::time::Duration,
     /// Time limit for the repository-wide rules of `charter report`, over all contracts at once.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = super::duration::time_limit)]
     pub mesh_timeout: std::time::Duration,
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -83,17 +83,6 @@ impl FailOn {
 
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse::<Format>().map_err(|e| e.to_string())
-}
-
-fn humantime_duration(s: &str) -> Result<std::time::Duration, String> {
-    charter_engine::contract::parse_duration(s)
-        .map(|d| std::time::Duration::from_secs(d.seconds))
-        .or_else(|_| {
-            s.strip_suffix("ms")
-                .and_then(|ms| ms.trim().parse::<u64>().ok())
-                .map(std::time::Duration::from_millis)
-                .ok_or_else(|| format!("`{s}` is not a duration; expected e.g. `2s` or `500ms`"))
-        })
 }
 
 /// A loaded, compiled policy pack and what a check needs from it.

@@ -4,6 +4,7 @@ pub mod authorize;
 mod base;
 pub mod check;
 pub mod diff;
+mod duration;
 pub mod entities;
 mod gate;
 mod impact;

@@ -56,7 +56,7 @@ pub struct TestArgs {
     #[arg(long, short = 'v')]
     pub verbose: bool,
     /// Time limit of one Rego test (e.g. `10s`, `500ms`).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::duration::time_limit)]
     pub timeout: Duration,
     /// Colour the text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
@@ -85,11 +85,6 @@ fn percentage(s: &str) -> Result<f64, String> {
     } else {
         Err(format!("`{s}` is not between 0 and 100"))
     }
-}
-
-fn duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("`{s}` is not a duration ({e}); expected e.g. `10s` or `500ms`"))
 }
 
 /// Runs `charter test`.
