@@ -354,3 +354,29 @@ fn renderers_write_json_and_junit() {
     );
     assert!(!xml.contains("<failure"));
 }
+
+#[test]
+fn the_rule_prefix_decides_the_severity_and_validate_flags_a_contradiction() {
+    let text = "package charter.rules.sev\n\n# METADATA\n# title: Said to be an error\n# description: A warning by name.\n# custom:\n#   remediation: Fix it.\n#   severity: error\nwarn_said_error contains \"x\" if {\n\tinput.id == \"x\"\n}\n\n# METADATA\n# title: Agreed\n# description: An error by name and by metadata.\n# custom:\n#   remediation: Fix it.\n#   severity: error\ndeny_agreed contains \"y\" if {\n\tinput.id == \"y\"\n}\n";
+    let pack = pack_with(&[("rego/rules/sev.rego", text)]);
+    let catalog = charter_engine::rules::catalog(&pack);
+    assert_eq!(catalog["sev/said_error"].severity, Some(Severity::Warning));
+    assert_eq!(catalog["sev/agreed"].severity, Some(Severity::Error));
+
+    let validation = validate(&pack, &ValidateOptions::default());
+    let flagged: Vec<_> = validation
+        .problems
+        .iter()
+        .filter(|p| p.file == "rego/rules/sev.rego")
+        .map(|p| (p.location(), p.check, p.severity, p.message.clone()))
+        .collect();
+    assert_eq!(flagged.len(), 1, "{flagged:#?}");
+    let (location, check, severity, message) = &flagged[0];
+    assert_eq!(location, "rego/rules/sev.rego:9:1");
+    assert_eq!(*check, Check::RegoMetadata);
+    assert_eq!(*severity, Severity::Error);
+    assert!(
+        message.contains("`warn_said_error`") && message.contains("deny_said_error"),
+        "{message}"
+    );
+}

@@ -16,7 +16,7 @@ use regorus::unstable::{AssignOp, Expr, Literal, Ref, Rule, RuleHead};
 
 use super::ast::{self, HeadKind, ParsedModule};
 use super::problem::{Check, Problem};
-use crate::report::RuleInfo;
+use crate::report::{RuleInfo, Severity};
 
 /// Whether `package` is one of Charter's namespaces, or under an allowed prefix.
 pub(crate) fn package_allowed(package: &str, allowed: &[String]) -> bool {
@@ -118,6 +118,13 @@ pub(crate) fn check(
                     message,
                 )));
             }
+            if let Some(message) = severity_problem(&name, &id, &module.text, span.line) {
+                problems.push(at(Problem::error(
+                    Check::RegoMetadata,
+                    &module.path,
+                    message,
+                )));
+            }
         }
     }
     problems
@@ -170,6 +177,29 @@ fn shape_problem(
             "`default {name}` makes it a complete rule; remove it (a partial set is empty by default)"
         ),
     })
+}
+
+/// What is wrong with the `custom.severity` in the `# METADATA` above rule `name` (at
+/// `line`), if anything: the prefix decides a rule's severity everywhere, so a severity that
+/// contradicts it, or is neither `error` nor `warning`, would mislead the reader.
+fn severity_problem(name: &str, id: &str, text: &str, line: u32) -> Option<String> {
+    let (severity, rest) = crate::rules::catalog::severity_of(name)?;
+    let declared = crate::rules::catalog::annotation_above(text, line)?
+        .custom
+        .severity?;
+    let (said, other, what) = match severity {
+        Severity::Error => ("error", "warn_", "an error"),
+        Severity::Warning => ("warning", "deny_", "a warning"),
+    };
+    match declared.as_str() {
+        d if d == said => None,
+        "error" | "warning" => Some(format!(
+            "rule `{id}` is named `{name}`, so it is {what}, but its `# METADATA` says `custom.severity: {declared}`; the prefix decides the severity: rename it `{other}{rest}`, or remove `custom.severity`"
+        )),
+        _ => Some(format!(
+            "rule `{id}` has `custom.severity: {declared}`, which is neither `error` nor `warning`; the prefix decides the severity (`{name}` is {what}): remove it, or write `{said}`"
+        )),
+    }
 }
 
 /// What the `# METADATA` of rule `id` lacks, if anything.

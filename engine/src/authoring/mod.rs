@@ -29,7 +29,7 @@
 //! ```
 
 mod access_cases;
-mod ast;
+pub(crate) mod ast;
 mod cedar_check;
 mod conventions;
 mod coverage;

@@ -12,11 +12,18 @@ use regorus::unstable::{Expr, Ref};
 use super::ast::{self, ParsedModule, Stmt};
 use super::problem::{Check, Problem};
 
+/// Builtins whose results differ between regorus and OPA on some inputs, and why.
+const DIVERGENT_BUILTINS: &[(&str, &str)] = &[(
+    "semver.is_valid",
+    "OPA's accepts versions such as `v1.2.3` and `01.2.3` that regorus' refuses; match semver.org's strict pattern with `regex.match` instead",
+)];
+
 /// A warning for every `not` followed by a call, membership or comparison that reads
-/// `input.` directly.
+/// `input.` directly, and for every call of a builtin the two engines answer differently.
 pub(crate) fn check(modules: &[ParsedModule]) -> Vec<Problem> {
     let mut problems = Vec::new();
     for module in modules {
+        divergent_calls(module, &mut problems);
         ast::module_stmts(&module.module, &mut |stmt| {
             let Stmt::Not(expr, span) = stmt else { return };
             if !matches!(
@@ -54,6 +61,29 @@ pub(crate) fn check(modules: &[ParsedModule]) -> Vec<Problem> {
         });
     }
     problems
+}
+
+/// A warning at every call of a [`DIVERGENT_BUILTINS`] builtin in `module`.
+fn divergent_calls(module: &ParsedModule, problems: &mut Vec<Problem>) {
+    ast::module_stmts(&module.module, &mut |stmt| {
+        let (Stmt::Expr(expr) | Stmt::Not(expr, _)) = stmt;
+        ast::walk_expr(expr, &mut |e| {
+            if let Expr::Call { fcn, span, .. } = e.as_ref()
+                && let Some(name) = ast::ref_path(fcn).map(|p| p.join("."))
+                && let Some((_, why)) = DIVERGENT_BUILTINS.iter().find(|(b, _)| *b == name)
+            {
+                problems.push(
+                    Problem::warning(
+                        Check::RegoPortability,
+                        &module.path,
+                        format!("`{name}` means something else in regorus than in OPA: {why}"),
+                    )
+                    .at(span.line, Some(span.col)),
+                );
+            }
+            true
+        });
+    });
 }
 
 /// The outermost references rooted at `input` (with at least one key) in `expr`.
@@ -110,6 +140,19 @@ mod tests {
         let w = warnings("not startswith(input.fields[i].name, \"x\")");
         assert!(w[0].contains("with a default first"), "{w:?}");
         assert_eq!(warnings("not input.x == 1").len(), 1);
+    }
+
+    #[test]
+    fn builtins_the_engines_answer_differently_are_warned() {
+        let w = warnings("semver.is_valid(input.version)");
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("`semver.is_valid`") && w[0].contains("v1.2.3"),
+            "{w:?}"
+        );
+        let w = warnings("v := input.version\n\tnot semver.is_valid(v)");
+        assert_eq!(w.len(), 1, "negated too: {w:?}");
+        assert!(warnings("semver.compare(\"1.0.0\", \"2.0.0\") < 0").is_empty());
     }
 
     #[test]

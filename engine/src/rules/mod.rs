@@ -8,7 +8,7 @@
 //! `data.charter.rules` tree in one query per contract.
 
 mod cases;
-mod catalog;
+pub(crate) mod catalog;
 mod eval;
 pub(crate) mod input;
 

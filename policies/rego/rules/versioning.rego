@@ -12,8 +12,15 @@ import rego.v1
 #   remediation: Write the version as `MAJOR.MINOR.PATCH`, without a `v` prefix (e.g. `2.0.0`).
 deny_invalid_semver contains {"msg": msg, "path": "version"} if {
 	version := object.get(input, "version", "")
-	not semver.is_valid(version)
+	not valid_semver(version)
 	msg := sprintf("version `%v` is not a semantic version (MAJOR.MINOR.PATCH)", [version])
+}
+
+# Strict SemVer 2.0.0, semver.org's own pattern. Not `semver.is_valid`: OPA's accepts
+# `v1.2.3` and `01.2.3`, regorus' does not, and a pack must mean the same in both.
+valid_semver(version) if {
+	is_string(version)
+	regex.match(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-(0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*)(\.(0|[1-9][0-9]*|[0-9]*[a-zA-Z-][0-9a-zA-Z-]*))*)?(\+[0-9a-zA-Z-]+(\.[0-9a-zA-Z-]+)*)?$`, version)
 }
 
 # METADATA

@@ -16,13 +16,13 @@ test_base_is_clean if {
 # invalid_semver
 
 test_invalid_semver if {
-	every version in ["v2", "2", "1.2", "v1.2.3", "1.2.3.4", "01.2.3", "latest", ""] {
+	every version in ["v2", "2", "1.2", "v1.2.3", "1.2.3.4", "01.2.3", "1.02.3", "1.0.0-01", "1.0.0-", "1.0.0+", "latest", "", 2] {
 		paths(versioning.deny_invalid_semver) == {"version"} with input as product({"version": version})
 	}
 }
 
 test_valid_semver if {
-	every version in ["0.3.0", "1.2.3", "10.20.30", "2.0.0-rc.1", "1.0.0+build.5"] {
+	every version in ["0.3.0", "1.2.3", "10.20.30", "2.0.0-rc.1", "1.0.0+build.5", "1.0.0-alpha.beta", "1.0.0-0A.is.legal", "1.0.0+001"] {
 		count(versioning.deny_invalid_semver) == 0 with input as product({"version": version})
 	}
 }

@@ -41,3 +41,13 @@ warn_numbers contains 1 if {
 warn_undocumented contains "no metadata" if {
 	input.id == "x"
 }
+
+# METADATA
+# title: Said to be an error
+# description: Named a warning, annotated as an error; the prefix decides.
+# custom:
+#   remediation: Rename it or drop custom.severity.
+#   severity: error
+warn_contradicted contains "contradicted" if {
+	input.id == "y"
+}
