@@ -2,6 +2,7 @@
 //! `common/hostile.rs`), under a memory and a time limit.
 
 use std::os::unix::fs::symlink;
+use std::process::Command;
 
 use crate::common::hostile::{HOSTILE, Hostile, mkfifo};
 use crate::common::{copy_dir, repo};
@@ -321,4 +322,75 @@ fn a_policy_folder_with_a_fifo_or_a_device_is_refused() {
         "--follow-external-symlinks",
     ]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
+}
+
+/// `report --base`: the base revision's blobs are read with the same bounds, and a symlink
+/// committed at the base (here one to `/dev/zero`) is never resolved.
+#[test]
+fn report_base_compares_the_good_contracts_of_a_hostile_repository() {
+    let tree = Hostile::new();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Charter Test",
+                "-c",
+                "user.email=test@acme.example",
+            ])
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(tree.repo())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(&[
+        "add",
+        "domains/orders",
+        "domains/billing",
+        "store",
+        "domains/hostile/zero.yaml",
+        "domains/hostile/outside.yaml",
+        "domains/hostile/loop.yaml",
+    ]);
+    git(&["commit", "-q", "-m", "base"]);
+    let contract = tree.repo().join("domains/orders/order_events.yaml");
+    let text = std::fs::read_to_string(&contract).unwrap();
+    std::fs::write(
+        &contract,
+        text.replacen(
+            "tags: [orders, events, tier-1]",
+            "tags: [orders, events]",
+            1,
+        ),
+    )
+    .unwrap();
+    let run = tree.run(&[
+        "report",
+        ".",
+        "--no-cache",
+        "--format",
+        "json",
+        "--base",
+        "HEAD",
+    ]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let report = run.json();
+    assert_every_hostile_entry_is_a_finding(&parse_findings(&report));
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "versioning/change_without_version_bump"
+                && f["file"] == "domains/orders/order_events.yaml"),
+        "the good contract is compared with its base version: {findings:#?}"
+    );
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f["rule"].as_str().unwrap().starts_with("versioning/")
+                && f["file"].as_str().unwrap().contains("hostile")),
+        "{findings:#?}"
+    );
 }
