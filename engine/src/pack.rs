@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value as Json;
 
 use crate::error::PackError;
-use crate::fsread::{self, Confinement};
+use crate::fsread::{self, Confinement, ReadError};
 
 /// The largest file of a policy folder Charter reads (16 MiB); a larger one stops the load.
 pub const MAX_POLICY_FILE_SIZE: u64 = 16 * 1024 * 1024;
@@ -113,8 +113,12 @@ impl PolicyPack {
             if !is_pack_file(&rel) {
                 continue;
             }
-            let text = fsread::read_text(entry.path(), MAX_POLICY_FILE_SIZE, &tree)
-                .map_err(|e| unreadable(entry.path(), e.to_string()))?;
+            let text = fsread::read_text(entry.path(), MAX_POLICY_FILE_SIZE, &tree).map_err(
+                |e| match e {
+                    ReadError::Io(e) => unreadable(entry.path(), e.to_string()),
+                    e => unreadable(entry.path(), e.to_string()),
+                },
+            )?;
             files.push((rel, text));
         }
         if !files
