@@ -3,6 +3,9 @@
 #![cfg(test)]
 
 mod common;
+#[cfg(unix)]
+#[path = "cli/hostile_tree.rs"]
+mod hostile_tree;
 
 use std::process::{Command, Output};
 

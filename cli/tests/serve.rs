@@ -21,3 +21,6 @@ mod rpc;
 mod security;
 #[path = "serve/soak.rs"]
 mod soak;
+#[cfg(unix)]
+#[path = "serve/tree.rs"]
+mod tree;

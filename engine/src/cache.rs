@@ -68,8 +68,7 @@ impl Cache {
     #[must_use]
     pub fn open(dir: &Path, policy_revision: &str) -> Self {
         let revision = format!("{policy_revision}+{}", env!("CARGO_PKG_VERSION"));
-        let old = std::fs::read(dir.join(FILE_NAME))
-            .ok()
+        let old = read_cache_file(dir, FILE_NAME)
             .and_then(|bytes| serde_json::from_slice::<Stored>(&bytes).ok())
             .filter(|s| s.revision == revision)
             .map(|s| s.entries)
@@ -130,6 +129,17 @@ impl Cache {
     }
 }
 
+/// The largest cache file read (512 MiB); a larger one (or one that is not a regular
+/// file, or a symlink out of the cache folder) is ignored: the run is cold.
+const MAX_CACHE_FILE_SIZE: u64 = 512 * 1024 * 1024;
+
+/// A cache file's bytes, read as any file of the checked tree is (the cache folder lives
+/// in it): a regular file inside the folder, bounded. `None` when there is none to use.
+fn read_cache_file(dir: &Path, name: &str) -> Option<Vec<u8>> {
+    let folder = crate::fsread::Confinement::at(dir, false).ok()?;
+    crate::fsread::read_file(&dir.join(name), MAX_CACHE_FILE_SIZE, &folder).ok()
+}
+
 const MESH_FILE_NAME: &str = "mesh-v1.json";
 
 #[derive(Serialize, Deserialize)]
@@ -164,7 +174,7 @@ impl MeshCache {
     /// The cached findings, if the repository is exactly as it was.
     #[must_use]
     pub fn get(&self) -> Option<Vec<Finding>> {
-        let bytes = std::fs::read(self.dir.join(MESH_FILE_NAME)).ok()?;
+        let bytes = read_cache_file(&self.dir, MESH_FILE_NAME)?;
         let stored: StoredMesh = serde_json::from_slice(&bytes).ok()?;
         (stored.key == self.key).then_some(stored.findings)
     }

@@ -1,6 +1,7 @@
 //! Charter's engine: everything that decides, and nothing that serves or prints to a terminal.
 //!
 //! - [`contract`]: data-product contracts read from their formats into one model;
+//! - [`fsread`]: reading files of an untrusted tree (regular files only, bounded, confined);
 //! - [`mesh`]: a repository of contracts, loaded and indexed;
 //! - [`pack`]: the policy pack (Rego, Cedar, central settings) and its revision;
 //! - [`rules`]: Rego contract rules evaluated with regorus into findings;
@@ -15,6 +16,7 @@ pub mod check;
 pub mod contract;
 pub mod diff;
 pub mod error;
+pub mod fsread;
 pub mod impact;
 pub mod mesh;
 pub mod mesh_rules;

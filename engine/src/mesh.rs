@@ -12,6 +12,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
 use crate::contract::{self, Contract, ContractLimits, Product, ReaderSettings};
+use crate::fsread::{self, Confinement, ReadError};
 
 /// Which files under a root are contracts.
 #[derive(Debug, Clone)]
@@ -20,6 +21,9 @@ pub struct LoadOptions {
     pub include: Vec<String>,
     /// Globs of files never read as contracts.
     pub exclude: Vec<String>,
+    /// Read files (and walk folders) that symlinks inside the root point to outside it;
+    /// by default such a link is a finding and is not followed (see [`crate::fsread`]).
+    pub follow_external_symlinks: bool,
 }
 
 impl Default for LoadOptions {
@@ -33,6 +37,7 @@ impl Default for LoadOptions {
                 "waivers.yaml".into(),
                 "waivers.yml".into(),
             ],
+            follow_external_symlinks: false,
         }
     }
 }
@@ -48,13 +53,38 @@ pub struct ParseFailure {
     pub message: String,
 }
 
-/// A file discovered under a root: its path as reported and where to read it.
+/// A file discovered under a root: its path as reported, where to read it, and the tree
+/// it must stay in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContractFile {
     /// The path relative to the root (or as given), `/`-separated, as findings show it.
     pub display: String,
     /// Where to read it.
     pub path: PathBuf,
+    /// The tree it was found in: a symlink resolving out of it is not read.
+    pub confinement: Confinement,
+}
+
+impl ContractFile {
+    /// A file named directly (`charter inspect FILE`), shown as given, confined to the
+    /// tree holding it ([`Confinement::for_tree`]).
+    ///
+    /// # Errors
+    /// The file's folder cannot be resolved.
+    pub fn given(path: &Path, follow_external_symlinks: bool) -> Result<Self, MeshError> {
+        Ok(Self {
+            display: slash(path),
+            path: path.to_path_buf(),
+            confinement: confinement(path, follow_external_symlinks)?,
+        })
+    }
+}
+
+fn confinement(path: &Path, follow_external_symlinks: bool) -> Result<Confinement, MeshError> {
+    Confinement::for_tree(path, follow_external_symlinks).map_err(|e| MeshError::Unreadable {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })
 }
 
 /// Bad load options or an unreadable root.
@@ -222,65 +252,83 @@ impl ContractGlobs {
 
 /// Lists the contract files under `root` (a folder) or `root` itself (a file), sorted.
 ///
+/// Folders that were not walked into are listed too (with a trailing `/`), so reading
+/// them reports why as a finding: a folder that cannot be listed, a symlink to a folder
+/// outside the repository, a symlink loop. Hidden folders are skipped.
+///
 /// # Errors
 /// The root does not exist, or a glob is invalid.
 pub fn discover(root: &Path, options: &LoadOptions) -> Result<Vec<ContractFile>, MeshError> {
-    let meta = std::fs::metadata(root).map_err(|e| MeshError::Unreadable {
-        path: root.display().to_string(),
-        message: e.to_string(),
-    })?;
-    if meta.is_file() {
-        return Ok(vec![ContractFile {
-            display: slash(root),
-            path: root.to_path_buf(),
-        }]);
+    // A link that cannot be followed (a loop, a dangling link) is still an entry: reading
+    // it says what is wrong, as for one found in a folder.
+    let meta = std::fs::metadata(root)
+        .or_else(|_| std::fs::symlink_metadata(root))
+        .map_err(|e| MeshError::Unreadable {
+            path: root.display().to_string(),
+            message: e.to_string(),
+        })?;
+    if !meta.is_dir() {
+        return Ok(vec![ContractFile::given(
+            root,
+            options.follow_external_symlinks,
+        )?]);
     }
+    let tree = confinement(root, options.follow_external_symlinks)?;
     let globs = ContractGlobs::new(options)?;
     let mut files = Vec::new();
-    let walker = walkdir::WalkDir::new(root)
+    let listed = |path: &Path, rel: &Path, folder: bool| ContractFile {
+        display: if folder {
+            format!("{}/", slash(rel))
+        } else {
+            slash(rel)
+        },
+        path: path.to_path_buf(),
+        confinement: tree.clone(),
+    };
+    let mut walker = walkdir::WalkDir::new(root)
         .follow_links(true)
-        .sort_by_file_name();
-    for entry in walker
+        .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_type().is_dir() || !is_hidden(e.file_name()))
-    {
+        .filter_entry(|e| e.depth() == 0 || !e.file_type().is_dir() || !is_hidden(e.file_name()));
+    while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
                 // A file that cannot be statted (a dangling link, no permission) is still listed,
                 // so reading it reports the problem as a finding; so is a folder that cannot be
-                // listed, since contracts in it go unchecked. A symlink loop is neither.
-                if e.loop_ancestor().is_none()
-                    && let Some(path) = e.path()
+                // listed, since contracts in it go unchecked, and a symlink loop.
+                if let Some(path) = e.path()
                     && let Ok(rel) = path.strip_prefix(root)
                     && !globs.exclude.is_match(rel)
                 {
-                    if path.is_dir() {
-                        files.push(ContractFile {
-                            display: format!("{}/", slash(rel)),
-                            path: path.to_path_buf(),
-                        });
-                    } else if globs.include.is_match(rel) {
-                        files.push(ContractFile {
-                            display: slash(rel),
-                            path: path.to_path_buf(),
-                        });
+                    let folder = e.loop_ancestor().is_some() || path.is_dir();
+                    if folder || globs.include.is_match(rel) {
+                        files.push(listed(path, rel, folder));
                     }
                 }
                 continue;
             }
         };
-        if entry.file_type().is_dir() {
-            continue;
-        }
         let Ok(rel) = entry.path().strip_prefix(root) else {
             continue;
         };
+        if entry.file_type().is_dir() {
+            // A link to a folder out of the repository is not walked: listed, it is a finding.
+            if entry.path_is_symlink()
+                && matches!(
+                    fsread::folder_problem(entry.path(), &tree),
+                    Some(ReadError::Outside { .. })
+                )
+            {
+                walker.skip_current_dir();
+                if !globs.exclude.is_match(rel) {
+                    files.push(listed(entry.path(), rel, true));
+                }
+            }
+            continue;
+        }
         if globs.matches(rel) {
-            files.push(ContractFile {
-                display: slash(rel),
-                path: entry.path().to_path_buf(),
-            });
+            files.push(listed(entry.path(), rel, false));
         }
     }
     Ok(files)
@@ -306,23 +354,35 @@ pub fn load_file(file: &ContractFile, settings: &ReaderSettings) -> Loaded {
     }
 }
 
-/// Reads a contract file's bytes, refusing files over the size limit without reading them.
+/// Reads a contract file's bytes with [`fsread::read_file`]: only a regular file inside its
+/// tree, never more than `--max-file-size` (a file whose metadata is over it is not read).
 ///
 /// # Errors
-/// A message for a file that is too large or cannot be read (reported at line 1).
+/// A message for a file that is not read (reported at line 1): too large, not a regular
+/// file, a symlink out of the repository or a loop, a folder that was not walked, or an
+/// I/O error.
 pub fn read_limited(file: &ContractFile, limits: &ContractLimits) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(&file.path).map_err(|e| format!("cannot read file: {e}"))?;
-    if meta.is_dir() {
-        let why = std::fs::read_dir(&file.path).err().map_or_else(
-            || "it changed while being read".to_owned(),
-            |e| e.to_string(),
-        );
-        return Err(format!(
-            "cannot read folder: {why}; the contracts in it were not checked"
-        ));
-    }
-    limits.check_size(meta.len())?;
-    std::fs::read(&file.path).map_err(|e| format!("cannot read file: {e}"))
+    fsread::read_file(&file.path, limits.max_file_size, &file.confinement).map_err(|e| match e {
+        ReadError::TooLarge { len: Some(len), .. } => limits
+            .check_size(len)
+            .err()
+            .unwrap_or_else(|| e.to_string()),
+        ReadError::TooLarge { len: None, limit } => format!(
+            "file is over the limit of {limit} bytes for a contract (--max-file-size), though its metadata said less"
+        ),
+        ReadError::Folder => match fsread::folder_problem(&file.path, &file.confinement) {
+            Some(ReadError::Io(e)) => {
+                format!("cannot read folder: {e}; the contracts in it were not checked")
+            }
+            Some(e @ ReadError::Loop { .. }) => format!("folder not walked: {e}"),
+            Some(e) => {
+                format!("folder not walked: {e}; the contracts in it were not checked")
+            }
+            None => "cannot read folder: it changed while being read".to_owned(),
+        },
+        ReadError::Io(e) => format!("cannot read file: {e}"),
+        e => format!("file not read: {e}"),
+    })
 }
 
 fn globs(patterns: &[String]) -> Result<GlobSet, MeshError> {

@@ -9,6 +9,10 @@ use std::path::Path;
 use serde_json::Value as Json;
 
 use crate::error::PackError;
+use crate::fsread::{self, Confinement, ReadError};
+
+/// The largest file of a policy folder Charter reads (16 MiB); a larger one stops the load.
+pub const MAX_POLICY_FILE_SIZE: u64 = 16 * 1024 * 1024;
 
 /// One file of a pack.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,26 +64,46 @@ impl PolicyPack {
         })
     }
 
-    /// Reads a pack from a folder (`rego/`, `cedar/`, `data/`, `tests/` below it).
+    /// Reads a pack from a folder (`rego/`, `cedar/`, `data/`, `tests/` below it); a
+    /// symlink out of the folder (or out of the git work tree holding it) stops the load.
     ///
     /// # Errors
-    /// The folder cannot be read, holds no policy at all, or a settings file is bad.
+    /// See [`PolicyPack::from_dir_with`].
     pub fn from_dir(root: &Path) -> Result<Self, PackError> {
+        Self::from_dir_with(root, false)
+    }
+
+    /// Reads a pack from a folder, every file with [`crate::fsread::read_text`]: only
+    /// regular files of at most [`MAX_POLICY_FILE_SIZE`] bytes, and through symlinks out of
+    /// the folder's tree only with `follow_external_symlinks`.
+    ///
+    /// # Errors
+    /// The folder cannot be read, holds no policy at all, a settings file is bad, or a
+    /// pack file (or a folder of the pack) cannot be read: a device, FIFO or socket, a
+    /// symlink out of the tree or a loop, a file over the limit. A pack is loaded whole
+    /// or not at all.
+    pub fn from_dir_with(root: &Path, follow_external_symlinks: bool) -> Result<Self, PackError> {
         if !root.is_dir() {
             return Err(PackError::NotADirectory(root.display().to_string()));
         }
+        let unreadable = |path: &Path, message: String| PackError::Read {
+            path: path.display().to_string(),
+            message,
+        };
+        let tree = Confinement::for_tree(root, follow_external_symlinks)
+            .map_err(|e| unreadable(root, e.to_string()))?;
         let mut files = Vec::new();
-        for entry in walkdir::WalkDir::new(root)
+        let walker = walkdir::WalkDir::new(root)
             .follow_links(true)
-            .sort_by_file_name()
-        {
-            let entry = entry.map_err(|e| PackError::Read {
-                path: e
-                    .path()
-                    .map_or_else(|| root.display().to_string(), |p| p.display().to_string()),
-                message: e.to_string(),
-            })?;
-            if !entry.file_type().is_file() {
+            .sort_by_file_name();
+        for entry in walker {
+            let entry = entry.map_err(|e| unreadable(e.path().unwrap_or(root), e.to_string()))?;
+            if entry.file_type().is_dir() {
+                if entry.path_is_symlink()
+                    && let Some(problem) = fsread::folder_problem(entry.path(), &tree)
+                {
+                    return Err(unreadable(entry.path(), problem.to_string()));
+                }
                 continue;
             }
             let Ok(rel) = entry.path().strip_prefix(root) else {
@@ -89,10 +113,12 @@ impl PolicyPack {
             if !is_pack_file(&rel) {
                 continue;
             }
-            let text = std::fs::read_to_string(entry.path()).map_err(|e| PackError::Read {
-                path: entry.path().display().to_string(),
-                message: e.to_string(),
-            })?;
+            let text = fsread::read_text(entry.path(), MAX_POLICY_FILE_SIZE, &tree).map_err(
+                |e| match e {
+                    ReadError::Io(e) => unreadable(entry.path(), e.to_string()),
+                    e => unreadable(entry.path(), e.to_string()),
+                },
+            )?;
             files.push((rel, text));
         }
         if !files

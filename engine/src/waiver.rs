@@ -111,6 +111,22 @@ pub fn today() -> String {
         .to_string()
 }
 
+/// Reports a waivers file that was not read (`why`: not a regular file, a symlink out of
+/// the repository, over the size limit, not UTF-8) as a `waiver/invalid` error at its
+/// line 1: no waiver applies, and the run says why.
+pub fn unreadable(report: &mut Report, file: &str, why: &str) {
+    report.add_findings(vec![Finding {
+        rule: rules::INVALID.to_owned(),
+        severity: Severity::Error,
+        message: format!("the waivers file was not read: {why}; no waiver applies"),
+        product: None,
+        domain: None,
+        file: file.to_owned(),
+        line: 1,
+        waiver: None,
+    }]);
+}
+
 /// Applies the waivers in `text` (the file `file`, as the report shows it) to `report`
 /// on the date `today` (`YYYY-MM-DD`): marks waived findings, adds `waiver/*` findings
 /// and the waiver statuses, and recomputes the figures.

@@ -181,7 +181,7 @@ pub fn access_decided(data: &[u8]) -> bool {
 fn rules() -> &'static RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
     RULES.get_or_init(|| {
-        let pack = match charter_cli::policies::load(None) {
+        let pack = match charter_cli::policies::load(None, false) {
             Ok(pack) => pack,
             Err(e) => panic!("the default pack does not load: {e:#}"),
         };

@@ -9,7 +9,7 @@ use charter_engine::access::{
     AccessEngine, AccessPolicies, AccessRequest, ColumnEffect, Decision, Dialect, Outcome,
     PolicyOutcome, Principal, ProductEffect, ProductRef, Reason,
 };
-use charter_engine::mesh::{LoadOptions, Mesh};
+use charter_engine::mesh::Mesh;
 use clap::{Args, ValueEnum};
 use owo_colors::{OwoColorize, Style};
 
@@ -144,12 +144,12 @@ pub(crate) fn load_engine(
     policies: Option<&std::path::Path>,
     limits: &super::limits::LimitArgs,
 ) -> anyhow::Result<AccessEngine> {
-    let pack = crate::policies::load(policies)?;
+    let pack = crate::policies::load(policies, limits.follow_external_symlinks)?;
     let prepared =
         AccessPolicies::from_pack(&pack).context("the access policies cannot be used")?;
     let mesh = Mesh::load(
         mesh_dir,
-        &LoadOptions::default(),
+        &limits.load_options(),
         &limits.reader(pack.settings()),
     )
     .with_context(|| format!("cannot load the mesh in `{}`", mesh_dir.display()))?;

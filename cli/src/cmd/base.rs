@@ -108,11 +108,16 @@ fn base_files(
             continue;
         };
         let mut parts = head.split_whitespace();
-        let (Some(_mode), Some("blob"), Some(oid), Some(size)) =
+        let (Some(mode), Some("blob"), Some(oid), Some(size)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             continue;
         };
+        // A symlink at the base is a blob holding its target's path: not a contract, and
+        // never resolved.
+        if mode == "120000" {
+            continue;
+        }
         let Some(rel) = path.strip_prefix(prefix.as_str()) else {
             continue;
         };
@@ -126,11 +131,16 @@ fn base_files(
         }
         wanted.push((oid.to_owned(), rel.to_owned()));
     }
-    read_blobs(dir, wanted)
+    read_blobs(dir, wanted, limits.max_file_size)
 }
 
-/// The contents of `(object id, path)` blobs, in one `git cat-file --batch`.
-fn read_blobs(dir: &Path, wanted: Vec<(String, String)>) -> anyhow::Result<Vec<BaseFile>> {
+/// The contents of `(object id, path)` blobs, in one `git cat-file --batch`. A blob over
+/// `max_size` (whatever the listing said) is skipped without being held in memory.
+fn read_blobs(
+    dir: &Path,
+    wanted: Vec<(String, String)>,
+    max_size: u64,
+) -> anyhow::Result<Vec<BaseFile>> {
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
@@ -164,9 +174,19 @@ fn read_blobs(dir: &Path, wanted: Vec<(String, String)>) -> anyhow::Result<Vec<B
         if got != oid || kind == "missing" {
             continue;
         }
-        let size: usize = size.and_then(|s| s.parse().ok()).with_context(|| {
+        let size: u64 = size.and_then(|s| s.parse().ok()).with_context(|| {
             format!("unexpected answer from `git cat-file`: `{}`", header.trim())
         })?;
+        if size > max_size {
+            // Streamed past (with its final line break), never held.
+            let skipped = std::io::copy(&mut (&mut reader).take(size + 1), &mut std::io::sink())
+                .with_context(|| format!("cannot read `{path}` from `git cat-file`"))?;
+            if skipped != size + 1 {
+                bail!("`git cat-file` stopped inside `{path}`");
+            }
+            continue;
+        }
+        let size = usize::try_from(size).context("a blob too large for this machine")?;
         let mut bytes = vec![0; size + 1];
         reader
             .read_exact(&mut bytes)

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use charter_engine::mesh::{LoadOptions, discover};
+use charter_engine::mesh::discover;
 use clap::Args;
 
 use super::gate::GateArgs;
@@ -27,7 +27,7 @@ pub struct CheckArgs {
 
 /// Runs `charter check`.
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let mut load = LoadOptions::default();
+    let mut load = args.gate.limits.load_options();
     if !args.include.is_empty() {
         load.include.clone_from(&args.include);
     }

@@ -88,7 +88,10 @@ struct Document<'a> {
 
 /// Runs `charter diff`.
 pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
-    let pack = crate::policies::load(args.policies.as_deref())?;
+    let pack = crate::policies::load(
+        args.policies.as_deref(),
+        args.limits.follow_external_symlinks,
+    )?;
     let reader = args.limits.reader(pack.settings());
     let old = load(&args.old, &reader, &args.limits)?;
     let new = load(&args.new, &reader, &args.limits)?;

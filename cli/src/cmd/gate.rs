@@ -126,7 +126,7 @@ impl GateArgs {
         policies: Option<&std::path::Path>,
         default_cache: Option<PathBuf>,
     ) -> anyhow::Result<Prepared> {
-        let pack = crate::policies::load(policies)?;
+        let pack = crate::policies::load(policies, self.limits.follow_external_symlinks)?;
         let rules = RuleSet::compile(
             &pack,
             RuleSetOptions {

@@ -28,7 +28,10 @@ pub struct InspectArgs {
 
 /// Runs `charter inspect`.
 pub fn run(args: &InspectArgs) -> anyhow::Result<ExitCode> {
-    let pack = crate::policies::load(args.policies.as_deref())?;
+    let pack = crate::policies::load(
+        args.policies.as_deref(),
+        args.limits.follow_external_symlinks,
+    )?;
     let reader = args.limits.reader(pack.settings());
     let bytes = args.limits.read_file(&args.file)?;
     let display = args.file.display().to_string();

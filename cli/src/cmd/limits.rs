@@ -1,7 +1,7 @@
 //! `--max-*` flags: the limits on one contract file, shared by every command that reads contracts.
 
 use charter_engine::contract::{ContractLimits, ReaderSettings};
-use charter_engine::mesh::{ContractFile, read_limited};
+use charter_engine::mesh::{ContractFile, LoadOptions, read_limited};
 use clap::Args;
 
 /// Limits on one contract file. A file over any of them is a `contract/parse` finding
@@ -21,6 +21,11 @@ pub struct LimitArgs {
     /// The most YAML nodes (keys, values, items), every alias counted as what it repeats.
     #[arg(long, value_name = "N", default_value_t = ContractLimits::default().max_nodes)]
     pub max_nodes: usize,
+    /// Follow symlinks that lead out of the repository (the folder given, or the top of
+    /// its git work tree); by default such a link is a finding and is not read. Applies
+    /// to the contracts, the waivers file and the `--policies` folder.
+    #[arg(long, help_heading = "Reading the repository")]
+    pub follow_external_symlinks: bool,
 }
 
 impl Default for LimitArgs {
@@ -32,6 +37,7 @@ impl Default for LimitArgs {
             max_line_length: limits.max_line_length,
             max_depth: limits.max_depth,
             max_nodes: limits.max_nodes,
+            follow_external_symlinks: false,
         }
     }
 }
@@ -48,17 +54,25 @@ impl LimitArgs {
         }
     }
 
-    /// Reads one contract file, refusing one over `--max-file-size` without reading it.
+    /// Reads one contract file named on the command line: only a regular file, not through
+    /// a symlink out of its repository, refusing one over `--max-file-size` without reading it.
     ///
     /// # Errors
-    /// The file is too large or cannot be read.
+    /// The file is too large, not a regular file, out of the repository, or cannot be read.
     pub fn read_file(&self, path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-        let file = ContractFile {
-            display: path.display().to_string(),
-            path: path.to_path_buf(),
-        };
+        let file = ContractFile::given(path, self.follow_external_symlinks)?;
         read_limited(&file, &self.contract_limits())
             .map_err(|message| anyhow::anyhow!("`{}`: {message}", path.display()))
+    }
+
+    /// Which files of a folder are contracts (the defaults), and whether symlinks out of it
+    /// are followed.
+    #[must_use]
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            follow_external_symlinks: self.follow_external_symlinks,
+            ..LoadOptions::default()
+        }
     }
 
     /// The pack's reader settings with these limits.

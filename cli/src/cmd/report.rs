@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use charter_engine::cache::MeshCache;
+use charter_engine::fsread::{Confinement, ReadError, read_text};
 use charter_engine::mesh::{LoadOptions, Loaded, Mesh, discover, load_file};
 use charter_engine::rules::EvalError;
 use clap::Args;
@@ -63,7 +64,7 @@ impl ReportArgs {
 
     /// Which files are contracts.
     pub fn load_options(&self) -> LoadOptions {
-        let mut load = LoadOptions::default();
+        let mut load = self.gate.limits.load_options();
         if !self.include.is_empty() {
             load.include.clone_from(&self.include);
         }
@@ -150,18 +151,41 @@ impl ReportArgs {
         mut report: charter_engine::report::Report,
         prepared: &super::gate::Prepared,
     ) -> anyhow::Result<charter_engine::report::Report> {
+        // `waivers.yaml` is there when anything is, even a FIFO or a dangling link: reading
+        // it says what is wrong with it.
         let waivers = match &self.waivers {
             Some(path) => Some(path.clone()),
-            None => Some(self.dir.join("waivers.yaml")).filter(|p| p.is_file()),
+            None => Some(self.dir.join("waivers.yaml")).filter(|p| p.symlink_metadata().is_ok()),
         };
         if let Some(path) = waivers {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("cannot read the waivers file `{}`", path.display()))?;
             let display = path
                 .strip_prefix(&self.dir)
                 .unwrap_or(&path)
                 .to_string_lossy()
                 .replace('\\', "/");
+            let cannot_read = || format!("cannot read the waivers file `{}`", path.display());
+            let limits = &self.gate.limits;
+            let tree = Confinement::for_tree(&path, limits.follow_external_symlinks)
+                .with_context(cannot_read)?;
+            let text = match read_text(&path, limits.max_file_size, &tree) {
+                Ok(text) => text,
+                Err(ReadError::Io(e)) if e.kind() != std::io::ErrorKind::InvalidData => {
+                    return Err(e).with_context(cannot_read);
+                }
+                Err(e) => {
+                    let hint = if matches!(e, ReadError::TooLarge { .. }) {
+                        " (--max-file-size)"
+                    } else {
+                        ""
+                    };
+                    charter_engine::waiver::unreadable(
+                        &mut report,
+                        &display,
+                        &format!("{e}{hint}"),
+                    );
+                    return Ok(report);
+                }
+            };
             let settings =
                 charter_engine::waiver::WaiverSettings::from_settings(prepared.pack.settings());
             let today = self

@@ -36,6 +36,10 @@ pub struct RulesArgs {
     /// A policy folder (rego/, cedar/, data/) to use instead of the embedded default pack.
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
+    /// Follow symlinks in the policy folder that lead out of it (or out of its git work
+    /// tree); by default such a link stops the pack from loading.
+    #[arg(long)]
+    pub follow_external_symlinks: bool,
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -60,7 +64,7 @@ pub enum Format {
 
 /// Runs `charter rules`.
 pub fn run(args: &RulesArgs) -> anyhow::Result<ExitCode> {
-    let pack = crate::policies::load(args.policies.as_deref())?;
+    let pack = crate::policies::load(args.policies.as_deref(), args.follow_external_symlinks)?;
     let rules: Vec<RuleInfo> = charter_engine::rules::catalog(&pack)
         .into_values()
         .filter(|rule| {

@@ -37,6 +37,10 @@ pub struct TestArgs {
     /// The policy folder to test (rego/, cedar/, data/, tests/) [default: the embedded default pack].
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
+    /// Follow symlinks in the policy folder that lead out of it (or out of its git work
+    /// tree); by default such a link stops the pack from loading.
+    #[arg(long)]
+    pub follow_external_symlinks: bool,
     /// Run only the tests whose name matches REGEX: `package.rule` for Rego tests, `file: case` for cases.
     #[arg(long, value_name = "REGEX")]
     pub run: Option<String>,
@@ -89,7 +93,7 @@ fn percentage(s: &str) -> Result<f64, String> {
 
 /// Runs `charter test`.
 pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
-    let pack = crate::policies::load(args.policies.as_deref())?;
+    let pack = crate::policies::load(args.policies.as_deref(), args.follow_external_symlinks)?;
     let options = TestOptions {
         run: args.run.clone(),
         coverage: args.coverage,

@@ -32,6 +32,10 @@ pub struct ValidateArgs {
     /// The policy folder to validate (rego/, cedar/, data/, tests/) [default: the embedded default pack].
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
+    /// Follow symlinks in the policy folder that lead out of it (or out of its git work
+    /// tree); by default such a link stops the pack from loading.
+    #[arg(long)]
+    pub follow_external_symlinks: bool,
     /// Allow Rego packages under PREFIX besides Charter's namespaces (repeatable).
     #[arg(long, value_name = "PREFIX")]
     pub allow_package: Vec<String>,
@@ -57,7 +61,8 @@ pub enum Format {
 
 /// Runs `charter validate`.
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    let validation = match crate::policies::load(args.policies.as_deref()) {
+    let loaded = crate::policies::load(args.policies.as_deref(), args.follow_external_symlinks);
+    let validation = match loaded {
         Ok(pack) => authoring::validate(
             &pack,
             &ValidateOptions {

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use anyhow::Context;
 use charter_engine::access::{AccessEngine, AccessPolicies};
 use charter_engine::contract::ReaderSettings;
-use charter_engine::mesh::{LoadOptions, Mesh};
+use charter_engine::mesh::Mesh;
 
 use crate::cmd::limits::LimitArgs;
 use charter_engine::rules::{RuleSet, RuleSetOptions};
@@ -52,14 +52,17 @@ pub struct Snapshot {
 impl Snapshot {
     /// Loads the pack and the mesh and builds the engines (blocking; seconds on a big mesh).
     pub fn build(sources: &Sources) -> anyhow::Result<Self> {
-        let pack = crate::policies::load(sources.policies.as_deref())?;
+        let pack = crate::policies::load(
+            sources.policies.as_deref(),
+            sources.limits.follow_external_symlinks,
+        )?;
         let prepared =
             AccessPolicies::from_pack(&pack).context("the access policies cannot be used")?;
         for warning in prepared.warnings() {
             tracing::warn!(%warning, "access policies");
         }
         let reader = sources.limits.reader(pack.settings());
-        let mesh = Mesh::load(&sources.mesh, &LoadOptions::default(), &reader)
+        let mesh = Mesh::load(&sources.mesh, &sources.limits.load_options(), &reader)
             .with_context(|| format!("cannot load the mesh in `{}`", sources.mesh.display()))?;
         for failure in mesh.failures() {
             tracing::warn!(

@@ -1,6 +1,9 @@
 //! What every CLI test binary shares: the repository, running `charter`, reading its output.
 #![allow(dead_code, reason = "each test binary uses a subset")]
 
+#[cfg(unix)]
+pub mod hostile;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
