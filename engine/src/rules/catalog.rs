@@ -1,6 +1,6 @@
 //! The rule catalogue, from `# METADATA` annotations above each rule (OPA's format).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
@@ -42,6 +42,35 @@ pub fn catalog_of(pack: &PolicyPack, prefix: &str) -> BTreeMap<String, RuleInfo>
         scan(&file.text, prefix, &mut rules);
     }
     rules
+}
+
+/// Every `deny_*`/`warn_*` rule head of the pack's packages under `prefix`, as
+/// (package below the prefix, rule name): the rules to evaluate one by one.
+pub(crate) fn rule_heads(pack: &PolicyPack, prefix: &str) -> BTreeSet<(String, String)> {
+    let mut heads = BTreeSet::new();
+    for file in pack.rego() {
+        if file.path.ends_with("_test.rego") {
+            continue;
+        }
+        let mut area: Option<String> = None;
+        for line in file.text.lines() {
+            if let Some(pkg) = line.trim_start().strip_prefix("package ") {
+                area = pkg.trim().strip_prefix(prefix).map(str::to_owned);
+                continue;
+            }
+            let Some(area) = area.as_deref() else {
+                continue;
+            };
+            let head: String = line
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            if head.len() > 5 && (head.starts_with("deny_") || head.starts_with("warn_")) {
+                heads.insert((area.to_owned(), head));
+            }
+        }
+    }
+    heads
 }
 
 fn scan(text: &str, prefix: &str, rules: &mut BTreeMap<String, RuleInfo>) {
