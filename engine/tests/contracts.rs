@@ -128,7 +128,20 @@ fn odcs_examples_normalize() {
         p.sla.freshness.as_ref().map(|f| f.seconds),
         Some(4 * 86_400)
     );
-    assert_eq!(p.access.roles.len(), 4);
+    assert_eq!(
+        p.access.roles,
+        [
+            "microstrategy_user_opr",
+            "bq_queryman_user_opr",
+            "risk_data_access_opr"
+        ],
+        "the roles with `access: read`"
+    );
+    assert_eq!(
+        p.access.write_roles,
+        ["bq_unica_user_opr"],
+        "`access: write` grants no read"
+    );
     assert!(
         p.fields
             .iter()

@@ -103,37 +103,56 @@ impl AccessEngine {
                 .push(contract.product.source.file.clone());
         }
         // Per product, in parallel: its entities (checked against the schema) and the
-        // row-filter rule's input.
-        let unique: Vec<&crate::contract::Product> = mesh
+        // row-filter rule's input; a product of several tables also gets one slot per
+        // table, which requests by physical table resolve to.
+        let jobs: Vec<(&crate::contract::Product, Option<&str>)> = mesh
             .products()
             .filter(|p| files_of.get(p.id.as_str()).is_some_and(|f| f.len() == 1))
+            .flat_map(|p| {
+                let tables = if p.tables.len() > 1 {
+                    p.tables.iter().map(|t| Some(t.name.as_str())).collect()
+                } else {
+                    Vec::new()
+                };
+                std::iter::once((p, None)).chain(tables.into_iter().map(move |t| (p, t)))
+            })
             .collect();
-        let mut slots: Vec<Slot> = unique
+        let mut slots: Vec<Slot> = jobs
             .par_iter()
-            .map(|product| build_slot(product, &policies))
+            .map(|(product, table)| build_slot(product, *table, &policies))
             .collect::<Result<_, _>>()?;
         check_principal(&policies)?;
+        let mut slot_of: HashMap<(&str, Option<&str>), usize> = HashMap::new();
+        for (i, (product, table)) in jobs.iter().enumerate() {
+            slot_of.insert((product.id.as_str(), *table), i);
+        }
 
         let mut by_id: HashMap<String, Target> = HashMap::new();
         let mut by_table: HashMap<String, Target> = HashMap::new();
         let mut table_owner: HashMap<String, &str> = HashMap::new();
-        let mut next = 0;
         for product in mesh.products() {
-            let target = match files_of.get(product.id.as_str()) {
-                Some(files) if files.len() > 1 => Target::Ambiguous(files.clone()),
-                _ => {
-                    next += 1;
-                    Target::Product(next - 1)
-                }
+            let ambiguous = match files_of.get(product.id.as_str()) {
+                Some(files) if files.len() > 1 => Some(Target::Ambiguous(files.clone())),
+                _ => None,
+            };
+            let target_of = |table: Option<&str>| {
+                ambiguous.clone().unwrap_or_else(|| {
+                    let scoped = table.filter(|_| product.tables.len() > 1);
+                    slot_of
+                        .get(&(product.id.as_str(), scoped))
+                        .or_else(|| slot_of.get(&(product.id.as_str(), None)))
+                        .map_or_else(|| Target::Ambiguous(Vec::new()), |&i| Target::Product(i))
+                })
             };
             by_id
                 .entry(product.id.clone())
-                .or_insert_with(|| target.clone());
+                .or_insert_with(|| target_of(None));
             for interface in &product.interfaces {
                 let table = interface.table.trim().to_ascii_lowercase();
                 if table.is_empty() {
                     continue;
                 }
+                let serves = Some(interface.serves.as_str()).filter(|s| !s.is_empty());
                 match table_owner.get(&table) {
                     Some(owner) if *owner != product.id => {
                         let owners = vec![(*owner).to_owned(), product.id.clone()];
@@ -142,7 +161,7 @@ impl AccessEngine {
                     Some(_) => {}
                     None => {
                         table_owner.insert(table.clone(), &product.id);
-                        by_table.insert(table, target.clone());
+                        by_table.insert(table, target_of(serves));
                     }
                 }
             }
@@ -191,7 +210,10 @@ impl AccessEngine {
     /// How many products can be decided.
     #[must_use]
     pub fn product_count(&self) -> usize {
-        self.slots.len()
+        self.slots
+            .iter()
+            .filter(|s| s.entry.table.is_none())
+            .count()
     }
 
     /// Decides a request. Anything that cannot be decided is denied, with a reason.
@@ -297,10 +319,12 @@ fn product_store(
 /// The entities of one product, checked against the schema, and its row-filter input.
 fn build_slot(
     product: &crate::contract::Product,
+    table: Option<&str>,
     policies: &AccessPolicies,
 ) -> Result<Slot, AccessError> {
     let entry = build_product(
         product,
+        table,
         &policies.model,
         &policies.settings,
         &policies.key_fields,
@@ -313,7 +337,7 @@ fn build_slot(
         .row_filters
         .as_ref()
         .filter(|_| row_filter_applies(&policies.settings, &entry))
-        .map(|_| RowFilterRule::product_input(product));
+        .map(|_| RowFilterRule::product_input(product, table));
     Ok(Slot {
         entry,
         store: Entities::empty(),
