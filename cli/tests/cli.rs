@@ -579,3 +579,34 @@ fn serve_refuses_limits_of_zero() {
         );
     }
 }
+
+#[test]
+fn report_completes_over_the_odcs_examples() {
+    // The ODCS project's examples (beside the repository): two of them share a name and
+    // differ in status, which once made a repository-wide rule fail and the report exit 2.
+    let dir = repo().join("../shared/conformance/odcs");
+    if !dir.is_dir() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "`{}` is absent, and CI=true requires it",
+            dir.display()
+        );
+        eprintln!("skipped: `{}` is absent", dir.display());
+        return;
+    }
+    let dir = dir.to_string_lossy().into_owned();
+    let out = charter(&["report", "--no-cache", "--format", "json", &dir]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("a JSON report");
+    let findings = report["findings"].as_array().expect("findings");
+    assert!(
+        !findings.iter().any(|f| f["rule"] == "policy/error"),
+        "{findings:?}"
+    );
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f["rule"] == "naming/duplicate_field"),
+        "a column repeated across tables is no duplicate"
+    );
+}
