@@ -97,6 +97,6 @@ field_path(f) := p if {
 	p != ""
 } else := f.name
 
-duplicate_message(f) := sprintf("field `%s` is declared more than once in table `%s`", [field_path(f), f.table]) if {
+duplicate_message(f) := sprintf("field `%s` is declared more than once in table `%s`", [field_path(f), object.get(f, "table", "")]) if {
 	count(object.get(input, "tables", [])) > 1
 } else := sprintf("field `%s` is declared more than once", [field_path(f)])
