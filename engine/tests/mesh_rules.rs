@@ -317,3 +317,46 @@ fn a_failing_rule_becomes_a_finding_and_the_others_still_run() {
     assert!(has(&found, "identity/duplicate_product_id", "a.yaml"));
     assert!(has(&found, "lineage/unresolved_reference", "c.yaml"));
 }
+
+#[test]
+fn odcs_contracts_are_duplicates_by_their_contract_id() {
+    let odcs = |id: &str, table: &str| {
+        format!(
+            "apiVersion: v3.1.0\nkind: DataContract\nid: {id}\nversion: 1.0.0\nstatus: active\ndomain: sales\ndataProduct: orders\nschema:\n  - name: {table}\n    properties:\n      - {{name: id, logicalType: string}}\n"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (file, text) in [
+        ("a.yaml", odcs("c-1", "orders")),
+        ("b.yaml", odcs("c-2", "lines")),
+        ("c.yaml", odcs("c-1", "orders")),
+    ] {
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    let pack = PolicyPack::from_files(charter_policies::files()).unwrap();
+    let mesh = Mesh::load(
+        dir.path(),
+        &LoadOptions::default(),
+        &ReaderSettings::from_settings(pack.settings()),
+    )
+    .unwrap();
+    assert!(mesh.products().all(|p| p.id == "sales.orders"));
+    let found = MeshRules::compile(&pack)
+        .unwrap()
+        .unwrap()
+        .evaluate(&mesh)
+        .unwrap();
+    let duplicates: Vec<(&str, &str)> = found
+        .iter()
+        .filter(|f| f.rule == "identity/duplicate_product_id")
+        .map(|f| (f.file.as_str(), f.message.as_str()))
+        .collect();
+    assert_eq!(
+        duplicates,
+        [
+            ("a.yaml", "contract id `c-1` is also declared in `c.yaml`"),
+            ("c.yaml", "contract id `c-1` is also declared in `a.yaml`"),
+        ],
+        "two contracts of one data product with distinct ids are no duplicates"
+    );
+}
