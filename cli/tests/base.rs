@@ -192,7 +192,7 @@ fn report_base_finds_versioning_problems_at_their_lines() {
             "domains/inventory/warehouses.yaml".to_owned(),
             line_of(
                 &repo().join("testdata/mesh/domains/inventory/warehouses.yaml"),
-                "name: warehouses",
+                "dataProduct: warehouses",
             ),
             error,
         ),

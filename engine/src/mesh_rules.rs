@@ -4,6 +4,11 @@
 //! A rule's elements are `{msg, product?, file?, path?}` objects: `product` (an id) or
 //! `file` (a path, for rules about one of several files with the same id) says which
 //! contract the finding belongs to, `path` where in it.
+//!
+//! A rule that fails (a policy error, such as an object comprehension that sees one key
+//! twice) never takes the others down: the rules are then evaluated one by one, and each
+//! failing rule becomes a `policy/error` finding naming the rule and the contracts its
+//! error names (or the policy file, when it names none).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,6 +29,8 @@ pub struct MeshRules {
     engine: Engine,
     timeout: Duration,
     catalog: std::collections::BTreeMap<String, crate::report::RuleInfo>,
+    /// (package below `charter.mesh.`, `deny_*`/`warn_*` rule name), to evaluate one by one.
+    heads: std::collections::BTreeSet<(String, String)>,
 }
 
 impl MeshRules {
@@ -53,6 +60,7 @@ impl MeshRules {
             engine,
             timeout: Duration::from_secs(60),
             catalog: crate::rules::catalog_of(pack, "charter.mesh."),
+            heads: crate::rules::rule_heads(pack, "charter.mesh."),
         }))
     }
 
@@ -69,10 +77,11 @@ impl MeshRules {
         &self.catalog
     }
 
-    /// Evaluates the repository-wide rules over every contract of `mesh`.
+    /// Evaluates the repository-wide rules over every contract of `mesh`. A rule that
+    /// fails becomes a `policy/error` finding; the other rules' findings are kept.
     ///
     /// # Errors
-    /// A policy error, or the time budget ran out.
+    /// The products cannot be converted, or the time budget ran out.
     pub fn evaluate(&self, mesh: &Mesh) -> Result<Vec<Finding>, EvalError> {
         let mut engine = self.engine.clone();
         engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
@@ -91,11 +100,102 @@ impl MeshRules {
             .add_data(data)
             .map_err(|e| EvalError::Failed(e.to_string()))?;
         engine.set_input(Value::new_object());
-        let results = engine
-            .eval_query("data.charter.mesh".to_owned(), false)
-            .map_err(|e| crate::rules::eval_error(&e, self.timeout))?;
-        Ok(locate(mesh, crate::rules::findings_of(&results)))
+        match engine.eval_query("data.charter.mesh".to_owned(), false) {
+            Ok(results) => Ok(locate(mesh, crate::rules::findings_of(&results))),
+            Err(e) => match crate::rules::eval_error(&e, self.timeout) {
+                EvalError::Timeout(limit) => Err(EvalError::Timeout(limit)),
+                EvalError::Failed(_) => self.rule_by_rule(&mut engine, mesh),
+            },
+        }
     }
+
+    /// Evaluates each rule alone, so one failing rule costs only its own findings.
+    fn rule_by_rule(&self, engine: &mut Engine, mesh: &Mesh) -> Result<Vec<Finding>, EvalError> {
+        let mut raw = Vec::new();
+        let mut failed = Vec::new();
+        for (area, key) in &self.heads {
+            match engine.eval_rule(format!("data.charter.mesh.{area}.{key}")) {
+                Ok(value) => raw.extend(crate::rules::findings_of_rule(area, key, value)),
+                Err(e) => match crate::rules::eval_error(&e, self.timeout) {
+                    EvalError::Timeout(limit) => return Err(EvalError::Timeout(limit)),
+                    EvalError::Failed(message) => {
+                        let name = key.get(5..).unwrap_or(key);
+                        failed.push((format!("{area}/{name}"), message));
+                    }
+                },
+            }
+        }
+        let mut findings = locate(mesh, raw);
+        for (rule, message) in failed {
+            findings.extend(rule_failure(mesh, &rule, &message));
+        }
+        Ok(findings)
+    }
+}
+
+/// The `policy/error` findings of a repository-wide rule that failed: one per contract
+/// whose product id or file its error names, or one at the policy's own location.
+fn rule_failure(mesh: &Mesh, rule: &str, message: &str) -> Vec<Finding> {
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let named = |s: &str| quoted.iter().any(|q| q.trim_matches('"') == s || *q == s);
+    let involved: Vec<&Contract> = mesh
+        .contracts()
+        .iter()
+        .filter(|c| named(&c.product.id) || named(&c.product.source.file))
+        .collect();
+    let detail = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    let files: Vec<&str> = involved
+        .iter()
+        .map(|c| c.product.source.file.as_str())
+        .collect();
+    let text = if files.is_empty() {
+        format!("repository-wide rule `{rule}` failed, its findings are missing: {detail}")
+    } else {
+        format!(
+            "repository-wide rule `{rule}` failed over {}, its findings are missing: {detail}",
+            files.join(", ")
+        )
+    };
+    let finding = |file: String, line, product, domain| Finding {
+        rule: crate::check::POLICY_ERROR_RULE.to_owned(),
+        severity: crate::report::Severity::Error,
+        message: text.clone(),
+        product,
+        domain,
+        file,
+        line,
+        waiver: None,
+    };
+    if involved.is_empty() {
+        let (file, line) = policy_location(message);
+        return vec![finding(file, line, None, None)];
+    }
+    involved
+        .into_iter()
+        .map(|c| {
+            finding(
+                c.product.source.file.clone(),
+                c.locations.line("id"),
+                Some(c.product.id.clone()),
+                Some(c.product.domain.clone()),
+            )
+        })
+        .collect()
+}
+
+/// The policy file and line a regorus error points at (`--> rego/mesh/x.rego:72:19`).
+fn policy_location(message: &str) -> (String, u32) {
+    message
+        .split_whitespace()
+        .skip_while(|w| *w != "-->")
+        .nth(1)
+        .and_then(|at| {
+            let mut parts = at.rsplitn(3, ':');
+            let _column = parts.next()?;
+            let line = parts.next()?.parse().ok()?;
+            Some((parts.next()?.to_owned(), line))
+        })
+        .unwrap_or_else(|| (String::new(), 1))
 }
 
 /// Ties each raw finding to its contract's file and line.

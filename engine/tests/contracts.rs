@@ -128,7 +128,20 @@ fn odcs_examples_normalize() {
         p.sla.freshness.as_ref().map(|f| f.seconds),
         Some(4 * 86_400)
     );
-    assert_eq!(p.access.roles.len(), 4);
+    assert_eq!(
+        p.access.roles,
+        [
+            "microstrategy_user_opr",
+            "bq_queryman_user_opr",
+            "risk_data_access_opr"
+        ],
+        "the roles with `access: read`"
+    );
+    assert_eq!(
+        p.access.write_roles,
+        ["bq_unica_user_opr"],
+        "`access: write` grants no read"
+    );
     assert!(
         p.fields
             .iter()
@@ -497,4 +510,77 @@ fn every_limit_is_configurable_and_named_in_its_error() {
         ),
     );
     assert!(read("c.yaml", &long, &with(defaults)).is_ok());
+}
+
+#[test]
+fn a_contract_of_several_tables_keeps_each_table_its_columns_and_locations() {
+    let path = mesh_dir().join("domains/orders/fulfilment.yaml");
+    let text = std::fs::read_to_string(&path).expect("the sample contract");
+    let p = ok(&text).product;
+    assert_eq!(p.id, "orders.fulfilment", "domain + dataProduct");
+    let tables: Vec<(&str, &str)> = p
+        .tables
+        .iter()
+        .map(|t| (t.name.as_str(), t.physical_name.as_str()))
+        .collect();
+    assert_eq!(
+        tables,
+        [
+            ("pick_lists", "pick_lists_v2"),
+            ("parcel_events", "parcel_events")
+        ]
+    );
+    let columns: Vec<(&str, &str, &str)> = p
+        .fields
+        .iter()
+        .map(|f| (f.table.as_str(), f.path.as_str(), f.physical_name.as_str()))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            ("pick_lists", "pick_list_id", "pick_id"),
+            ("pick_lists", "order_id", "order_id"),
+            ("pick_lists", "picker_email", "picker_mail"),
+            ("pick_lists", "warehouse_region", "region"),
+            ("pick_lists", "picked_at", "picked_at"),
+            ("parcel_events", "event_id", "event_id"),
+            ("parcel_events", "order_id", "order_id"),
+            ("parcel_events", "recipient", "rcpt"),
+            ("parcel_events", "recipient.full_name", "rcpt.name"),
+            ("parcel_events", "recipient.postal_code", "rcpt.postal_code"),
+            ("parcel_events", "scanned_at", "scanned_at"),
+        ]
+    );
+    let full_name = &p.fields[8];
+    assert!(full_name.pii, "tagged `sensitive`");
+    assert_eq!(full_name.masking.as_deref(), Some("redact"));
+    let interfaces: Vec<(&str, &str, &str)> = p
+        .interfaces
+        .iter()
+        .map(|i| (i.kind.as_str(), i.table.as_str(), i.serves.as_str()))
+        .collect();
+    assert_eq!(
+        interfaces,
+        [
+            ("trino", "lake.fulfilment.pick_lists_v2", "pick_lists"),
+            ("kafka", "pick_lists_v2", "pick_lists"),
+            ("s3", "s3://acme-fulfilment/pick_lists_v2/", "pick_lists"),
+            ("trino", "lake.fulfilment.parcel_events", "parcel_events"),
+            ("kafka", "parcel_events", "parcel_events"),
+            ("s3", "s3://acme-fulfilment/parcel_events/", "parcel_events"),
+        ]
+    );
+    assert_eq!(p.access.roles, ["analyst"]);
+    assert_eq!(p.access.write_roles, ["ops-analyst"]);
+    assert_eq!(
+        p.sla.freshness.as_ref().map(|f| f.seconds),
+        Some(30 * 60),
+        "`Latency`"
+    );
+    assert_eq!(p.retention.as_ref().map(|r| r.days), Some(400), "`rt`");
+    let bounds = &p.quality[0].bounds;
+    assert_eq!(bounds.get("must_be_greater_than"), Some(&0.0));
+    assert_eq!(bounds.get("must_be_less_or_equal_to"), Some(&100_000_000.0));
+    assert_eq!(p.quality[0].table.as_deref(), Some("pick_lists"));
+    assert_eq!(p.quality[1].field.as_deref(), Some("pick_list_id"));
 }

@@ -43,13 +43,20 @@ impl Product<'_> {
 }
 
 fn findings(products: &[(&str, Product<'_>)]) -> Vec<Finding> {
+    findings_with(charter_policies::files(), products)
+}
+
+fn findings_with(
+    pack_files: Vec<(String, &'static str)>,
+    products: &[(&str, Product<'_>)],
+) -> Vec<Finding> {
     let dir = tempfile::tempdir().unwrap();
     for (file, product) in products {
         let path = dir.path().join(file);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, product.yaml()).unwrap();
     }
-    let pack = PolicyPack::from_files(charter_policies::files()).unwrap();
+    let pack = PolicyPack::from_files(pack_files).unwrap();
     let mesh = Mesh::load(
         dir.path(),
         &LoadOptions::default(),
@@ -218,5 +225,138 @@ fn pii_propagates_unless_a_transformation_removes_it() {
     assert!(
         !found.iter().any(|f| f.rule == "pii/unmarked_upstream_pii"),
         "{found:?}"
+    );
+}
+
+#[test]
+fn duplicate_ids_with_different_values_never_fail_a_rule() {
+    // One id in two contracts that disagree on status, lineage and PII: every
+    // repository-wide rule still completes (no `policy/error`), the duplicate is reported.
+    let mut old = Product {
+        id: "crm.customers",
+        status: "deprecated",
+        upstream: &["crm.raw"],
+        downstream: &[],
+        fields: &[("email", true, None)],
+    };
+    let new = Product {
+        id: "crm.customers",
+        status: "active",
+        upstream: &[],
+        downstream: &[],
+        fields: &[("email", false, None), ("phone", true, None)],
+    };
+    old.downstream = &["mkt.audience"];
+    let reader = Product {
+        id: "mkt.audience",
+        status: "active",
+        upstream: &["crm.customers"],
+        downstream: &[],
+        fields: &[("email", false, None), ("phone", false, None)],
+    };
+    let raw = p("crm.raw", &[], &[]);
+    let found = findings(&[
+        ("a.yaml", old),
+        ("b.yaml", new),
+        ("c.yaml", reader),
+        ("d.yaml", raw),
+    ]);
+    assert!(!found.iter().any(|f| f.rule == "policy/error"), "{found:?}");
+    assert!(has(&found, "identity/duplicate_product_id", "a.yaml"));
+    assert!(has(&found, "identity/duplicate_product_id", "b.yaml"));
+    // Both contracts' values count: one of them is deprecated, and both fields are PII in one.
+    assert!(has(&found, "lineage/deprecated_upstream", "c.yaml"));
+    let leaks = found
+        .iter()
+        .filter(|f| f.rule == "pii/unmarked_upstream_pii")
+        .count();
+    assert_eq!(leaks, 2, "{found:?}");
+}
+
+#[test]
+fn a_failing_rule_becomes_a_finding_and_the_others_still_run() {
+    let mut files = charter_policies::files();
+    files.push((
+        "rego/mesh/broken.rego".into(),
+        "package charter.mesh.broken\n\nby_id := {p.id: p.status | some p in data.charter.products}\n\ndeny_strict contains {\"msg\": \"x\", \"product\": id} if {\n\tsome id, _ in by_id\n}\n\nwarn_other contains \"never\" if {\n\tfalse\n}\n",
+    ));
+    let mut old = p("crm.customers", &[], &[]);
+    old.status = "deprecated";
+    let found = findings_with(
+        files,
+        &[
+            ("a.yaml", old),
+            ("b.yaml", p("crm.customers", &[], &[])),
+            ("c.yaml", p("crm.other", &["crm.missing"], &[])),
+        ],
+    );
+    let errors: Vec<&Finding> = found.iter().filter(|f| f.rule == "policy/error").collect();
+    assert_eq!(
+        errors.len(),
+        2,
+        "one per contract the error names: {found:?}"
+    );
+    for error in &errors {
+        assert!(
+            error.message.contains("`broken/strict`"),
+            "{}",
+            error.message
+        );
+        assert!(
+            error.message.contains("a.yaml, b.yaml"),
+            "{}",
+            error.message
+        );
+        assert_eq!(error.severity, charter_engine::report::Severity::Error);
+    }
+    assert_eq!(
+        errors.iter().map(|f| f.file.as_str()).collect::<Vec<_>>(),
+        ["a.yaml", "b.yaml"]
+    );
+    // The default pack's rules still gave their findings.
+    assert!(has(&found, "identity/duplicate_product_id", "a.yaml"));
+    assert!(has(&found, "lineage/unresolved_reference", "c.yaml"));
+}
+
+#[test]
+fn odcs_contracts_are_duplicates_by_their_contract_id() {
+    let odcs = |id: &str, table: &str| {
+        format!(
+            "apiVersion: v3.1.0\nkind: DataContract\nid: {id}\nversion: 1.0.0\nstatus: active\ndomain: sales\ndataProduct: orders\nschema:\n  - name: {table}\n    properties:\n      - {{name: id, logicalType: string}}\n"
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (file, text) in [
+        ("a.yaml", odcs("c-1", "orders")),
+        ("b.yaml", odcs("c-2", "lines")),
+        ("c.yaml", odcs("c-1", "orders")),
+    ] {
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    let pack = PolicyPack::from_files(charter_policies::files()).unwrap();
+    let mesh = Mesh::load(
+        dir.path(),
+        &LoadOptions::default(),
+        &ReaderSettings::from_settings(pack.settings()),
+    )
+    .unwrap();
+    assert!(mesh.products().all(|p| p.id == "sales.orders"));
+    let found = MeshRules::compile(&pack)
+        .unwrap()
+        .unwrap()
+        .evaluate(&mesh)
+        .unwrap();
+    let duplicates: Vec<(&str, &str)> = found
+        .iter()
+        .filter(|f| f.rule == "identity/duplicate_product_id")
+        .map(|f| (f.file.as_str(), f.message.as_str()))
+        .collect();
+    assert_eq!(
+        duplicates,
+        [
+            ("a.yaml", "contract id `c-1` is also declared in `c.yaml`"),
+            ("c.yaml", "contract id `c-1` is also declared in `a.yaml`"),
+        ],
+        "two contracts of one data product with distinct ids are no duplicates"
     );
 }

@@ -94,55 +94,102 @@ impl AccessEngine {
     /// # Errors
     /// The schema does not describe the entities Charter builds.
     pub fn with_policies(policies: Arc<AccessPolicies>, mesh: &Mesh) -> Result<Self, AccessError> {
-        // Ids and tables declared by more than one contract cannot be decided safely.
-        let mut files_of: HashMap<&str, Vec<String>> = HashMap::new();
-        for contract in mesh.contracts() {
+        // A contract is identified by its ODCS contract id, or by its product id. A
+        // contract whose identity more than one file declares cannot be decided safely;
+        // nor can a product id or a table that several contracts declare.
+        let contracts = mesh.contracts();
+        let identity = |p: &crate::contract::Product| match &p.contract_id {
+            Some(id) => format!("contract:{id}"),
+            None => format!("product:{}", p.id),
+        };
+        let mut files_of: HashMap<String, Vec<String>> = HashMap::new();
+        let mut contracts_of_id: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (ci, contract) in contracts.iter().enumerate() {
+            let p = &contract.product;
             files_of
-                .entry(&contract.product.id)
+                .entry(identity(p))
                 .or_default()
-                .push(contract.product.source.file.clone());
+                .push(p.source.file.clone());
+            contracts_of_id.entry(&p.id).or_default().push(ci);
         }
-        // Per product, in parallel: its entities (checked against the schema) and the
-        // row-filter rule's input.
-        let unique: Vec<&crate::contract::Product> = mesh
-            .products()
-            .filter(|p| files_of.get(p.id.as_str()).is_some_and(|f| f.len() == 1))
+        let duplicated = |p: &crate::contract::Product| {
+            files_of
+                .get(&identity(p))
+                .filter(|files| files.len() > 1)
+                .cloned()
+        };
+        // Per contract, in parallel: its entities (checked against the schema) and the
+        // row-filter rule's input; a product of several tables also gets one slot per
+        // table, which requests by physical table resolve to.
+        let jobs: Vec<(usize, Option<&str>)> = contracts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| duplicated(&c.product).is_none())
+            .flat_map(|(ci, c)| {
+                let p = &c.product;
+                let tables: Vec<Option<&str>> = if p.tables.len() > 1 {
+                    p.tables.iter().map(|t| Some(t.name.as_str())).collect()
+                } else {
+                    Vec::new()
+                };
+                std::iter::once((ci, None)).chain(tables.into_iter().map(move |t| (ci, t)))
+            })
             .collect();
-        let mut slots: Vec<Slot> = unique
+        let mut slots: Vec<Slot> = jobs
             .par_iter()
-            .map(|product| build_slot(product, &policies))
+            .map(|&(ci, table)| build_slot(&contracts[ci].product, table, &policies))
             .collect::<Result<_, _>>()?;
         check_principal(&policies)?;
+        let slot_of: HashMap<(usize, Option<&str>), usize> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, &(ci, table))| ((ci, table), i))
+            .collect();
+        let target_of = |ci: usize, table: Option<&str>| {
+            let product = &contracts[ci].product;
+            if let Some(files) = duplicated(product) {
+                return Target::Ambiguous(files);
+            }
+            let scoped = table.filter(|_| product.tables.len() > 1);
+            slot_of
+                .get(&(ci, scoped))
+                .or_else(|| slot_of.get(&(ci, None)))
+                .map_or_else(|| Target::Ambiguous(Vec::new()), |&i| Target::Product(i))
+        };
 
         let mut by_id: HashMap<String, Target> = HashMap::new();
-        let mut by_table: HashMap<String, Target> = HashMap::new();
-        let mut table_owner: HashMap<String, &str> = HashMap::new();
-        let mut next = 0;
-        for product in mesh.products() {
-            let target = match files_of.get(product.id.as_str()) {
-                Some(files) if files.len() > 1 => Target::Ambiguous(files.clone()),
-                _ => {
-                    next += 1;
-                    Target::Product(next - 1)
-                }
+        for (id, cis) in &contracts_of_id {
+            let target = match cis.as_slice() {
+                [ci] => target_of(*ci, None),
+                _ => Target::Ambiguous(
+                    cis.iter()
+                        .map(|&ci| contracts[ci].product.source.file.clone())
+                        .collect(),
+                ),
             };
-            by_id
-                .entry(product.id.clone())
-                .or_insert_with(|| target.clone());
-            for interface in &product.interfaces {
+            by_id.insert((*id).to_owned(), target);
+        }
+        let mut by_table: HashMap<String, Target> = HashMap::new();
+        let mut table_owner: HashMap<String, usize> = HashMap::new();
+        for (ci, contract) in contracts.iter().enumerate() {
+            for interface in &contract.product.interfaces {
                 let table = interface.table.trim().to_ascii_lowercase();
                 if table.is_empty() {
                     continue;
                 }
+                let serves = Some(interface.serves.as_str()).filter(|s| !s.is_empty());
                 match table_owner.get(&table) {
-                    Some(owner) if *owner != product.id => {
-                        let owners = vec![(*owner).to_owned(), product.id.clone()];
+                    Some(&owner) if owner != ci => {
+                        let owners = vec![
+                            contracts[owner].product.source.file.clone(),
+                            contract.product.source.file.clone(),
+                        ];
                         by_table.insert(table, Target::Ambiguous(owners));
                     }
                     Some(_) => {}
                     None => {
-                        table_owner.insert(table.clone(), &product.id);
-                        by_table.insert(table, target.clone());
+                        table_owner.insert(table.clone(), ci);
+                        by_table.insert(table, target_of(ci, serves));
                     }
                 }
             }
@@ -191,7 +238,10 @@ impl AccessEngine {
     /// How many products can be decided.
     #[must_use]
     pub fn product_count(&self) -> usize {
-        self.slots.len()
+        self.slots
+            .iter()
+            .filter(|s| s.entry.table.is_none())
+            .count()
     }
 
     /// Decides a request. Anything that cannot be decided is denied, with a reason.
@@ -297,10 +347,12 @@ fn product_store(
 /// The entities of one product, checked against the schema, and its row-filter input.
 fn build_slot(
     product: &crate::contract::Product,
+    table: Option<&str>,
     policies: &AccessPolicies,
 ) -> Result<Slot, AccessError> {
     let entry = build_product(
         product,
+        table,
         &policies.model,
         &policies.settings,
         &policies.key_fields,
@@ -313,7 +365,7 @@ fn build_slot(
         .row_filters
         .as_ref()
         .filter(|_| row_filter_applies(&policies.settings, &entry))
-        .map(|_| RowFilterRule::product_input(product));
+        .map(|_| RowFilterRule::product_input(product, table));
     Ok(Slot {
         entry,
         store: Entities::empty(),

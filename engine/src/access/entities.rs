@@ -94,6 +94,7 @@ pub(crate) enum Masking {
 /// One column of a product, ready for requests.
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnEntry {
+    /// The physical name (what query engines know; masks are written against it).
     pub name: String,
     /// Index into [`ProductEntry::classes`].
     pub class: usize,
@@ -109,6 +110,8 @@ pub(crate) struct ColumnEntry {
 #[derive(Debug, Clone)]
 pub(crate) struct ProductEntry {
     pub id: String,
+    /// The table (logical name) the entry is scoped to; `None`: every column of the product.
+    pub table: Option<String>,
     pub uid: EntityUid,
     pub entity: Entity,
     pub domain: Entity,
@@ -116,6 +119,8 @@ pub(crate) struct ProductEntry {
     pub by_name: HashMap<String, usize>,
     /// Lowercased name → column, `None` when two columns differ only by case.
     pub by_lower: HashMap<String, Option<usize>>,
+    /// Logical path → column, `None` when two columns share it.
+    pub by_logical: HashMap<String, Option<usize>>,
     /// One representative `Column` entity per class.
     pub classes: Vec<Entity>,
     /// Every column entity (for the entities export and policy literals).
@@ -123,12 +128,14 @@ pub(crate) struct ProductEntry {
 }
 
 impl ProductEntry {
-    /// The column a request names: exact, else the only one equal ignoring case.
+    /// The column a request names: its physical name exactly, else the only one equal
+    /// ignoring case, else the only column with that logical name.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.by_name
             .get(name)
             .copied()
             .or_else(|| self.by_lower.get(&name.to_lowercase()).copied().flatten())
+            .or_else(|| self.by_logical.get(name).copied().flatten())
     }
 }
 
@@ -230,9 +237,12 @@ fn push_opt(
     }
 }
 
-/// Builds the entities of one product.
+/// Builds the entities of one product: of all its columns (`table` `None`), or of the
+/// columns of one of its tables (by logical name; its columns' entity ids then read
+/// `<product>/<table>/<column>`).
 pub(crate) fn build_product(
     product: &Product,
+    table: Option<&str>,
     model: &Model,
     settings: &AccessSettings,
     key_fields: &ClassKeyFields,
@@ -271,18 +281,34 @@ pub(crate) fn build_product(
 
     let mut entry = ProductEntry {
         id: product.id.clone(),
+        table: table.map(str::to_owned),
         uid: uid.clone(),
         entity: product_entity,
         domain,
         columns: Vec::new(),
         by_name: HashMap::new(),
         by_lower: HashMap::new(),
+        by_logical: HashMap::new(),
         classes: Vec::new(),
         column_entities: Vec::new(),
     };
     let mut class_of: HashMap<ClassKey, usize> = HashMap::new();
-    for field in &product.fields {
-        if let Some(&first) = entry.by_name.get(&field.name) {
+    let fields = product
+        .fields
+        .iter()
+        .filter(|f| table.is_none_or(|t| f.table == t));
+    for field in fields {
+        let physical = if field.physical_name.is_empty() {
+            &field.name
+        } else {
+            &field.physical_name
+        };
+        let logical = if field.path.is_empty() {
+            &field.name
+        } else {
+            &field.path
+        };
+        if let Some(&first) = entry.by_name.get(physical) {
             entry.columns[first].duplicate = true;
             continue;
         }
@@ -299,7 +325,11 @@ pub(crate) fn build_product(
             },
         };
         let column_attrs = ColumnAttrs::new(field, &masking);
-        let column_uid = Model::uid(&model.column, &format!("{}/{}", product.id, field.name));
+        let column_id = match table {
+            None => format!("{}/{physical}", product.id),
+            Some(t) => format!("{}/{t}/{physical}", product.id),
+        };
+        let column_uid = Model::uid(&model.column, &column_id);
         let mut attrs = vec![
             ("pii", RestrictedExpression::new_bool(field.pii)),
             ("tags", string_set(&column_attrs.tags)),
@@ -313,7 +343,7 @@ pub(crate) fn build_product(
         push_opt(&mut attrs, "type", column_attrs.data_type.clone());
         let column_entity = entity(column_uid, attrs, Some(uid.clone()))?;
 
-        let key = column_attrs.key(key_fields, field.pii, &field.name);
+        let key = column_attrs.key(key_fields, field.pii, physical);
         let class = *class_of.entry(key).or_insert_with(|| {
             entry.classes.push(column_entity.clone());
             entry.classes.len() - 1
@@ -321,20 +351,25 @@ pub(crate) fn build_product(
         let masks = match &masking {
             Masking::Known(method) => Some(
                 Dialect::ALL
-                    .map(|dialect| method.sql(dialect, &field.name, field.data_type.as_deref())),
+                    .map(|dialect| method.sql(dialect, physical, field.data_type.as_deref())),
             ),
             _ => None,
         };
         let index = entry.columns.len();
-        entry.by_name.insert(field.name.clone(), index);
+        entry.by_name.insert(physical.clone(), index);
         entry
             .by_lower
-            .entry(field.name.to_lowercase())
+            .entry(physical.to_lowercase())
+            .and_modify(|slot| *slot = None)
+            .or_insert(Some(index));
+        entry
+            .by_logical
+            .entry(logical.clone())
             .and_modify(|slot| *slot = None)
             .or_insert(Some(index));
         entry.column_entities.push(column_entity);
         entry.columns.push(ColumnEntry {
-            name: field.name.clone(),
+            name: physical.clone(),
             class,
             pii: field.pii,
             masking,

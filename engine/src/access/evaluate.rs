@@ -232,7 +232,13 @@ impl AccessEngine {
             .map(|&(name, index)| match index {
                 None => denied(
                     name,
-                    &format!("column `{name}` is not in the contract of `{}`", entry.id),
+                    &match &entry.table {
+                        None => format!("column `{name}` is not in the contract of `{}`", entry.id),
+                        Some(table) => format!(
+                            "column `{name}` is not in table `{table}` of `{}`",
+                            entry.id
+                        ),
+                    },
                 ),
                 Some(i) => {
                     let column = &entry.columns[i];
@@ -243,7 +249,7 @@ impl AccessEngine {
                         _ => denied(
                             name,
                             &format!(
-                                "column `{}` is declared more than once in the contract",
+                                "column `{}` is declared more than once in the contract (in one table, or in several: ask by table)",
                                 column.name
                             ),
                         ),

@@ -88,14 +88,28 @@ impl RowFilterRule {
     }
 
     /// What the rule sees of a product as `input.product`: the product's attributes,
-    /// its `columns`, and `column_names` (a set, for cheap membership tests).
-    pub fn product_input(product: &Product) -> Value {
-        let columns: Vec<Json> = product
+    /// its `columns` (of one `table` when given), and `column_names` (a set, for cheap
+    /// membership tests). A column's `name` is its physical name, `logical_name` its
+    /// logical path; filters are written against physical names.
+    pub fn product_input(product: &Product, table: Option<&str>) -> Value {
+        let fields: Vec<&crate::contract::Field> = product
             .fields
+            .iter()
+            .filter(|f| table.is_none_or(|t| f.table == t))
+            .collect();
+        let physical = |f: &crate::contract::Field| {
+            if f.physical_name.is_empty() {
+                f.name.clone()
+            } else {
+                f.physical_name.clone()
+            }
+        };
+        let columns: Vec<Json> = fields
             .iter()
             .map(|f| {
                 serde_json::json!({
-                    "name": f.name,
+                    "name": physical(f),
+                    "logical_name": if f.path.is_empty() { &f.name } else { &f.path },
                     "type": f.data_type,
                     "pii": f.pii,
                     "masking": f.masking,
@@ -112,13 +126,10 @@ impl RowFilterRule {
             "status": product.status,
             "tags": product.tags,
             "roles": product.access.roles,
+            "table": table,
             "columns": columns,
         }));
-        let names: BTreeSet<Value> = product
-            .fields
-            .iter()
-            .map(|f| Value::from(f.name.as_str()))
-            .collect();
+        let names: BTreeSet<Value> = fields.iter().map(|f| Value::from(physical(f))).collect();
         if let Ok(map) = input.as_object_mut() {
             map.insert(Value::from("column_names"), Value::from(names));
         }

@@ -42,10 +42,15 @@ pub(crate) enum PathMap {
 pub(crate) struct OdcsMap {
     /// The key the id came from: `name`, `dataProduct` or `id`.
     pub name_key: &'static str,
-    /// Per field: schema object, property, and the custom property holding its masking.
-    pub fields: Vec<(usize, usize, Option<usize>)>,
-    /// Per quality check: schema object, property (when property-level), index in its list.
-    pub quality: Vec<(usize, Option<usize>, usize)>,
+    /// Per field: its property's YAML path (`schema[0].properties[2].items.properties[1]`),
+    /// and the custom property holding its masking.
+    pub fields: Vec<(String, Option<usize>)>,
+    /// Per quality check: its YAML path.
+    pub quality: Vec<String>,
+    /// Per access role (a role that may read): its index in `roles`.
+    pub roles: Vec<usize>,
+    /// Per write-only role: its index in `roles`.
+    pub write_roles: Vec<usize>,
     /// Per interface: the server it came from.
     pub interfaces: Vec<usize>,
     /// `slaProperties` indexes of latency, retention and availability.
@@ -105,9 +110,14 @@ impl Locations {
         .iter()
         .map(|p| (*p).to_owned())
         .collect();
+        for i in 0..product.tables.len() {
+            paths.push(format!("tables[{i}].name"));
+            paths.push(format!("tables[{i}].physical_name"));
+        }
         for (i, _) in product.fields.iter().enumerate() {
             for key in [
                 "name",
+                "physical_name",
                 "type",
                 "nullable",
                 "primary_key",
@@ -159,6 +169,7 @@ fn seed_path(head: &str, index: Option<usize>, rest: Option<&str>, model: &str) 
         ("id" | "name", _) => "metadata.name".into(),
         ("domain" | "version" | "tags", _) => format!("metadata.{head}"),
         ("retention", _) => "spec.retention.period".into(),
+        ("tables", _) => "spec.schema".into(),
         ("fields", None) => "spec.schema.fields".into(),
         ("fields", Some(i)) => match rest {
             None => format!("spec.schema.fields[{i}]"),
@@ -166,6 +177,7 @@ fn seed_path(head: &str, index: Option<usize>, rest: Option<&str>, model: &str) 
                 format!("spec.schema.fields[{i}].constraints.{key}")
             }
             Some("nullable") => format!("spec.schema.fields[{i}].constraints.null"),
+            Some("path" | "table") => format!("spec.schema.fields[{i}].name"),
             Some(key) => format!("spec.schema.fields[{i}].{key}"),
         },
         ("quality", None) => "spec.quality.checks".into(),
@@ -191,18 +203,25 @@ fn odcs_path(
     match (head, index) {
         ("id" | "name", _) => map.name_key.into(),
         ("owner", _) => "team".into(),
-        ("fields" | "quality", None) => "schema".into(),
+        ("fields" | "quality" | "tables", None) => "schema".into(),
+        ("tables", Some(i)) => match rest {
+            Some("physical_name") => format!("schema[{i}].physicalName"),
+            _ => format!("schema[{i}]"),
+        },
         ("fields", Some(i)) => {
-            let Some(&(object, property, masking)) = map.fields.get(i) else {
+            let Some((base, masking)) = map.fields.get(i) else {
                 return "schema".into();
             };
-            let base = format!("schema[{object}].properties[{property}]");
+            let base = base.clone();
+            let masking = *masking;
             match rest {
                 None => base,
                 Some("pii" | "classification") => format!("{base}.classification"),
                 Some("primary_key") => format!("{base}.primaryKey"),
                 Some("nullable") => format!("{base}.required"),
                 Some("type") => format!("{base}.logicalType"),
+                Some("physical_name") => format!("{base}.physicalName"),
+                Some("path" | "table") => base,
                 Some("masking") => {
                     masking.map_or(base.clone(), |c| format!("{base}.customProperties[{c}]"))
                 }
@@ -210,13 +229,11 @@ fn odcs_path(
                 Some(key) => format!("{base}.{key}"),
             }
         }
-        ("quality", Some(i)) => match map.quality.get(i) {
-            Some((object, Some(property), q)) => {
-                format!("schema[{object}].properties[{property}].quality[{q}]")
-            }
-            Some((object, None, q)) => format!("schema[{object}].quality[{q}]"),
-            None => "schema".into(),
-        },
+        ("quality", Some(i)) => map
+            .quality
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| "schema".into()),
         ("retention", _) => listed("slaProperties", map.retention),
         ("sla", _) => match rest {
             Some("freshness") => listed("slaProperties", map.freshness),
@@ -230,7 +247,14 @@ fn odcs_path(
             _ => "customProperties".into(),
         },
         ("access", _) => match split(rest.unwrap_or_default()) {
-            ("roles", Some(i), _) => format!("roles[{i}].role"),
+            ("roles", Some(i), _) => map
+                .roles
+                .get(i)
+                .map_or_else(|| "roles".into(), |r| format!("roles[{r}].role")),
+            ("write_roles", Some(i), _) => map
+                .write_roles
+                .get(i)
+                .map_or_else(|| "roles".into(), |r| format!("roles[{r}].role")),
             ("policies", _, _) => listed("customProperties", map.policies),
             _ => "roles".into(),
         },

@@ -15,6 +15,7 @@ mod odcs;
 mod read;
 mod scalar;
 mod seed;
+mod servers;
 
 pub use duration::parse_duration;
 pub use limits::ContractLimits;

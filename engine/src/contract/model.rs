@@ -6,10 +6,22 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The version of the model's shape, `input.model` of the Rego rules.
+///
+/// - 1: one schema per product (`fields`), interfaces without tables.
+/// - 2: a product has `tables` (ODCS schema objects; the seed format's one schema); every
+///   field names its `table`, its `physical_name` and its `path` (nested properties
+///   flattened as `parent.child`); every interface names the table it `serves`; quality
+///   checks name their `table`; `access.write_roles` lists roles that may only write.
+pub const MODEL_VERSION: u32 = 2;
+
 /// One data product, normalized from its contract.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Product {
+    /// The shape of this model ([`MODEL_VERSION`]), for rules that must tell versions apart.
+    #[serde(default)]
+    pub model: u32,
     /// The product id, `<domain>.<product>` when the contract is well named.
     pub id: String,
     /// The contract's own id where the format has one (ODCS `id`, often a UUID).
@@ -31,7 +43,10 @@ pub struct Product {
     pub retention: Option<Retention>,
     /// Service levels.
     pub sla: Sla,
-    /// The schema's fields (columns), in order.
+    /// The product's tables (ODCS schema objects; the seed format's one schema), in order.
+    #[serde(default)]
+    pub tables: Vec<Table>,
+    /// Every column of every table, in order; each names its `table`.
     pub fields: Vec<Field>,
     /// Quality checks.
     pub quality: Vec<QualityCheck>,
@@ -86,12 +101,35 @@ pub struct Sla {
     pub availability: Option<f64>,
 }
 
-/// One field (column) of the product's schema.
+/// One table of the product: an ODCS schema object, or the seed format's schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
+pub struct Table {
+    /// The logical name (ODCS `name`), unique in the product.
+    pub name: String,
+    /// The name in the serving system (ODCS `physicalName`; the logical name when absent).
+    pub physical_name: String,
+    /// The kind of object as written (`table`, `view`, `topic`…), when given.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub physical_type: Option<String>,
+}
+
+/// One field (column) of one of the product's tables.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Field {
-    /// The field's name.
+    /// The field's logical name (the leaf name of a nested property).
     pub name: String,
+    /// The logical name of the table it belongs to (`tables[].name`).
+    #[serde(default)]
+    pub table: String,
+    /// The logical path: `name`, or `parent.child` for a nested property.
+    #[serde(default)]
+    pub path: String,
+    /// The column's name in the serving system: the physical path (ODCS `physicalName`
+    /// of each level, the logical name where absent).
+    #[serde(default)]
+    pub physical_name: String,
     /// The logical or physical type as written (`string`, `timestamp`, `decimal(10,2)`…).
     #[serde(rename = "type")]
     pub data_type: Option<String>,
@@ -118,7 +156,10 @@ pub struct Field {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct QualityCheck {
-    /// The field the check is about, when it is about one.
+    /// The logical name of the table the check belongs to, when the format says.
+    #[serde(default)]
+    pub table: Option<String>,
+    /// The field the check is about, when it is about one (its logical path).
     pub field: Option<String>,
     /// The check as named in the contract (`expect_column_values_to_not_be_null`, `nullCheck`…).
     pub assertion: String,
@@ -126,6 +167,9 @@ pub struct QualityCheck {
     pub kind: String,
     /// The share of rows that must pass, in [0, 1], when given.
     pub threshold: Option<f64>,
+    /// ODCS `mustBe*` bounds of the check's metric, as written (`must_be_greater_than`…).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub bounds: std::collections::BTreeMap<String, f64>,
 }
 
 /// Lineage: upstream sources and downstream consumers.
@@ -142,21 +186,31 @@ pub struct Lineage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Access {
-    /// Roles that may query the product.
+    /// Roles that may read the product (ODCS roles with `access: read`, or no access given).
     pub roles: Vec<String>,
+    /// Roles that may only write (ODCS `access: write`): they grant no read.
+    #[serde(default)]
+    pub write_roles: Vec<String>,
     /// Named access policies the product is subject to.
     pub policies: Vec<String>,
 }
 
-/// A physical table serving the product.
+/// A physical location serving one of the product's tables.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct Interface {
-    /// The serving system (`trino`, `postgres`, `snowflake`…).
+    /// The serving system (`trino`, `postgres`, `kafka`, `s3`…).
     #[serde(rename = "type")]
     pub kind: String,
-    /// The fully qualified table name, e.g. `lake.orders.order_events`.
+    /// The fully qualified location: `catalog.schema.table` or `project.dataset.table`
+    /// for warehouses, the topic for Kafka, the URL or path for object stores and files.
     pub table: String,
+    /// The logical name of the product table it serves (`tables[].name`).
+    #[serde(default)]
+    pub serves: String,
+    /// The ODCS server it comes from (`servers[].server`), when named.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub server: Option<String>,
 }
 
 /// Where the contract came from.

@@ -2,26 +2,35 @@
 //!
 //! ODCS has no PII flag, no masking field, no lineage and no product classification;
 //! Charter reads them from what ODCS does have:
+//! - tables: each schema object, with its `name` and `physicalName`; columns: its
+//!   properties, nested ones (`properties`, `items.properties`) flattened with their path
+//!   (`parent.child`), each with its logical and physical name;
 //! - PII: a property whose `classification` or one of whose `tags` the central settings
 //!   list (`odcs.pii_classifications`, `odcs.pii_tags`);
 //! - masking: the property's `customProperties` entry named in `odcs.masking_properties`
 //!   (`masking` by default); a removing transformation: `customProperties` `transform`;
 //! - product classification, lineage and access policies: top-level `customProperties`
 //!   `classification` (or `dataClassification`), `upstream`, `downstream`, `accessPolicies`;
-//! - retention, freshness and availability: `slaProperties` `retention`, `latency`,
-//!   `availability` (value and unit);
+//! - retention, freshness and availability: `slaProperties` `retention` (`rt`), `latency`
+//!   (`ly`, or `freshness`) and `availability` (`av`), names matched case-insensitively;
 //! - owner: the team member with role `Owner` (v3.0's list of members or v3.1's `team.members`);
-//! - physical tables: each server's catalog (or database) and schema, with each schema
-//!   object's `physicalName`.
+//! - access roles: `roles[].role` with `access: read` (or no access given) may read;
+//!   `access: write` roles only write;
+//! - physical locations: every server's location of every table (see `servers.rs`);
+//! - identity: the product id is `<domain>.<dataProduct>` when the contract names its
+//!   data product, else `name` (`<domain>.<name>`), else the contract `id`.
+
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use super::locations::{OdcsMap, PathMap};
 use super::model::{
-    Access, Field, Interface, Lineage, Product, QualityCheck, Retention, Sla, SourceInfo,
+    Access, Field, Interface, Lineage, Product, QualityCheck, Retention, Sla, SourceInfo, Table,
 };
 use super::read::{ParseError, ReaderSettings, line_of, typed};
 use super::scalar::{Number, Percent, Text, TextList, text};
+use super::servers::Server;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", expecting = "an ODCS data contract")]
@@ -56,6 +65,7 @@ struct Doc {
 struct SchemaObject {
     name: Option<Text>,
     physical_name: Option<Text>,
+    physical_type: Option<Text>,
     #[serde(default)]
     properties: Vec<Property>,
     #[serde(default)]
@@ -69,6 +79,7 @@ struct SchemaObject {
 )]
 struct Property {
     name: Text,
+    physical_name: Option<Text>,
     logical_type: Option<Text>,
     physical_type: Option<Text>,
     required: Option<bool>,
@@ -81,6 +92,16 @@ struct Property {
     custom_properties: Vec<CustomProperty>,
     #[serde(default)]
     quality: Vec<Quality>,
+    #[serde(default)]
+    properties: Vec<Property>,
+    items: Option<Items>,
+}
+
+#[derive(Deserialize)]
+#[serde(expecting = "the items of an array: a mapping with `logicalType` and `properties`")]
+struct Items {
+    #[serde(default)]
+    properties: Vec<Property>,
 }
 
 #[derive(Deserialize)]
@@ -95,17 +116,14 @@ struct Quality {
     #[serde(rename = "type")]
     kind: Option<Text>,
     threshold: Option<Number>,
-}
-
-#[derive(Deserialize)]
-#[serde(expecting = "a server: a mapping with `server` and `type`")]
-struct Server {
-    #[serde(rename = "type")]
-    kind: Option<Text>,
-    catalog: Option<Text>,
-    database: Option<Text>,
-    project: Option<Text>,
-    schema: Option<Text>,
+    must_be: Option<yaml_serde::Value>,
+    must_not_be: Option<yaml_serde::Value>,
+    must_be_greater_than: Option<yaml_serde::Value>,
+    must_be_greater_or_equal_to: Option<yaml_serde::Value>,
+    must_be_less_than: Option<yaml_serde::Value>,
+    must_be_less_or_equal_to: Option<yaml_serde::Value>,
+    must_be_between: Option<yaml_serde::Value>,
+    must_not_be_between: Option<yaml_serde::Value>,
 }
 
 #[derive(Deserialize)]
@@ -132,6 +150,7 @@ struct Member {
 #[serde(expecting = "a role: a mapping with `role` and `access`")]
 struct Role {
     role: Text,
+    access: Option<Text>,
 }
 
 #[derive(Deserialize)]
@@ -157,17 +176,18 @@ pub(super) fn read(
     let doc: Doc = typed(text_in)?;
     let mut map = OdcsMap::default();
 
-    let domain = text(doc.domain).unwrap_or_default();
-    let contract_id = text(doc.id);
-    let (name, name_key): (String, &'static str) = match (text(doc.name), text(doc.data_product)) {
-        (Some(n), _) => (n, "name"),
-        (None, Some(p)) => (p, "dataProduct"),
-        (None, None) => (contract_id.clone().unwrap_or_default(), "id"),
-    };
+    let domain = text(doc.domain.clone()).unwrap_or_default();
+    let contract_id = text(doc.id.clone());
+    let (name, name_key): (String, &'static str) =
+        match (text(doc.data_product.clone()), text(doc.name.clone())) {
+            (Some(p), _) => (p, "dataProduct"),
+            (None, Some(n)) => (n, "name"),
+            (None, None) => (contract_id.clone().unwrap_or_default(), "id"),
+        };
     // `name` already reads `<domain>.<product>`, or the id is `<domain>.<name>`.
     map.name_key = name_key;
     let id = if name.contains('.') || domain.is_empty() {
-        name.clone()
+        name
     } else {
         format!("{domain}.{name}")
     };
@@ -183,40 +203,7 @@ pub(super) fn read(
             .and_then(|m| text(m.username)),
         None => None,
     };
-
-    let mut sla = Sla::default();
-    let mut retention = None;
-    for (i, p) in doc.sla_properties.iter().enumerate() {
-        let yaml = format!("slaProperties[{i}]");
-        let bad = |m: String| {
-            ParseError::new(
-                line_of(text_in, &yaml),
-                format!("`{yaml}` ({}): {m}", p.property.0),
-            )
-        };
-        match p.property.0.as_str() {
-            "latency" | "freshness" => {
-                sla.freshness = Some(amount_duration(p).map_err(bad)?);
-                map.freshness = Some(i);
-            }
-            "retention" => {
-                let period = amount_duration(p).map_err(bad)?;
-                retention = Some(Retention::from(period));
-                map.retention = Some(i);
-            }
-            "availability" => {
-                let value = p
-                    .value
-                    .clone()
-                    .ok_or_else(|| bad("missing `value`".into()))?;
-                let percent: Percent = yaml_serde::from_value(value)
-                    .map_err(|_| bad("expected a percentage such as `99.9`".into()))?;
-                sla.availability = Some(percent.0);
-                map.availability = Some(i);
-            }
-            _ => {}
-        }
-    }
+    let (sla, retention) = service_levels(&doc.sla_properties, text_in, &mut map)?;
 
     let custom = |key: &str| {
         doc.custom_properties
@@ -244,91 +231,25 @@ pub(super) fn read(
     map.downstream = position(&["downstream"]);
     map.policies = position(&["accessPolicies"]);
 
-    let mut fields = Vec::new();
-    let mut quality = Vec::new();
-    let mut interfaces = Vec::new();
-    for (oi, object) in doc.schema.into_iter().enumerate() {
-        let table = text(object.physical_name)
-            .or_else(|| text(object.name.clone()))
-            .unwrap_or_default();
-        for (qi, q) in object.quality.into_iter().enumerate() {
-            map.quality.push((oi, None, qi));
-            quality.push(check(None, q));
+    let schema = Schema::read(doc.schema, &doc.servers, settings, &mut map);
+    let mut access = Access {
+        policies: custom_list("accessPolicies"),
+        ..Access::default()
+    };
+    for (i, role) in doc.roles.into_iter().enumerate() {
+        let (read, write) = role_access(role.access.and_then(|a| text(Some(a))).as_deref());
+        if read {
+            map.roles.push(i);
+            access.roles.push(role.role.0.clone());
         }
-        for (pi, p) in object.properties.into_iter().enumerate() {
-            let prop_custom = |key: &str| {
-                p.custom_properties
-                    .iter()
-                    .find(|c| c.property.0 == key)
-                    .and_then(|c| c.value.clone())
-            };
-            let masking = settings
-                .masking_properties
-                .iter()
-                .find_map(|k| prop_custom(k))
-                .and_then(|v| yaml_serde::from_value::<Text>(v).ok())
-                .map(|t| t.0);
-            let masking_at = p
-                .custom_properties
-                .iter()
-                .position(|c| settings.masking_properties.contains(&c.property.0));
-            map.fields.push((oi, pi, masking_at));
-            let transform = prop_custom("transform")
-                .and_then(|v| yaml_serde::from_value::<Text>(v).ok())
-                .map(|t| t.0);
-            let classification_text = text(p.classification);
-            let tags = p.tags.0;
-            let pii = classification_text
-                .as_deref()
-                .is_some_and(|c| settings.is_pii_classification(c))
-                || tags.iter().any(|t| settings.is_pii_tag(t));
-            let name = p.name.0;
-            for (qi, q) in p.quality.into_iter().enumerate() {
-                map.quality.push((oi, Some(pi), qi));
-                quality.push(check(Some(name.clone()), q));
-            }
-            fields.push(Field {
-                name,
-                data_type: text(p.logical_type).or_else(|| text(p.physical_type)),
-                nullable: !p.required.unwrap_or(false),
-                primary_key: p.primary_key.unwrap_or(false),
-                unique: p.unique.unwrap_or(false),
-                pii,
-                masking,
-                classification: classification_text,
-                tags,
-                transform,
-            });
-        }
-        for (si, server) in doc.servers.iter().enumerate() {
-            let prefix: Vec<String> = [
-                server
-                    .catalog
-                    .clone()
-                    .or_else(|| server.database.clone())
-                    .or_else(|| server.project.clone()),
-                server.schema.clone(),
-            ]
-            .into_iter()
-            .filter_map(text)
-            .collect();
-            if table.is_empty() || prefix.is_empty() {
-                continue;
-            }
-            map.interfaces.push(si);
-            interfaces.push(Interface {
-                kind: server
-                    .kind
-                    .clone()
-                    .and_then(|k| text(Some(k)))
-                    .unwrap_or_default(),
-                table: format!("{}.{table}", prefix.join(".")),
-            });
+        if write && !read {
+            map.write_roles.push(i);
+            access.write_roles.push(role.role.0);
         }
     }
-    let roles: Vec<String> = doc.roles.into_iter().map(|r| r.role.0).collect();
 
     let product = Product {
+        model: super::model::MODEL_VERSION,
         name: super::seed::product_part(&id),
         id,
         contract_id,
@@ -339,17 +260,15 @@ pub(super) fn read(
         classification,
         retention,
         sla,
-        fields,
-        quality,
+        tables: schema.tables,
+        fields: schema.fields,
+        quality: schema.quality,
         lineage: Lineage {
             upstream: custom_list("upstream"),
             downstream: custom_list("downstream"),
         },
-        access: Access {
-            roles,
-            policies: custom_list("accessPolicies"),
-        },
-        interfaces,
+        access,
+        interfaces: schema.interfaces,
         tags: doc.tags.0,
         source: SourceInfo {
             file: String::new(),
@@ -360,17 +279,313 @@ pub(super) fn read(
     Ok((product, PathMap::Odcs(Box::new(map))))
 }
 
-fn check(field: Option<String>, q: Quality) -> QualityCheck {
+/// Whether a role's `access` grants reading and writing: `read`, `write`, both
+/// (`readwrite`, `read-write`, `rw`, `all`), or reading when no access is given.
+fn role_access(access: Option<&str>) -> (bool, bool) {
+    let Some(access) = access else {
+        return (true, false);
+    };
+    let a = access
+        .trim()
+        .to_ascii_lowercase()
+        .replace(['-', '_', ' ', '/'], "");
+    match a.as_str() {
+        "write" | "w" => (false, true),
+        "readwrite" | "rw" | "all" | "writeread" => (true, true),
+        "read" | "r" | "readonly" => (true, false),
+        // An access Charter does not know grants no read: fail closed.
+        _ => (false, false),
+    }
+}
+
+/// The SLA name an ODCS property means: its spec name or abbreviation, any case.
+fn sla_name(property: &str) -> Option<&'static str> {
+    match property.trim().to_ascii_lowercase().as_str() {
+        "latency" | "ly" | "freshness" => Some("latency"),
+        "retention" | "rt" => Some("retention"),
+        "availability" | "av" => Some("availability"),
+        _ => None,
+    }
+}
+
+/// Freshness, availability and retention from `slaProperties`.
+fn service_levels(
+    properties: &[SlaProperty],
+    text_in: &str,
+    map: &mut OdcsMap,
+) -> Result<(Sla, Option<Retention>), ParseError> {
+    let mut sla = Sla::default();
+    let mut retention = None;
+    for (i, p) in properties.iter().enumerate() {
+        let yaml = format!("slaProperties[{i}]");
+        let bad = |m: String| {
+            ParseError::new(
+                line_of(text_in, &yaml),
+                format!("`{yaml}` ({}): {m}", p.property.0),
+            )
+        };
+        match sla_name(&p.property.0) {
+            Some("latency") => {
+                sla.freshness = Some(amount_duration(p).map_err(bad)?);
+                map.freshness = Some(i);
+            }
+            Some("retention") => {
+                let period = amount_duration(p).map_err(bad)?;
+                retention = Some(Retention::from(period));
+                map.retention = Some(i);
+            }
+            Some(_) => {
+                let value = p
+                    .value
+                    .clone()
+                    .ok_or_else(|| bad("missing `value`".into()))?;
+                let percent: Percent = yaml_serde::from_value(value)
+                    .map_err(|_| bad("expected a percentage such as `99.9`".into()))?;
+                sla.availability = Some(percent.0);
+                map.availability = Some(i);
+            }
+            None => {}
+        }
+    }
+    Ok((sla, retention))
+}
+
+/// The tables, columns, quality checks and locations of the schema objects.
+#[derive(Default)]
+struct Schema {
+    tables: Vec<Table>,
+    fields: Vec<Field>,
+    quality: Vec<QualityCheck>,
+    interfaces: Vec<Interface>,
+}
+
+/// Where a property sits: its table, logical and physical parent paths, YAML path.
+struct At<'a> {
+    table: &'a str,
+    path: String,
+    physical: String,
+    yaml: String,
+}
+
+impl Schema {
+    fn read(
+        objects: Vec<SchemaObject>,
+        servers: &[Server],
+        settings: &ReaderSettings,
+        map: &mut OdcsMap,
+    ) -> Self {
+        let mut out = Self::default();
+        for (oi, object) in objects.into_iter().enumerate() {
+            let name = text(object.name.clone())
+                .or_else(|| text(object.physical_name.clone()))
+                .unwrap_or_else(|| format!("schema[{oi}]"));
+            let physical_name = text(object.physical_name).unwrap_or_else(|| name.clone());
+            for (si, server) in servers.iter().enumerate() {
+                if let Some(location) = server.location(Some(&physical_name)) {
+                    map.interfaces.push(si);
+                    out.interfaces.push(interface(server, location, &name));
+                }
+            }
+            for (qi, q) in object.quality.into_iter().enumerate() {
+                map.quality.push(format!("schema[{oi}].quality[{qi}]"));
+                out.quality.push(check(Some(name.clone()), None, q));
+            }
+            let at = At {
+                table: &name,
+                path: String::new(),
+                physical: String::new(),
+                yaml: format!("schema[{oi}]"),
+            };
+            out.properties(object.properties, &at, settings, map);
+            out.tables.push(Table {
+                name: name.clone(),
+                physical_name,
+                physical_type: text(object.physical_type),
+            });
+        }
+        if out.tables.is_empty() {
+            // No schema: the servers' own locations (an object store, a topic) still serve the product.
+            for (si, server) in servers.iter().enumerate() {
+                if let Some(location) = server.location(None) {
+                    map.interfaces.push(si);
+                    out.interfaces.push(interface(server, location, ""));
+                }
+            }
+        }
+        out
+    }
+
+    /// Adds `properties` (under `at`) and their nested properties as fields.
+    fn properties(
+        &mut self,
+        properties: Vec<Property>,
+        at: &At<'_>,
+        settings: &ReaderSettings,
+        map: &mut OdcsMap,
+    ) {
+        for (pi, p) in properties.into_iter().enumerate() {
+            let yaml = format!("{}.properties[{pi}]", at.yaml);
+            let join = |parent: &str, leaf: &str| {
+                if parent.is_empty() {
+                    leaf.to_owned()
+                } else {
+                    format!("{parent}.{leaf}")
+                }
+            };
+            let path = join(&at.path, &p.name.0);
+            let physical_leaf = text(p.physical_name.clone()).unwrap_or_else(|| p.name.0.clone());
+            let physical = join(&at.physical, &physical_leaf);
+            let masking_at = p
+                .custom_properties
+                .iter()
+                .position(|c| settings.masking_properties.contains(&c.property.0));
+            map.fields.push((yaml.clone(), masking_at));
+            let mut nested = p.properties;
+            let mut nested_yaml = yaml.clone();
+            if let Some(items) = p.items
+                && nested.is_empty()
+            {
+                nested = items.properties;
+                nested_yaml = format!("{yaml}.items");
+            }
+            for (qi, q) in p.quality.into_iter().enumerate() {
+                map.quality.push(format!("{yaml}.quality[{qi}]"));
+                self.quality
+                    .push(check(Some(at.table.to_owned()), Some(path.clone()), q));
+            }
+            self.fields.push(field(
+                FieldDoc {
+                    name: p.name.0,
+                    logical_type: p.logical_type,
+                    physical_type: p.physical_type,
+                    required: p.required,
+                    primary_key: p.primary_key,
+                    unique: p.unique,
+                    classification: p.classification,
+                    tags: p.tags.0,
+                    custom_properties: p.custom_properties,
+                },
+                at.table,
+                &path,
+                &physical,
+                settings,
+            ));
+            let inner = At {
+                table: at.table,
+                path,
+                physical,
+                yaml: nested_yaml,
+            };
+            self.properties(nested, &inner, settings, map);
+        }
+    }
+}
+
+/// What a field is made of, once its nested properties are taken out.
+struct FieldDoc {
+    name: String,
+    logical_type: Option<Text>,
+    physical_type: Option<Text>,
+    required: Option<bool>,
+    primary_key: Option<bool>,
+    unique: Option<bool>,
+    classification: Option<Text>,
+    tags: Vec<String>,
+    custom_properties: Vec<CustomProperty>,
+}
+
+fn field(p: FieldDoc, table: &str, path: &str, physical: &str, settings: &ReaderSettings) -> Field {
+    let prop_custom = |key: &str| {
+        p.custom_properties
+            .iter()
+            .find(|c| c.property.0 == key)
+            .and_then(|c| c.value.clone())
+    };
+    let masking = settings
+        .masking_properties
+        .iter()
+        .find_map(|k| prop_custom(k))
+        .and_then(|v| yaml_serde::from_value::<Text>(v).ok())
+        .map(|t| t.0);
+    let transform = prop_custom("transform")
+        .and_then(|v| yaml_serde::from_value::<Text>(v).ok())
+        .map(|t| t.0);
+    let classification = text(p.classification);
+    let pii = classification
+        .as_deref()
+        .is_some_and(|c| settings.is_pii_classification(c))
+        || p.tags.iter().any(|t| settings.is_pii_tag(t));
+    Field {
+        name: p.name,
+        table: table.to_owned(),
+        path: path.to_owned(),
+        physical_name: physical.to_owned(),
+        data_type: text(p.logical_type).or_else(|| text(p.physical_type)),
+        nullable: !p.required.unwrap_or(false),
+        primary_key: p.primary_key.unwrap_or(false),
+        unique: p.unique.unwrap_or(false),
+        pii,
+        masking,
+        classification,
+        tags: p.tags,
+        transform,
+    }
+}
+
+fn interface(server: &Server, location: String, table: &str) -> Interface {
+    Interface {
+        kind: server.kind(),
+        table: location,
+        serves: table.to_owned(),
+        server: text(server.server.clone()),
+    }
+}
+
+fn check(table: Option<String>, field: Option<String>, q: Quality) -> QualityCheck {
+    let mut bounds = BTreeMap::new();
+    let mut bound = |key: &str, n: Option<f64>| {
+        if let Some(n) = n {
+            bounds.insert(key.to_owned(), n);
+        }
+    };
+    let number = |v: Option<yaml_serde::Value>| {
+        v.and_then(|v| yaml_serde::from_value::<Number>(v).ok())
+            .map(|n| n.0)
+    };
+    bound("must_be", number(q.must_be));
+    bound("must_not_be", number(q.must_not_be));
+    bound("must_be_greater_than", number(q.must_be_greater_than));
+    bound(
+        "must_be_greater_or_equal_to",
+        number(q.must_be_greater_or_equal_to),
+    );
+    bound("must_be_less_than", number(q.must_be_less_than));
+    bound(
+        "must_be_less_or_equal_to",
+        number(q.must_be_less_or_equal_to),
+    );
+    for (key, range) in [
+        ("must_be_between", q.must_be_between),
+        ("must_not_be_between", q.must_not_be_between),
+    ] {
+        let range = range.and_then(|v| yaml_serde::from_value::<Vec<Number>>(v).ok());
+        if let Some([low, high]) = range.as_deref() {
+            bound(&format!("{key}_min"), Some(low.0));
+            bound(&format!("{key}_max"), Some(high.0));
+        }
+    }
     let assertion = text(q.rule)
         .or_else(|| text(q.metric))
         .or_else(|| text(q.name))
         .or_else(|| text(q.kind))
         .unwrap_or_default();
     QualityCheck {
+        table,
         field,
         kind: super::seed::kind_of(&assertion).to_owned(),
         assertion,
         threshold: q.threshold.map(|n| n.0),
+        bounds,
     }
 }
 

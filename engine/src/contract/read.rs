@@ -78,7 +78,12 @@ impl Default for ReaderSettings {
                 "personal-data".into(),
                 "sensitive-personal".into(),
             ],
-            pii_tags: vec!["pii".into(), "personal-data".into(), "gdpr".into()],
+            pii_tags: vec![
+                "pii".into(),
+                "personal-data".into(),
+                "gdpr".into(),
+                "sensitive".into(),
+            ],
             masking_properties: vec!["masking".into(), "maskingMethod".into()],
             limits: ContractLimits::default(),
         }

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use super::locations::PathMap;
 use super::model::{
-    Access, Field, Interface, Lineage, Product, QualityCheck, Retention, Sla, SourceInfo,
+    Access, Field, Interface, Lineage, Product, QualityCheck, Retention, Sla, SourceInfo, Table,
 };
 use super::read::{ParseError, ReaderSettings, duration_at, typed};
 use super::scalar::{Number, Percent, Text, TextList, text};
@@ -73,6 +73,7 @@ struct SchemaDoc {
 #[serde(expecting = "a field: a mapping with `name`, `type` and `constraints`")]
 struct FieldDoc {
     name: Text,
+    physical_name: Option<Text>,
     #[serde(rename = "type")]
     data_type: Option<Text>,
     #[serde(default)]
@@ -162,6 +163,22 @@ pub(super) fn read(
         availability,
     };
 
+    // The seed format has one schema: one table, named after the product, physically
+    // named after the last part of its first interface.
+    let table_name = product_part(&id);
+    let physical_table = spec
+        .interfaces
+        .first()
+        .and_then(|i| {
+            i.table
+                .0
+                .rsplit('.')
+                .next()
+                .map(str::trim)
+                .map(str::to_owned)
+        })
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| table_name.clone());
     let fields: Vec<Field> = spec
         .schema
         .map(|s| s.fields)
@@ -171,7 +188,11 @@ pub(super) fn read(
             let c = f.constraints;
             let tags = f.tags.0;
             let pii = c.pii.unwrap_or(false) || tags.iter().any(|t| settings.is_pii_tag(t));
+            let physical_name = text(f.physical_name).unwrap_or_else(|| f.name.0.clone());
             Field {
+                table: table_name.clone(),
+                path: f.name.0.clone(),
+                physical_name,
                 name: f.name.0,
                 data_type: text(f.data_type),
                 nullable: c.null.or(c.nullable).unwrap_or(true),
@@ -194,6 +215,8 @@ pub(super) fn read(
         .map(|c| {
             let assertion = text(c.assertion).unwrap_or_default();
             QualityCheck {
+                table: Some(table_name.clone()),
+                bounds: std::collections::BTreeMap::new(),
                 field: text(c.column),
                 kind: kind_of(&assertion).to_owned(),
                 assertion,
@@ -208,6 +231,8 @@ pub(super) fn read(
         .map(|i| Interface {
             kind: text(i.kind).unwrap_or_default(),
             table: i.table.0,
+            serves: table_name.clone(),
+            server: None,
         })
         .collect();
     let lineage = spec.lineage.unwrap_or_default();
@@ -215,7 +240,14 @@ pub(super) fn read(
     let mut tags = doc.metadata.tags.0;
     tags.extend(spec.tags.0);
 
+    let tables = vec![Table {
+        name: table_name.clone(),
+        physical_name: physical_table,
+        physical_type: None,
+    }];
     let product = Product {
+        model: super::model::MODEL_VERSION,
+        tables,
         name: product_part(&id),
         id,
         contract_id: None,
@@ -233,6 +265,7 @@ pub(super) fn read(
             downstream: lineage.downstream.0,
         },
         access: Access {
+            write_roles: Vec::new(),
             roles: access.roles.0,
             policies: access.policies.0,
         },

@@ -329,12 +329,19 @@ fn availability(old: Option<f64>, new: Option<f64>, out: &mut Vec<Change>) {
 }
 
 /// Field names to their first index.
-fn by_name(fields: &[Field]) -> HashMap<&str, usize> {
+/// Fields by their table and logical path (a column of one table is not the same-named
+/// column of another), first occurrence.
+fn by_name(fields: &[Field]) -> HashMap<String, usize> {
     let mut map = HashMap::with_capacity(fields.len());
     for (i, f) in fields.iter().enumerate() {
-        map.entry(f.name.as_str()).or_insert(i);
+        map.entry(field_key(f)).or_insert(i);
     }
     map
+}
+
+fn field_key(f: &Field) -> String {
+    let path = if f.path.is_empty() { &f.name } else { &f.path };
+    format!("{}\u{0}{path}", f.table)
 }
 
 fn normalized_type(t: Option<&str>) -> Option<String> {
@@ -350,10 +357,10 @@ fn fields(old: &Product, new: &Product, out: &mut Vec<Change>) {
     let old_index = by_name(&old.fields);
     let new_index = by_name(&new.fields);
     for (j, n) in new.fields.iter().enumerate() {
-        if new_index.get(n.name.as_str()) != Some(&j) {
+        if new_index.get(&field_key(n)) != Some(&j) {
             continue;
         }
-        match old_index.get(n.name.as_str()) {
+        match old_index.get(&field_key(n)) {
             Some(&i) => field(&old.fields[i], n, j, out),
             None => out.push(Change::new(
                 ChangeKind::FieldAdded,
@@ -366,7 +373,7 @@ fn fields(old: &Product, new: &Product, out: &mut Vec<Change>) {
         }
     }
     for (i, o) in old.fields.iter().enumerate() {
-        if old_index.get(o.name.as_str()) == Some(&i) && !new_index.contains_key(o.name.as_str()) {
+        if old_index.get(&field_key(o)) == Some(&i) && !new_index.contains_key(&field_key(o)) {
             out.push(Change::new(
                 ChangeKind::FieldRemoved,
                 Side::Old,

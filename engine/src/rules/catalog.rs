@@ -5,7 +5,7 @@
 //! `warn_` a warning. A `custom.severity` that says otherwise is ignored here and flagged by
 //! `charter validate`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 
@@ -78,15 +78,39 @@ pub fn catalog(pack: &PolicyPack) -> BTreeMap<String, RuleInfo> {
 #[must_use]
 pub fn catalog_of(pack: &PolicyPack, prefix: &str) -> BTreeMap<String, RuleInfo> {
     let mut rules = BTreeMap::new();
-    for file in pack.rego() {
-        if file.path.ends_with("_test.rego") {
-            continue;
-        }
-        if let Ok(module) = ParsedModule::parse(&file.path, &file.text) {
-            add_rules(&module, prefix, &mut rules);
-        }
+    for module in rule_modules(pack) {
+        add_rules(&module, prefix, &mut rules);
     }
     rules
+}
+
+/// Every `deny_*`/`warn_*` rule head of the pack's packages under `prefix`, as
+/// (package below the prefix, rule name): the rules to evaluate one by one.
+pub(crate) fn rule_heads(pack: &PolicyPack, prefix: &str) -> BTreeSet<(String, String)> {
+    let mut heads = BTreeSet::new();
+    for module in rule_modules(pack) {
+        let package = module.package();
+        let Some(area) = package.strip_prefix(prefix) else {
+            continue;
+        };
+        for rule in &module.module.policy {
+            if let Some((name, kind, _)) = ast::rule_head(rule)
+                && kind != HeadKind::Function
+                && severity_of(&name).is_some_and(|(_, rest)| !rest.is_empty())
+            {
+                heads.insert((area.to_owned(), name));
+            }
+        }
+    }
+    heads
+}
+
+/// The pack's Rego modules that may hold rules (not `*_test.rego`), parsed; a file that does
+/// not parse is left out.
+fn rule_modules(pack: &PolicyPack) -> impl Iterator<Item = ParsedModule> + '_ {
+    pack.rego()
+        .filter(|file| !file.path.ends_with("_test.rego"))
+        .filter_map(|file| ParsedModule::parse(&file.path, &file.text).ok())
 }
 
 /// Adds the `deny_`/`warn_` rules of one parsed module, if its package is under `prefix`.

@@ -235,6 +235,17 @@ pub(crate) fn findings_of(results: &regorus::QueryResults) -> Vec<RawFinding> {
     out
 }
 
+/// The findings of one evaluated rule `key` (`deny_x`/`warn_x`) of package `area`.
+pub(crate) fn findings_of_rule(area: &str, key: &str, value: Value) -> Vec<RawFinding> {
+    let mut object = Value::new_object();
+    if let Ok(map) = object.as_object_mut() {
+        map.insert(Value::from(key), value);
+    }
+    let mut out = Vec::new();
+    collect(&object, area, &mut out);
+    out
+}
+
 /// Whether the engine has the package `root` or one below it.
 pub(crate) fn has_package(engine: &Engine, root: &str) -> Result<bool, PackError> {
     let below = format!("{root}.");

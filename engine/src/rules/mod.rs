@@ -13,7 +13,8 @@ mod eval;
 pub(crate) mod input;
 
 pub use cases::{CaseOutcome, CaseResult, RuleCaseFile, run_case_file};
+pub(crate) use catalog::rule_heads;
 pub use catalog::{catalog, catalog_of};
 pub use eval::{EvalError, Evaluator, RawFinding, RuleSet, RuleSetOptions};
 
-pub(crate) use eval::{eval_error, findings_of, has_package, prepared_engine};
+pub(crate) use eval::{eval_error, findings_of, findings_of_rule, has_package, prepared_engine};

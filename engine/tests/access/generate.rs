@@ -83,10 +83,12 @@ pub fn product(i: usize) -> Product {
         access: Access {
             roles: vec!["analyst".into(), format!("{domain}-reader")],
             policies: Vec::new(),
+            ..Access::default()
         },
         interfaces: vec![Interface {
             kind: "trino".into(),
             table: format!("lake.{domain}.{name}"),
+            ..Interface::default()
         }],
         tags: vec!["synthetic".into()],
         ..Product::default()

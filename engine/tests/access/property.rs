@@ -520,12 +520,14 @@ fn product() -> impl Strategy<Value = Product> {
                     access: Access {
                         roles,
                         policies: Vec::new(),
+                        ..Access::default()
                     },
                     interfaces: tables
                         .into_iter()
                         .map(|t| Interface {
                             kind: "trino".into(),
                             table: t.to_owned(),
+                            ..Interface::default()
                         })
                         .collect(),
                     tags,

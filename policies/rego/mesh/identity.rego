@@ -1,12 +1,18 @@
 # Identity across the repository: one contract per product id.
 package charter.mesh.identity
 
-# Files per product id.
+# Files per identity: an ODCS contract is identified by its contract `id`; a contract
+# without one (the seed format) by its product id. Two contracts of one ODCS data product
+# with distinct contract ids are no duplicates.
 files_by_id[id] contains file if {
 	some p in data.charter.products
-	id := p.id
+	id := identity(p)
 	file := p.source.file
 }
+
+identity(p) := sprintf("contract id `%s`", [p.contract_id]) if {
+	is_string(object.get(p, "contract_id", null))
+} else := sprintf("product id `%s`", [p.id])
 
 # METADATA
 # title: Duplicate product id
@@ -23,5 +29,5 @@ deny_duplicate_product_id contains {"msg": msg, "file": file, "path": "id"} if {
 	count(files) > 1
 	some file in files
 	others := concat("`, `", sort([f | some f in files; f != file]))
-	msg := sprintf("product id `%s` is also declared in `%s`", [id, others])
+	msg := sprintf("%s is also declared in `%s`", [id, others])
 }

@@ -4,9 +4,24 @@ package charter.mesh.lineage
 
 ids := {p.id | some p in data.charter.products}
 
-# Upstream edges between products of this repository.
-upstream_graph[p.id] := {u | some u in p.lineage.upstream; u in ids} if {
+# Upstream edges between products of this repository. Grouped by id, so two contracts
+# with one id (a duplicate, reported by `identity`) merge their edges instead of failing.
+upstream_graph[id] := {u |
 	some p in data.charter.products
+	p.id == id
+	some u in p.lineage.upstream
+	u in ids
+} if {
+	some id in ids
+}
+
+# Per product id, every status its contracts declare (one, unless the id is duplicated).
+statuses[id] := {s |
+	some q in data.charter.products
+	q.id == id
+	s := object.get(q, "status", null)
+} if {
+	some id in ids
 }
 
 external_patterns := object.get(data.charter.settings, ["lineage", "external_sources"], ["raw.**"])
@@ -69,11 +84,10 @@ warn_missing_backlink contains {"msg": msg, "product": p.id, "path": sprintf("li
 #   severity: warning
 #   remediation: Move to the upstream's replacement before it is retired.
 warn_deprecated_upstream contains {"msg": msg, "product": p.id, "path": sprintf("lineage.upstream[%d]", [i])} if {
-	statuses := {q.id: q.status | some q in data.charter.products}
 	some p in data.charter.products
 	object.get(p, "status", null) == "active"
 	some i, up in p.lineage.upstream
-	status := object.get(statuses, up, null)
+	some status in object.get(statuses, up, set())
 	status in {"deprecated", "retired"}
 	msg := sprintf("upstream `%s` is %s", [up, status])
 }

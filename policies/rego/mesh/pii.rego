@@ -1,9 +1,15 @@
 # PII propagation across lineage.
 package charter.mesh.pii
 
-# Per product id, the names of its PII fields.
-pii_fields[p.id] := {f.name | some f in p.fields; f.pii} if {
+# Per product id, the names of its PII fields (of every contract with that id, so a
+# duplicated id, reported by `identity`, never makes two values for one key).
+pii_fields[id] := {f.name |
 	some p in data.charter.products
+	p.id == id
+	some f in p.fields
+	f.pii
+} if {
+	some id in {q.id | some q in data.charter.products}
 }
 
 removing := {t | some t in object.get(data.charter.settings, ["pii", "removing_transforms"], ["hash", "aggregate", "drop", "tokenize", "anonymize"])}

@@ -28,6 +28,16 @@ deny_unknown_role contains {"msg": msg, "path": sprintf("access.roles[%d]", [i])
 	msg := sprintf("role `%v` is not in the role catalogue", [role])
 }
 
+# Roles that may only write (ODCS `access: write`) come from the same catalogue.
+deny_unknown_role contains {"msg": msg, "path": sprintf("access.write_roles[%d]", [i])} if {
+	write_roles := object.get(input.access, "write_roles", [])
+	count(write_roles) > 0
+	catalogue := {r | some r in object.get(data.charter.settings, ["access", "roles"], ["analyst", "data-scientist", "finance-analyst", "marketing-analyst", "ops-analyst", "support-agent", "pii-reader", "restricted-reader", "global-reader"])}
+	some i, role in write_roles
+	not catalogue[role]
+	msg := sprintf("role `%v` is not in the role catalogue", [role])
+}
+
 # METADATA
 # title: No classification
 # description: >-

@@ -80,11 +80,23 @@ deny_field_not_snake_case contains {"msg": msg, "path": sprintf("fields[%d].name
 #   severity: error
 #   remediation: Remove or rename the duplicate field.
 deny_duplicate_field contains {"msg": msg, "path": sprintf("fields[%d].name", [j])} if {
-	# Only a schema with duplicates pays for the pairwise search.
-	count(field_set) != count(field_names)
+	# Only a schema with duplicates pays for the pairwise search. Per table (model 2):
+	# the same column in two tables of a product is no duplicate.
+	keys := [[object.get(f, "table", ""), field_path(f)] | some f in input.fields]
+	count({k | some k in keys}) != count(keys)
 	some j, f in input.fields
 	some i, g in input.fields
 	i < j
-	g.name == f.name
-	msg := sprintf("field `%s` is declared more than once", [f.name])
+	keys[i] == keys[j]
+	msg := duplicate_message(f)
 }
+
+# A field's logical path (model 2), or its name (model 1 inputs have no path).
+field_path(f) := p if {
+	p := object.get(f, "path", "")
+	p != ""
+} else := f.name
+
+duplicate_message(f) := sprintf("field `%s` is declared more than once in table `%s`", [field_path(f), object.get(f, "table", "")]) if {
+	count(object.get(input, "tables", [])) > 1
+} else := sprintf("field `%s` is declared more than once", [field_path(f)])

@@ -52,7 +52,7 @@ deny_masking_method_unknown contains {"msg": msg, "path": sprintf("fields[%d].ma
 warn_unmarked_pii contains {"msg": msg, "path": sprintf("fields[%d].pii", [i])} if {
 	names := [f.name | some f in input.fields; f.pii == false; f.transform == null]
 	count(names) > 0
-	pattern := object.get(data.charter.settings, ["pii", "name_pattern"], `(?:^|_)(?:e_?mail|phone|mobile|msisdn|ssn|social_security|dob|birth(?:_?(?:date|day|year|place))?|date_of_birth|address|ip(?:v[46]|_?addr(?:ess)?)?|first_?name|last_?name|full_?name|middle_?name|maiden_?name|given_?name|family_?name|sur_?name|passport|iban|credit_?card|card_?number|national_?id|drivers?_?licen[cs]e)(?:$|[_0-9])`)
+	pattern := object.get(data.charter.settings, ["pii", "name_pattern"], `(?:^|_)(?:e_?mail(?:_?addr(?:ess)?)?|phone(?:_?number)?|mobile(?:_?number)?|msisdn|ssn|social_security|dob|birth(?:_?(?:date|day|year|place))?|date_of_birth|address(?:_?line_?[0-9]*)?|ip(?:v[46]|_?addr(?:ess)?)?|first_?name|last_?name|full_?name|middle_?name|maiden_?name|given_?name|family_?name|sur_?name|passport|iban|credit_?card|card_?number|national_?id(?:_?(?:number|no))?|drivers?_?licen[cs]e)(?:$|[_0-9])`)
 
 	# All the candidate names, lowercased (matching is case-insensitive), one per
 	# line: in multi-line mode `^` and `$` match at each name's start and end.

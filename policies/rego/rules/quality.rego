@@ -35,11 +35,12 @@ deny_threshold_out_of_range contains {"msg": msg, "path": sprintf("quality[%d].t
 #   remediation: Correct the check's column name, or add the field to the schema.
 deny_unknown_field contains {"msg": msg, "path": sprintf("quality[%d].field", [i])} if {
 	count(input.quality) > 0
-	names := {f.name | some f in input.fields} # once, not once per check
+	keys := {[object.get(f, "table", ""), field_path(f)] | some f in input.fields} # once, not once per check
+	paths := {p | some [_, p] in keys}
 	some i, q in input.quality
 	name := q.field
 	is_string(name)
-	not names[name]
+	not known_field(keys, paths, object.get(q, "table", null), name)
 	msg := sprintf("quality check %d (`%s`) names field `%s`, which is not in the schema", [i + 1, q.assertion, name])
 }
 
@@ -53,10 +54,52 @@ deny_unknown_field contains {"msg": msg, "path": sprintf("quality[%d].field", [i
 #   remediation: >-
 #     Add a not-null check on the field (e.g. `column: <field>`, `assertion: expect_column_values_to_not_be_null`).
 deny_primary_key_not_null contains {"msg": msg, "path": sprintf("fields[%d].primary_key", [i])} if {
-	checked := {q.field | some q in input.quality; q.kind == "not_null"} # once, not once per field
+	# Once, not once per field: checks of a table (model 2), and checks naming no table.
+	checked := {[t, q.field] | some q in input.quality; q.kind == "not_null"; t := object.get(q, "table", null); t != null}
+	checked_any := {q.field | some q in input.quality; q.kind == "not_null"; object.get(q, "table", null) == null}
 	some i, f in input.fields
 	f.primary_key == true
-	name := f.name # bound first: a negation over a possibly undefined ref differs between engines
-	not checked[name]
+	name := field_path(f) # bound first: a negation over a possibly undefined ref differs between engines
+	not checked[[object.get(f, "table", ""), name]]
+	not checked_any[name]
 	msg := sprintf("primary-key field `%s` has no not-null quality check", [name])
 }
+
+# A field's logical path (model 2), or its name (model 1 inputs have no path).
+field_path(f) := p if {
+	p := object.get(f, "path", "")
+	p != ""
+} else := f.name
+
+# A check naming no table may name a field of any table; one naming a table, a field of it.
+known_field(_, paths, null, name) if paths[name]
+
+known_field(keys, _, table, name) if {
+	table != null
+	keys[[table, name]]
+}
+
+# METADATA
+# title: Quality bounds no value can meet
+# description: >-
+#   An ODCS check's `mustBe*` bounds contradict each other (`mustBeGreaterThan` at or
+#   above `mustBeLessThan`, a `mustBeBetween` range whose minimum exceeds its maximum),
+#   so the check fails whatever the data.
+# custom:
+#   severity: error
+#   remediation: Correct the bounds; a `mustBeBetween` range lists the smaller number first.
+deny_contradictory_bounds contains {"msg": msg, "path": sprintf("quality[%d]", [i])} if {
+	some i, q in input.quality
+	bounds := object.get(q, "bounds", {})
+	some [low, high] in bound_pairs(bounds)
+	low > high
+	msg := sprintf("quality check %d (`%s`) has bounds no value can meet: at least %v and at most %v", [i + 1, q.assertion, low, high])
+}
+
+# (lower bound, upper bound) pairs a check's bounds set; strict bounds count as equal.
+bound_pairs(b) := {[low, high] |
+	some lk in ["must_be_greater_than", "must_be_greater_or_equal_to"]
+	some hk in ["must_be_less_than", "must_be_less_or_equal_to"]
+	low := b[lk]
+	high := b[hk]
+} | {[b.must_be_between_min, b.must_be_between_max] | b.must_be_between_min}
