@@ -48,7 +48,7 @@ enum Command {
     /// List the rules of a policy pack with their severity, title, description and remediation.
     Rules(cmd::rules::RulesArgs),
     /// Serve access decisions and contract evaluation over gRPC (the decision service).
-    Serve(cmd::serve::ServeArgs),
+    Serve(Box<cmd::serve::ServeArgs>),
     /// Build, verify or inspect policy bundles (OPA's format) for `charter serve --bundle-url`.
     Bundle(cmd::bundle::BundleArgs),
 }

@@ -8,10 +8,12 @@
 //! [`logging`].
 
 mod auth;
+pub mod bundle_source;
 pub mod convert;
 mod decision_log;
 mod errors;
 mod handlers;
+mod http_client;
 mod limits;
 mod linger;
 mod logging;
@@ -31,13 +33,29 @@ use tonic_health::ServingStatus;
 
 use crate::cmd::serve::ServeArgs;
 
+/// Builds the first snapshot from `--mesh` and `--policies`.
+async fn first_snapshot(sources: &snapshot::Sources) -> anyhow::Result<snapshot::Snapshot> {
+    let sources = sources.clone();
+    let first = tokio::task::spawn_blocking(move || snapshot::Snapshot::build(&sources))
+        .await
+        .context("the first snapshot build panicked")??;
+    tracing::info!(
+        revision = %first.revision,
+        products = first.access.product_count(),
+        policies = first.policy_count,
+        rules = first.rule_count,
+        "snapshot loaded"
+    );
+    Ok(first)
+}
+
 /// Loads the first snapshot, serves until SIGTERM/SIGINT, drains and flushes the log.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     logging::init(args.log_format);
     let signals = shutdown::Signals::install()?;
     let started = SystemTime::now();
     let sources = snapshot::Sources {
-        mesh: args.mesh.clone(),
+        mesh: args.mesh.clone().unwrap_or_default(),
         policies: args.policies.clone(),
         limits: args.limits.clone(),
     };
@@ -58,20 +76,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .set_service_status(server::SERVICE_NAME, ServingStatus::NotServing)
         .await;
 
-    let first = {
-        let sources = sources.clone();
-        tokio::task::spawn_blocking(move || snapshot::Snapshot::build(&sources))
-            .await
-            .context("the first snapshot build panicked")??
-    };
-    tracing::info!(
-        revision = %first.revision,
-        products = first.access.product_count(),
-        policies = first.policy_count,
-        rules = first.rule_count,
-        "snapshot loaded"
-    );
-    let store = Arc::new(snapshot::SnapshotStore::new(first));
+    let bundles =
+        bundle_source::BundleSource::from_args(&args.bundle, &args.limits, Arc::clone(&metrics))?
+            .map(Arc::new);
+    let store = Arc::new(match &bundles {
+        Some(bundles) => bundles.initial_store().await?,
+        None => snapshot::SnapshotStore::new(first_snapshot(&sources).await?),
+    });
     let log = Arc::new(decision_log::DecisionLog::open(
         &args.decision_log,
         Arc::clone(&metrics),
@@ -89,13 +100,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         started,
     };
 
-    let reloader = Arc::new(reload::Reloader::new(sources, store, Arc::clone(&metrics)));
     let mut background = Vec::new();
+    let reloader = Arc::new(reload::Reloader::new(
+        sources,
+        Arc::clone(&store),
+        Arc::clone(&metrics),
+    ));
     #[cfg(unix)]
-    background.push(tokio::spawn(Arc::clone(&reloader).on_sighup()));
+    if bundles.is_none() {
+        background.push(tokio::spawn(Arc::clone(&reloader).on_sighup()));
+    }
     #[cfg(unix)]
     background.push(tokio::spawn(auth.clone().on_sighup()));
-    if !args.watch_interval.is_zero() {
+    if bundles.is_none() && !args.watch_interval.is_zero() {
         background.push(tokio::spawn(
             Arc::clone(&reloader).watch(args.watch_interval),
         ));
@@ -111,12 +128,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .local_addr()
         .context("cannot read the listening address")?;
     let router = server::router(handlers, auth, health, tls)?;
-    health_reporter
-        .set_service_status("", ServingStatus::Serving)
-        .await;
-    health_reporter
-        .set_service_status(server::SERVICE_NAME, ServingStatus::Serving)
-        .await;
+    // A bundle-fed server without a bundle yet stays NOT_SERVING until one activates.
+    if store.is_ready() {
+        health_reporter
+            .set_service_status("", ServingStatus::Serving)
+            .await;
+        health_reporter
+            .set_service_status(server::SERVICE_NAME, ServingStatus::Serving)
+            .await;
+    }
+    if let Some(bundles) = bundles {
+        background.push(tokio::spawn(bundles.poll(
+            Arc::clone(&store),
+            health_reporter.clone(),
+            Arc::clone(&log),
+        )));
+    }
     // A broken decision log means no decision can be handed out: the decision service
     // says NOT_SERVING so balancers route elsewhere (the server itself, "", stays SERVING).
     background.push(tokio::spawn({

@@ -1,0 +1,410 @@
+//! `charter serve --bundle-url`: three replicas fed by a bundle server started by the test
+//! converge on each new bundle, keep the last good one through a tampered bundle, a 500 and
+//! an outage, and a replica restarted during the outage serves from its cache.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use charter_proto::v1 as pb;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+use super::bundle_server::{BundleServer, Mode};
+use super::harness::{Server, analyst_request, copy_dir, free_port, repo, wait_serving};
+
+const POLL: Duration = Duration::from_millis(700);
+
+fn charter(args: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_charter"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Builds a signed bundle of `mesh`; `revision` None: the default (the snapshot's).
+fn bundle(dir: &Path, mesh: &Path, revision: Option<&str>) -> Vec<u8> {
+    let out = dir.join(format!("b-{}.tar.gz", revision.unwrap_or("default")));
+    let key = repo().join("testdata/bundle/rsa-test-key.pem");
+    let mut args = vec![
+        "bundle".to_owned(),
+        "build".into(),
+        "--mesh".into(),
+        mesh.display().to_string(),
+        "--output".into(),
+        out.display().to_string(),
+        "--signing-key".into(),
+        key.display().to_string(),
+        "--signing-alg".into(),
+        "RS256".into(),
+    ];
+    if let Some(rev) = revision {
+        args.extend(["--revision".into(), rev.into()]);
+    }
+    charter(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    std::fs::read(out).unwrap()
+}
+
+/// The bundle with one contract changed and its signature kept.
+fn tampered(bundle: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bundle));
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut out = tar::Builder::new(gz);
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        let mut header = entry.header().clone();
+        if entry.path().unwrap().ends_with("invoices.yaml") {
+            data.extend_from_slice(b"\n# tampered\n");
+            header.set_size(data.len() as u64);
+            header.set_cksum();
+        }
+        out.append(&header, data.as_slice()).unwrap();
+    }
+    out.into_inner().unwrap().finish().unwrap()
+}
+
+struct Replica {
+    server: Server,
+    cache: PathBuf,
+}
+
+fn spawn_replica(url: &str, cache: &Path, token: Option<&Path>, wait: bool) -> Replica {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_charter"));
+    command
+        .args(["serve", "--bundle-url", url, "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("--decision-log")
+        .arg(dir.path().join("decisions.jsonl"))
+        .arg("--bundle-poll-interval")
+        .arg(format!("{}ms", POLL.as_millis()))
+        .arg("--bundle-cache")
+        .arg(cache)
+        .arg("--bundle-verification-key")
+        .arg(repo().join("testdata/bundle/rsa-test-key.pub.pem"))
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap());
+    if let Some(token) = token {
+        command.arg("--bundle-token-file").arg(token);
+    }
+    let mut server = Server {
+        child: command.spawn().unwrap(),
+        port,
+        dir,
+        scheme: "http",
+    };
+    if wait {
+        wait_serving(&mut server);
+    }
+    Replica {
+        server,
+        cache: cache.to_path_buf(),
+    }
+}
+
+async fn status(replica: &Replica) -> pb::Status {
+    let mut client = replica.server.client().await;
+    client
+        .get_status(pb::GetStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+fn bundle_of(status: &pb::Status) -> pb::BundleStatus {
+    status.bundle.clone().unwrap_or_default()
+}
+
+/// Waits (at most `within`) until every replica's status satisfies `done`; returns how long it took.
+async fn converge(
+    replicas: &[Replica],
+    within: Duration,
+    done: impl Fn(&pb::Status) -> bool,
+) -> Duration {
+    let start = Instant::now();
+    loop {
+        let mut all = true;
+        let mut last = Vec::new();
+        for r in replicas {
+            let s = status(r).await;
+            all &= done(&s);
+            last.push(s);
+        }
+        if all {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < within,
+            "replicas did not converge within {within:?}: {last:#?}\n{}",
+            replicas[0].server.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every replica still answers decisions, from `revision`'s snapshot.
+async fn all_decide(replicas: &[Replica], snapshot_revision: &str) {
+    for r in replicas {
+        let decision = r
+            .server
+            .client()
+            .await
+            .check_access(analyst_request())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(decision.revision, snapshot_revision);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_converge_keep_the_last_good_and_restart_from_their_cache() {
+    let work = tempfile::tempdir().unwrap();
+    let mesh1 = work.path().join("mesh1");
+    copy_dir(&repo().join("testdata/mesh"), &mesh1);
+    let mesh2 = work.path().join("mesh2");
+    copy_dir(&mesh1, &mesh2);
+    std::fs::remove_file(mesh2.join("domains/billing/refunds.yaml")).unwrap();
+    let r1 = bundle(work.path(), &mesh1, Some("r1"));
+    let r2 = bundle(work.path(), &mesh2, None);
+    let r3_tampered = tampered(&bundle(work.path(), &mesh1, Some("r3")));
+    let token = work.path().join("token");
+    std::fs::write(&token, "s3cret\n").unwrap();
+
+    let mut server = BundleServer::start(r1, Some("s3cret"));
+    let replicas: Vec<Replica> = (0..3)
+        .map(|i| {
+            let cache = work.path().join(format!("cache{i}"));
+            spawn_replica(&server.url(), &cache, Some(&token), true)
+        })
+        .collect();
+
+    // Revision 1 everywhere, signed, and decisions from it.
+    converge(&replicas, Duration::from_secs(10), |s| {
+        bundle_of(s).revision == "r1"
+    })
+    .await;
+    let s1 = status(&replicas[0]).await;
+    assert!(bundle_of(&s1).signed && !bundle_of(&s1).from_cache);
+    all_decide(&replicas, &s1.revision).await;
+    // Unchanged bundle: 304s, no new download.
+    tokio::time::sleep(POLL * 3).await;
+    assert!(
+        server.counts(|c| c.not_modified) >= 3,
+        "no 304 was answered"
+    );
+    assert_eq!(server.counts(|c| c.ok), 3, "one download per replica");
+    assert_eq!(server.counts(|c| c.unauthorized), 0);
+
+    // Revision 2 (its default revision is the snapshot's content revision).
+    server.publish(r2);
+    let took = converge(&replicas, Duration::from_secs(30), |s| {
+        let b = bundle_of(s);
+        !b.revision.is_empty() && b.revision != "r1"
+    })
+    .await;
+    let s2 = status(&replicas[0]).await;
+    assert_eq!(
+        bundle_of(&s2).revision,
+        s2.revision,
+        "the manifest revision is the snapshot's"
+    );
+    assert_eq!(s2.product_count, s1.product_count - 1);
+    eprintln!("revision 2 served by all three replicas after {took:?} (poll interval {POLL:?})");
+    assert!(
+        took <= POLL * 2 + Duration::from_secs(2),
+        "converged only after {took:?}"
+    );
+    all_decide(&replicas, &s2.revision).await;
+
+    // A tampered bundle: refused everywhere, revision 2 kept, the error shown.
+    server.publish(r3_tampered);
+    converge(&replicas, Duration::from_secs(15), |s| {
+        bundle_of(s).last_error.contains("digest mismatch")
+    })
+    .await;
+    for r in &replicas {
+        let s = status(r).await;
+        let b = bundle_of(&s);
+        assert_eq!(s.revision, s2.revision);
+        assert!(b.last_error.contains("invoices.yaml"), "{}", b.last_error);
+        assert!(!b.last_error_at.is_empty());
+    }
+    all_decide(&replicas, &s2.revision).await;
+
+    // The server fails, then goes down: still revision 2.
+    server.set_mode(Mode::Fail);
+    converge(&replicas, Duration::from_secs(15), |s| {
+        bundle_of(s).last_error.contains("500")
+    })
+    .await;
+    all_decide(&replicas, &s2.revision).await;
+    server.down();
+    converge(&replicas, Duration::from_secs(15), |s| {
+        bundle_of(s).last_error.contains("cannot download")
+    })
+    .await;
+    all_decide(&replicas, &s2.revision).await;
+
+    // A replica restarted while the server is down serves revision 2 from its cache.
+    let mut replicas = replicas;
+    let first = replicas.remove(0);
+    let cache = first.cache.clone();
+    let (exit, _) = first.server.stop();
+    assert!(exit.success());
+    let restarted = spawn_replica(&server.url(), &cache, Some(&token), true);
+    let s = status(&restarted).await;
+    assert_eq!(s.revision, s2.revision);
+    assert!(bundle_of(&s).from_cache);
+    all_decide(&[restarted], &s2.revision).await;
+    server.up();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_cache_or_server_nothing_is_served_until_a_bundle_activates() {
+    let work = tempfile::tempdir().unwrap();
+    let good = bundle(work.path(), &repo().join("testdata/mesh"), Some("g1"));
+    let mut server = BundleServer::start(good, None);
+    server.down();
+    let replica = spawn_replica(&server.url(), &work.path().join("cache"), None, false);
+    let url = replica.server.url();
+    // Up, answering, but NOT_SERVING and refusing decisions.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        if let Ok(channel) = tonic::transport::Channel::from_shared(url.clone())
+            .unwrap()
+            .connect()
+            .await
+        {
+            let mut health = HealthClient::new(channel);
+            if let Ok(r) = health
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+            {
+                break r.into_inner().status;
+            }
+        }
+        assert!(Instant::now() < deadline, "{}", replica.server.stderr());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(health, ServingStatus::NotServing as i32);
+    tokio::time::sleep(POLL * 2).await;
+    let refused = replica
+        .server
+        .client()
+        .await
+        .check_access(analyst_request())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    let s = status(&replica).await;
+    assert!(bundle_of(&s).revision.is_empty());
+    assert!(bundle_of(&s).last_error.contains("cannot download"));
+    // The server comes up: the bundle activates and the replica serves.
+    server.up();
+    let mut server_handle = replica.server;
+    wait_serving(&mut server_handle);
+    let replica = Replica {
+        server: server_handle,
+        cache: PathBuf::new(),
+    };
+    let s = status(&replica).await;
+    assert_eq!(bundle_of(&s).revision, "g1");
+    assert!(bundle_of(&s).last_error.is_empty());
+    all_decide(&[replica], &s.revision).await;
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_stays_flat_across_a_hundred_reloads() {
+    if !Path::new("/proc/self/status").exists() {
+        eprintln!("skipped: no /proc to read a process's RSS from");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let mesh = work.path().join("mesh");
+    for file in [
+        "domains/billing/invoices.yaml",
+        "domains/billing/refunds.yaml",
+    ] {
+        let to = mesh.join(file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(repo().join("testdata/mesh").join(file), to).unwrap();
+    }
+    let a = bundle(work.path(), &mesh, Some("a"));
+    let b = bundle(work.path(), &mesh, Some("b"));
+    let server = BundleServer::start(a.clone(), None);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut replica = Server {
+        child: Command::new(env!("CARGO_BIN_EXE_charter"))
+            .args(["serve", "--bundle-url", &server.url(), "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--decision-log")
+            .arg(dir.path().join("decisions.jsonl"))
+            .args([
+                "--bundle-poll-interval",
+                "20ms",
+                "--bundle-verification-key",
+            ])
+            .arg(repo().join("testdata/bundle/rsa-test-key.pub.pem"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap())
+            .spawn()
+            .unwrap(),
+        port,
+        dir,
+        scheme: "http",
+    };
+    wait_serving(&mut replica);
+    let replica = Replica {
+        server: replica,
+        cache: PathBuf::new(),
+    };
+    let mut warm = 0;
+    for i in 1..=100 {
+        let (bytes, want) = if i % 2 == 1 { (&b, "b") } else { (&a, "a") };
+        server.publish(bytes.clone());
+        converge(
+            std::slice::from_ref(&replica),
+            Duration::from_secs(20),
+            |s| bundle_of(s).revision == want,
+        )
+        .await;
+        if i == 20 {
+            warm = rss_kib(replica.server.child.id());
+        }
+    }
+    let after = rss_kib(replica.server.child.id());
+    eprintln!("RSS after 20 reloads: {warm} KiB; after 100: {after} KiB");
+    assert!(warm > 0);
+    assert!(
+        after <= warm + warm / 5,
+        "RSS grew from {warm} KiB (20 reloads) to {after} KiB (100 reloads)"
+    );
+    let s = status(&replica).await;
+    all_decide(&[replica], &s.revision).await;
+}
