@@ -23,5 +23,7 @@ mod reload;
 mod rpc;
 #[path = "serve/security.rs"]
 mod security;
+#[path = "serve/shipping.rs"]
+mod shipping;
 #[path = "serve/soak.rs"]
 mod soak;

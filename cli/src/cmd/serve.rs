@@ -69,6 +69,8 @@ pub struct ServeArgs {
     pub limits: super::limits::LimitArgs,
     #[command(flatten)]
     pub bundle: crate::serve::bundle_source::BundleArgs,
+    #[command(flatten)]
+    pub ship: crate::serve::log_shipper::ShipArgs,
 }
 
 /// A count that must be at least 1 (0 would refuse every call, or start no worker).

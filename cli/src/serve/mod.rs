@@ -16,6 +16,7 @@ mod handlers;
 mod http_client;
 mod limits;
 mod linger;
+pub mod log_shipper;
 mod logging;
 mod metrics;
 mod reload;
@@ -83,9 +84,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(bundles) => bundles.initial_store().await?,
         None => snapshot::SnapshotStore::new(first_snapshot(&sources).await?),
     });
-    let log = Arc::new(decision_log::DecisionLog::open(
+    let shipper = log_shipper::Shipper::from_args(&args.ship, &metrics)?.map(Arc::new);
+    let log = Arc::new(decision_log::DecisionLog::open_with_spool(
         &args.decision_log,
         Arc::clone(&metrics),
+        shipper.as_ref().map(|s| s.spool()),
     )?);
     let handlers = handlers::Handlers {
         store: Arc::clone(&store),
@@ -137,6 +140,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .set_service_status(server::SERVICE_NAME, ServingStatus::Serving)
             .await;
     }
+    if let Some(shipper) = &shipper {
+        background.push(tokio::spawn(
+            Arc::clone(shipper).run(health_reporter.clone()),
+        ));
+    }
     if let Some(bundles) = bundles {
         background.push(tokio::spawn(bundles.poll(
             Arc::clone(&store),
@@ -187,6 +195,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         task.abort();
     }
     log.close().await;
+    if let Some(shipper) = shipper {
+        shipper.flush(args.drain_timeout).await;
+    }
     tracing::info!("stopped; decision log flushed");
     Ok(())
 }
