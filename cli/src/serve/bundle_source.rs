@@ -223,16 +223,23 @@ impl BundleSource {
         log: Arc<DecisionLog>,
     ) {
         let mut etag = store.bundle().map(|b| b.etag).unwrap_or_default();
+        // Health turns SERVING once, when the first bundle activates (later it is the
+        // decision log's and the shutdown's to change, never the poller's).
+        let mut announced = store.is_ready();
         loop {
             self.poll_once(&store, &mut etag).await;
-            if store.is_ready() && log.check().is_ok() {
+            if !announced && store.is_ready() && log.check().is_ok() {
+                announced = true;
                 health.set_service_status("", ServingStatus::Serving).await;
                 health
                     .set_service_status(SERVICE_NAME, ServingStatus::Serving)
                     .await;
             }
             let jitter = 0.9 + 0.2 * fastrand::f64();
-            tokio::time::sleep(self.interval.mul_f64(jitter)).await;
+            tokio::select! {
+                () = tokio::time::sleep(self.interval.mul_f64(jitter)) => {}
+                () = hangup() => tracing::info!("SIGHUP: asking the bundle server now"),
+            }
         }
     }
 
@@ -361,6 +368,19 @@ impl BundleSource {
         change(&mut info);
         store.set_bundle(info.clone());
     }
+}
+
+/// Completes on the next SIGHUP (never where there are no signals).
+async fn hangup() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut hangups) = signal(SignalKind::hangup()) {
+            hangups.recv().await;
+            return;
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 /// Verifies and unpacks `bytes` into a temporary folder and builds the snapshot from it.

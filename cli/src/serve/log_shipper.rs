@@ -29,6 +29,7 @@ use tonic_health::server::HealthReporter;
 use super::http_client;
 use super::metrics::Metrics;
 use super::server::SERVICE_NAME;
+use super::snapshot::SnapshotStore;
 
 /// Flags of `charter serve` for shipping decision logs.
 #[derive(Args, Debug, Clone)]
@@ -277,18 +278,22 @@ impl Shipper {
 
     /// Ships forever: seals due segments, sends batches oldest first, backs off on failure,
     /// and keeps health in step with the spool (NOT_SERVING while full).
-    pub async fn run(self: Arc<Self>, health: HealthReporter) {
+    pub async fn run(self: Arc<Self>, health: HealthReporter, store: Arc<SnapshotStore>) {
         let mut backoff = Duration::from_millis(100);
         let mut was_full = false;
         loop {
             let full = self.spool.is_full();
             if full != was_full {
-                let status = if full {
-                    ServingStatus::NotServing
-                } else {
-                    ServingStatus::Serving
-                };
-                health.set_service_status(SERVICE_NAME, status).await;
+                // Back to SERVING only when there is something to serve.
+                if full {
+                    health
+                        .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
+                        .await;
+                } else if store.is_ready() {
+                    health
+                        .set_service_status(SERVICE_NAME, ServingStatus::Serving)
+                        .await;
+                }
                 was_full = full;
             }
             self.spool.seal_due(false);

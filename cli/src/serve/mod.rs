@@ -142,7 +142,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(shipper) = &shipper {
         background.push(tokio::spawn(
-            Arc::clone(shipper).run(health_reporter.clone()),
+            Arc::clone(shipper).run(health_reporter.clone(), Arc::clone(&store)),
         ));
     }
     if let Some(bundles) = bundles {
