@@ -53,6 +53,18 @@ pub struct Metrics {
     reloads: Family<OutcomeLabels, Counter>,
     log_backlog: Gauge,
     bundle: BundleMetrics,
+    health: std::sync::OnceLock<HealthDetail>,
+}
+
+/// What `GET /health` answers: whether decisions are served, and the JSON detail.
+pub type HealthFn = Box<dyn Fn() -> (bool, String) + Send + Sync>;
+
+struct HealthDetail(HealthFn);
+
+impl std::fmt::Debug for HealthDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HealthDetail")
+    }
 }
 
 /// The bundle source's metrics (`--bundle-url`) and the decision-log shipper's (`--decision-log-url`).
@@ -134,6 +146,7 @@ impl Metrics {
             bundle.spool_bytes.clone(),
         );
         Self {
+            health: std::sync::OnceLock::new(),
             bundle,
             registry,
             requests,
@@ -224,6 +237,28 @@ impl Metrics {
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
+    /// Sets what `GET /health` answers (once).
+    pub fn set_health(&self, detail: HealthFn) {
+        let _ = self.health.set(HealthDetail(detail));
+    }
+
+    /// `GET /health`: 200 with the detail while decisions are served, 503 otherwise.
+    fn health_response(&self) -> String {
+        let (serving, body) = self
+            .health
+            .get()
+            .map_or((true, "{}".to_owned()), |detail| (detail.0)());
+        let status = if serving {
+            "200 OK"
+        } else {
+            "503 Service Unavailable"
+        };
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
     /// The OpenMetrics text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -296,6 +331,8 @@ pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<()
                         "HTTP/1.1 200 OK\r\ncontent-type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                         body.len()
                     )
+                } else if head.starts_with("GET /health ") {
+                    metrics.health_response()
                 } else {
                     "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
                         .to_owned()

@@ -13,6 +13,7 @@ pub mod convert;
 mod decision_log;
 mod errors;
 mod handlers;
+mod health_detail;
 mod http_client;
 mod limits;
 mod linger;
@@ -120,6 +121,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Arc::clone(&reloader).watch(args.watch_interval),
         ));
     }
+    metrics.set_health(health_detail::detail(Arc::clone(&store), Arc::clone(&log)));
     if let Some(addr) = args.metrics_listen {
         metrics::serve(addr, Arc::clone(&metrics)).await?;
     }

@@ -72,12 +72,45 @@ fn tampered(bundle: &[u8]) -> Vec<u8> {
     out.into_inner().unwrap().finish().unwrap()
 }
 
+/// A bundle signed with the test key whose Rego does not compile (`charter bundle build`
+/// refuses to build one, so it is put together with the engine's bundle writer).
+fn broken_pack_bundle(mesh: &Path) -> Vec<u8> {
+    use charter_engine::bundle::{CharterMetadata, Contents, SigningKey};
+    let mut contents = Contents {
+        revision: "broken".into(),
+        metadata: Some(CharterMetadata {
+            version: "test".into(),
+            policies_revision: "broken".into(),
+            mesh_revision: "test".into(),
+            principals: None,
+        }),
+        ..Contents::default()
+    };
+    contents.policies.insert(
+        "rego/rules/bad.rego".into(),
+        b"package charter.rules.bad\n\ndeny contains x if {\n".to_vec(),
+    );
+    let invoices = "domains/billing/invoices.yaml";
+    contents
+        .contracts
+        .insert(invoices.into(), std::fs::read(mesh.join(invoices)).unwrap());
+    let key = std::fs::read(repo().join("testdata/bundle/rsa-test-key.pem")).unwrap();
+    let key = SigningKey::new("RS256", &key, None).unwrap();
+    contents.build(Some(&key)).unwrap()
+}
+
 struct Replica {
     server: Server,
     cache: PathBuf,
 }
 
-fn spawn_replica(url: &str, cache: &Path, token: Option<&Path>, wait: bool) -> Replica {
+fn spawn_replica(
+    url: &str,
+    cache: &Path,
+    token: Option<&Path>,
+    wait: bool,
+    extra: &[String],
+) -> Replica {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_charter"));
@@ -99,6 +132,7 @@ fn spawn_replica(url: &str, cache: &Path, token: Option<&Path>, wait: bool) -> R
     if let Some(token) = token {
         command.arg("--bundle-token-file").arg(token);
     }
+    command.args(extra);
     let mut server = Server {
         child: command.spawn().unwrap(),
         port,
@@ -187,7 +221,7 @@ async fn replicas_converge_keep_the_last_good_and_restart_from_their_cache() {
     let replicas: Vec<Replica> = (0..3)
         .map(|i| {
             let cache = work.path().join(format!("cache{i}"));
-            spawn_replica(&server.url(), &cache, Some(&token), true)
+            spawn_replica(&server.url(), &cache, Some(&token), true, &[])
         })
         .collect();
 
@@ -244,6 +278,14 @@ async fn replicas_converge_keep_the_last_good_and_restart_from_their_cache() {
     }
     all_decide(&replicas, &s2.revision).await;
 
+    // A correctly signed bundle whose pack does not compile: refused, revision 2 kept.
+    server.publish(broken_pack_bundle(&mesh1));
+    converge(&replicas, Duration::from_secs(15), |s| {
+        bundle_of(s).last_error.contains("do not build")
+    })
+    .await;
+    all_decide(&replicas, &s2.revision).await;
+
     // The server fails, then goes down: still revision 2.
     server.set_mode(Mode::Fail);
     converge(&replicas, Duration::from_secs(15), |s| {
@@ -264,7 +306,7 @@ async fn replicas_converge_keep_the_last_good_and_restart_from_their_cache() {
     let cache = first.cache.clone();
     let (exit, _) = first.server.stop();
     assert!(exit.success());
-    let restarted = spawn_replica(&server.url(), &cache, Some(&token), true);
+    let restarted = spawn_replica(&server.url(), &cache, Some(&token), true, &[]);
     let s = status(&restarted).await;
     assert_eq!(s.revision, s2.revision);
     assert!(bundle_of(&s).from_cache);
@@ -278,7 +320,17 @@ async fn without_cache_or_server_nothing_is_served_until_a_bundle_activates() {
     let good = bundle(work.path(), &repo().join("testdata/mesh"), Some("g1"));
     let mut server = BundleServer::start(good, None);
     server.down();
-    let replica = spawn_replica(&server.url(), &work.path().join("cache"), None, false);
+    let metrics_port = free_port();
+    let replica = spawn_replica(
+        &server.url(),
+        &work.path().join("cache"),
+        None,
+        false,
+        &[
+            "--metrics-listen".into(),
+            format!("127.0.0.1:{metrics_port}"),
+        ],
+    );
     let url = replica.server.url();
     // Up, answering, but NOT_SERVING and refusing decisions.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -314,6 +366,15 @@ async fn without_cache_or_server_nothing_is_served_until_a_bundle_activates() {
     let s = status(&replica).await;
     assert!(bundle_of(&s).revision.is_empty());
     assert!(bundle_of(&s).last_error.contains("cannot download"));
+    let (code, detail) = health_detail(metrics_port);
+    assert_eq!(code, 503, "{detail}");
+    assert_eq!(detail["status"], "NOT_SERVING");
+    assert!(
+        detail["bundle"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot download")
+    );
     // The server comes up: the bundle activates and the replica serves.
     server.up();
     let mut server_handle = replica.server;
@@ -325,7 +386,34 @@ async fn without_cache_or_server_nothing_is_served_until_a_bundle_activates() {
     let s = status(&replica).await;
     assert_eq!(bundle_of(&s).revision, "g1");
     assert!(bundle_of(&s).last_error.is_empty());
+    let (code, detail) = health_detail(metrics_port);
+    assert_eq!(code, 200, "{detail}");
+    assert_eq!(detail["bundle"]["revision"], "g1");
+    assert_eq!(detail["revision"], s.revision.as_str());
+    let metrics = super::harness::scrape_metrics(metrics_port);
+    assert!(
+        metrics.contains("charter_bundle_revision{revision=\"g1\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("charter_bundle_polls_total{outcome=\"unreachable\"}"),
+        "{metrics}"
+    );
     all_decide(&[replica], &s.revision).await;
+}
+
+/// `GET /health` on the metrics listener: the status code and the JSON detail.
+fn health_detail(port: u16) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let code = text[9..12].parse().unwrap();
+    let body = text.split("\r\n\r\n").nth(1).unwrap();
+    (code, serde_json::from_str(body).unwrap())
 }
 
 fn rss_kib(pid: u32) -> u64 {
