@@ -42,10 +42,10 @@ const CACHE_ETAG: &str = "bundle.etag";
 #[command(next_help_heading = "Policy bundles (instead of --mesh and --policies)")]
 pub struct BundleArgs {
     /// Serve the policy bundle at this http:// URL (built with `charter bundle build`), polled.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["mesh", "policies"])]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["mesh", "policies", "watch_interval"])]
     pub bundle_url: Option<String>,
     /// How often to ask the bundle server for a new bundle (±10% jitter).
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration, requires = "bundle_url")]
     pub bundle_poll_interval: Duration,
     /// A file holding the bearer token for the bundle server (read at every poll).
     #[arg(long, value_name = "FILE", requires = "bundle_url")]

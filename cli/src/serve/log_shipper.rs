@@ -42,13 +42,13 @@ pub struct ShipArgs {
     #[arg(long, value_name = "DIR", requires = "decision_log_url")]
     pub decision_log_spool: Option<PathBuf>,
     /// The most bytes the spool may hold; beyond it decision calls get UNAVAILABLE.
-    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024, requires = "decision_log_url")]
     pub decision_log_spool_max_bytes: u64,
     /// A batch is sent once it holds this many bytes of log lines.
-    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024, requires = "decision_log_url")]
     pub decision_log_batch_bytes: u64,
     /// … or once it is this old.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration, requires = "decision_log_url")]
     pub decision_log_batch_interval: Duration,
 }
 
