@@ -18,7 +18,7 @@ use bytes::Bytes;
 use charter_engine::bundle::{BundleError, VerificationConfig, Verified};
 use charter_proto::v1 as pb;
 use clap::Args;
-use http::{Method, StatusCode, Uri};
+use http::{Method, StatusCode};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -41,12 +41,15 @@ const CACHE_ETAG: &str = "bundle.etag";
 #[derive(Args, Debug, Clone, Default)]
 #[command(next_help_heading = "Policy bundles (instead of --mesh and --policies)")]
 pub struct BundleArgs {
-    /// Serve the policy bundle at this http:// URL (built with `charter bundle build`), polled.
+    /// Serve the policy bundle at this http:// or https:// URL (from `charter bundle build`), polled.
     #[arg(long, value_name = "URL", conflicts_with_all = ["mesh", "policies", "watch_interval"])]
     pub bundle_url: Option<String>,
     /// How often to ask the bundle server for a new bundle (±10% jitter).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration, requires = "bundle_url")]
     pub bundle_poll_interval: Duration,
+    /// The CA certificate(s) (PEM) an https:// bundle server's certificate is checked against.
+    #[arg(long, value_name = "PEM", requires = "bundle_url")]
+    pub bundle_ca: Option<PathBuf>,
     /// A file holding the bearer token for the bundle server (read at every poll).
     #[arg(long, value_name = "FILE", requires = "bundle_url")]
     pub bundle_token_file: Option<PathBuf>,
@@ -117,7 +120,7 @@ struct Activated {
 /// Polls the bundle server and swaps snapshots in.
 #[derive(Debug)]
 pub struct BundleSource {
-    url: Uri,
+    url: http_client::Endpoint,
     info: std::sync::Mutex<BundleInfo>,
     interval: Duration,
     token_file: Option<PathBuf>,
@@ -155,7 +158,7 @@ impl BundleSource {
                 .with_context(|| format!("cannot create the bundle cache `{}`", dir.display()))?;
         }
         Ok(Some(Self {
-            url: http_client::parse_url(url)?,
+            url: http_client::Endpoint::new(url, args.bundle_ca.as_deref(), "--bundle-ca")?,
             info: std::sync::Mutex::new(BundleInfo {
                 url: url.clone(),
                 ..BundleInfo::default()

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use bytes::Bytes;
 use clap::Args;
-use http::{Method, Uri};
+use http::Method;
 use serde_json::{Value as Json, json};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
@@ -35,9 +35,12 @@ use super::snapshot::SnapshotStore;
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Decision logs to a collector")]
 pub struct ShipArgs {
-    /// POST decision-log batches (gzip JSON arrays, OPA's upload shape) to this http:// URL.
+    /// POST decision-log batches (gzip JSON arrays, OPA's upload shape) to this http(s):// URL.
     #[arg(long, value_name = "URL", requires = "decision_log_spool")]
     pub decision_log_url: Option<String>,
+    /// The CA certificate(s) (PEM) an https:// collector's certificate is checked against.
+    #[arg(long, value_name = "PEM", requires = "decision_log_url")]
+    pub decision_log_ca: Option<PathBuf>,
     /// The folder undelivered batches are spooled in (kept across restarts).
     #[arg(long, value_name = "DIR", requires = "decision_log_url")]
     pub decision_log_spool: Option<PathBuf>,
@@ -251,7 +254,7 @@ fn segments(dir: &Path) -> anyhow::Result<Vec<(u64, PathBuf)>> {
 #[derive(Debug)]
 pub struct Shipper {
     spool: Arc<Spool>,
-    url: Uri,
+    url: http_client::Endpoint,
     metrics: Arc<Metrics>,
 }
 
@@ -266,7 +269,11 @@ impl Shipper {
         };
         Ok(Some(Self {
             spool: Arc::new(Spool::open(args, dir, Arc::clone(metrics))?),
-            url: http_client::parse_url(url)?,
+            url: http_client::Endpoint::new(
+                url,
+                args.decision_log_ca.as_deref(),
+                "--decision-log-ca",
+            )?,
             metrics: Arc::clone(metrics),
         }))
     }

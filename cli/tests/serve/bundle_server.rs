@@ -3,7 +3,7 @@
 //! on the same port).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -33,6 +33,7 @@ struct State {
 
 pub struct BundleServer {
     pub port: u16,
+    tls: Option<Arc<rustls::ServerConfig>>,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -40,6 +41,15 @@ pub struct BundleServer {
 
 impl BundleServer {
     pub fn start(body: Vec<u8>, token: Option<&str>) -> Self {
+        Self::start_with(body, token, None)
+    }
+
+    /// A server that speaks TLS with this configuration.
+    pub fn start_with(
+        body: Vec<u8>,
+        token: Option<&str>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State {
@@ -51,6 +61,7 @@ impl BundleServer {
         }));
         let mut server = Self {
             port,
+            tls,
             state,
             stop: Arc::new(AtomicBool::new(false)),
             thread: None,
@@ -60,19 +71,38 @@ impl BundleServer {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/bundles/charter.tar.gz", self.port)
+        match self.tls {
+            None => format!("http://127.0.0.1:{}/bundles/charter.tar.gz", self.port),
+            Some(_) => format!("https://localhost:{}/bundles/charter.tar.gz", self.port),
+        }
     }
 
     fn run(&mut self, listener: TcpListener) {
         listener.set_nonblocking(true).unwrap();
         let (state, stop) = (Arc::clone(&self.state), Arc::clone(&self.stop));
+        let tls = self.tls.clone();
         stop.store(false, Ordering::SeqCst);
         self.thread = Some(std::thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let state = Arc::clone(&state);
-                        std::thread::spawn(move || handle(stream, &state));
+                        let tls = tls.clone();
+                        std::thread::spawn(move || {
+                            stream.set_nonblocking(false).unwrap();
+                            stream
+                                .set_read_timeout(Some(Duration::from_secs(5)))
+                                .unwrap();
+                            match tls {
+                                None => handle(stream, &state),
+                                Some(config) => {
+                                    let Ok(conn) = rustls::ServerConnection::new(config) else {
+                                        return;
+                                    };
+                                    handle(rustls::StreamOwned::new(conn, stream), &state);
+                                }
+                            }
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
@@ -123,10 +153,7 @@ fn etag(body: &[u8]) -> String {
     format!("\"{sum:016x}-{}\"", body.len())
 }
 
-fn handle(mut stream: TcpStream, state: &Mutex<State>) {
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
+fn handle(mut stream: impl Read + Write, state: &Mutex<State>) {
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -174,4 +201,5 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>) {
     response.push_str("\r\n");
     let _ = stream.write_all(response.as_bytes());
     let _ = stream.write_all(&body);
+    let _ = stream.flush();
 }

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use charter_proto::v1 as pb;
@@ -495,4 +496,92 @@ async fn memory_stays_flat_across_a_hundred_reloads() {
     );
     let s = status(&replica).await;
     all_decide(&[replica], &s.revision).await;
+}
+
+/// A CA and a `localhost` server certificate signed by it: (CA PEM, server TLS config).
+fn tls_pki() -> (String, Arc<rustls::ServerConfig>) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![CertificateDer::from(server.der().to_vec())],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
+    )
+    .unwrap();
+    (ca_cert.pem(), Arc::new(config))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_bundle_server_is_checked_against_the_given_ca() {
+    let work = tempfile::tempdir().unwrap();
+    let good = bundle(work.path(), &repo().join("testdata/mesh"), Some("t1"));
+    let (ca, config) = tls_pki();
+    let (other_ca, _) = tls_pki();
+    std::fs::write(work.path().join("ca.pem"), ca).unwrap();
+    std::fs::write(work.path().join("other.pem"), other_ca).unwrap();
+    let server = BundleServer::start_with(good, None, Some(config));
+    let ca_flag = |file: &str| {
+        vec![
+            "--bundle-ca".to_owned(),
+            work.path().join(file).display().to_string(),
+        ]
+    };
+    let trusted = spawn_replica(
+        &server.url(),
+        &work.path().join("c1"),
+        None,
+        true,
+        &ca_flag("ca.pem"),
+    );
+    assert_eq!(bundle_of(&status(&trusted).await).revision, "t1");
+    let untrusted = spawn_replica(
+        &server.url(),
+        &work.path().join("c2"),
+        None,
+        false,
+        &ca_flag("other.pem"),
+    );
+    let start = Instant::now();
+    let error = loop {
+        if let Ok(channel) = tonic::transport::Channel::from_shared(untrusted.server.url())
+            .unwrap()
+            .connect()
+            .await
+        {
+            let mut client =
+                charter_proto::v1::decision_service_client::DecisionServiceClient::new(channel);
+            let s = client
+                .get_status(pb::GetStatusRequest {})
+                .await
+                .unwrap()
+                .into_inner();
+            let error = bundle_of(&s).last_error;
+            if !error.is_empty() {
+                break error;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{}",
+            untrusted.server.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(error.contains("TLS handshake"), "{error}");
+    assert!(bundle_of(&status(&untrusted).await).revision.is_empty());
 }
