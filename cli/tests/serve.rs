@@ -4,6 +4,8 @@
 
 #[path = "serve/bundle_server.rs"]
 mod bundle_server;
+#[path = "serve/bundle_support.rs"]
+mod bundle_support;
 #[path = "serve/bundles.rs"]
 mod bundles;
 mod common;
