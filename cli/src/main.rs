@@ -48,7 +48,9 @@ enum Command {
     /// List the rules of a policy pack with their severity, title, description and remediation.
     Rules(cmd::rules::RulesArgs),
     /// Serve access decisions and contract evaluation over gRPC (the decision service).
-    Serve(cmd::serve::ServeArgs),
+    Serve(Box<cmd::serve::ServeArgs>),
+    /// Build, verify or inspect policy bundles (OPA's format) for `charter serve --bundle-url`.
+    Bundle(cmd::bundle::BundleArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Test(args) => cmd::test::run(args),
         Command::Rules(args) => cmd::rules::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Bundle(args) => cmd::bundle::run(args),
     };
     match result {
         Ok(code) => code,

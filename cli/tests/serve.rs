@@ -2,6 +2,12 @@
 //! `charter serve` end to end: the real binary on a free 127.0.0.1 port, called with
 //! the generated Rust client (and, when a Python venv is present, with grpcio).
 
+#[path = "serve/bundle_server.rs"]
+mod bundle_server;
+#[path = "serve/bundle_support.rs"]
+mod bundle_support;
+#[path = "serve/bundles.rs"]
+mod bundles;
 mod common;
 #[path = "serve/harness.rs"]
 mod harness;
@@ -19,6 +25,8 @@ mod reload;
 mod rpc;
 #[path = "serve/security.rs"]
 mod security;
+#[path = "serve/shipping.rs"]
+mod shipping;
 #[path = "serve/soak.rs"]
 mod soak;
 #[cfg(unix)]

@@ -6,11 +6,13 @@
 //! - [`pack`]: the policy pack (Rego, Cedar, central settings) and its revision;
 //! - [`rules`]: Rego contract rules evaluated with regorus into findings;
 //! - [`access`]: Cedar access decisions with column masks and row filters;
+//! - [`bundle`]: policy bundles (OPA's format), signed and verified;
 //! - [`report`]: findings gathered into a report, and one renderer per output format.
 #![deny(missing_docs)]
 
 pub mod access;
 pub mod authoring;
+pub mod bundle;
 pub mod cache;
 pub mod check;
 pub mod contract;

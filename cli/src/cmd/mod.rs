@@ -2,6 +2,7 @@
 
 pub mod authorize;
 mod base;
+pub mod bundle;
 pub mod check;
 pub mod diff;
 mod duration;

@@ -14,9 +14,9 @@ use clap::{Args, ValueEnum};
     after_help = "Examples:\n  charter serve --mesh testdata/mesh\n  charter serve --mesh . --policies policies --decision-log decisions.jsonl \\\n      --metrics-listen 127.0.0.1:9464 --token-file tokens.txt\n  charter serve --mesh . --listen 0.0.0.0:50051 --tls-cert server.pem --tls-key server.key \\\n      --client-ca clients-ca.pem\n\nSIGHUP reloads policies and contracts; SIGTERM/SIGINT drain in-flight calls, flush the\ndecision log and exit 0. Exit code 2: the service could not start."
 )]
 pub struct ServeArgs {
-    /// The mesh: a folder of data-product contracts.
-    #[arg(long, value_name = "DIR")]
-    pub mesh: PathBuf,
+    /// The mesh: a folder of data-product contracts (or serve a bundle: --bundle-url).
+    #[arg(long, value_name = "DIR", required_unless_present = "bundle_url")]
+    pub mesh: Option<PathBuf>,
     /// A policy folder (rego/, cedar/, data/) to use instead of the embedded default pack.
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
@@ -67,6 +67,10 @@ pub struct ServeArgs {
     pub worker_threads: Option<usize>,
     #[command(flatten)]
     pub limits: super::limits::LimitArgs,
+    #[command(flatten)]
+    pub bundle: crate::serve::bundle_source::BundleArgs,
+    #[command(flatten)]
+    pub ship: crate::serve::log_shipper::ShipArgs,
 }
 
 /// A count that must be at least 1 (0 would refuse every call, or start no worker).

@@ -16,6 +16,7 @@ use std::thread::JoinHandle;
 use anyhow::Context;
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::log_shipper::Spool;
 use super::metrics::Metrics;
 
 /// How many groups of lines may wait for the writer.
@@ -45,6 +46,7 @@ pub struct DecisionLog {
     healthy: Arc<AtomicBool>,
     broke: Arc<Notify>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    spool: Option<Arc<Spool>>,
 }
 
 impl std::fmt::Debug for Message {
@@ -59,6 +61,16 @@ impl std::fmt::Debug for Message {
 impl DecisionLog {
     /// Opens `path` for appending (`-`: standard output) and starts the writer thread.
     pub fn open(path: &str, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        Self::open_with_spool(path, metrics, None)
+    }
+
+    /// As [`DecisionLog::open`], every group of lines also appended to `spool` (shipped to a
+    /// collector) before the calls are answered.
+    pub fn open_with_spool(
+        path: &str,
+        metrics: Arc<Metrics>,
+        spool: Option<Arc<Spool>>,
+    ) -> anyhow::Result<Self> {
         let out: Box<dyn Write + Send> = if path == "-" {
             Box::new(io::stdout())
         } else {
@@ -81,6 +93,7 @@ impl DecisionLog {
             healthy: Arc::clone(&healthy),
             broke: Arc::clone(&broke),
             metrics,
+            spool: spool.clone(),
         };
         let writer = std::thread::Builder::new()
             .name("decision-log".into())
@@ -91,15 +104,20 @@ impl DecisionLog {
             healthy,
             broke,
             writer: Mutex::new(Some(writer)),
+            spool,
         })
     }
 
     /// Fails fast when the log is already broken (before deciding anything).
     pub fn check(&self) -> Result<(), LogUnavailable> {
-        if self.healthy.load(Ordering::Relaxed) {
-            Ok(())
-        } else {
+        if !self.healthy.load(Ordering::Relaxed) {
             Err(LogUnavailable("an earlier write failed".into()))
+        } else if self.spool.as_ref().is_some_and(|s| s.is_full()) {
+            Err(LogUnavailable(
+                "the spool of undelivered decision logs is full".into(),
+            ))
+        } else {
+            Ok(())
         }
     }
 
@@ -119,6 +137,9 @@ impl DecisionLog {
             .map_err(|_| LogUnavailable("the log is closed".into()))?;
         match written.await {
             Ok(true) => Ok(()),
+            Ok(false) if self.spool.as_ref().is_some_and(|s| s.is_full()) => Err(LogUnavailable(
+                "the spool of undelivered decision logs is full".into(),
+            )),
             Ok(false) => Err(LogUnavailable("the write failed".into())),
             Err(_) => Err(LogUnavailable("the log writer stopped".into())),
         }
@@ -143,6 +164,7 @@ struct State {
     healthy: Arc<AtomicBool>,
     broke: Arc<Notify>,
     metrics: Arc<Metrics>,
+    spool: Option<Arc<Spool>>,
 }
 
 impl State {
@@ -151,6 +173,21 @@ impl State {
         if self.healthy.swap(false, Ordering::Relaxed) {
             tracing::error!(%error, "the decision log cannot be written; answering UNAVAILABLE to every decision call from now on");
             self.broke.notify_one();
+        }
+    }
+
+    /// Appends `lines` to the spool, if any: false when it is full or cannot be written.
+    fn spool(&self, lines: &[u8]) -> bool {
+        let Some(spool) = &self.spool else {
+            return true;
+        };
+        match spool.append(lines) {
+            Ok(Ok(())) => true,
+            Ok(Err(_full)) => false,
+            Err(error) => {
+                self.break_with(&error);
+                false
+            }
         }
     }
 }
@@ -177,7 +214,8 @@ fn write_loop(
                                 state.break_with(&error);
                                 false
                             }
-                        };
+                        }
+                        && state.spool(&lines);
                     waiting.push((done, ok));
                 }
                 Message::Close => closing = true,
@@ -201,7 +239,8 @@ fn write_loop(
     while let Ok(message) = rx.try_recv() {
         if let Message::Lines(lines, done) = message {
             let ok = state.healthy.load(Ordering::Relaxed)
-                && out.write_all(&lines).and_then(|()| out.flush()).is_ok();
+                && out.write_all(&lines).and_then(|()| out.flush()).is_ok()
+                && state.spool(&lines);
             let _ = done.send(ok);
         }
     }

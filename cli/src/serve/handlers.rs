@@ -68,6 +68,7 @@ impl Handlers {
         started: Instant,
     ) -> Result<pb::AccessDecision, Status> {
         let _slot = self.limits.admit()?;
+        self.store.check_ready()?;
         Deadline::check(
             deadline,
             "the request was decided (nothing was decided or logged)",
@@ -103,6 +104,7 @@ impl Handlers {
         started: Instant,
     ) -> Result<pb::AccessBatchResponse, Status> {
         let slot = self.limits.admit()?;
+        self.store.check_ready()?;
         if message.requests.len() > self.limits.max_batch {
             return Err(errors::invalid(
                 "requests",
@@ -165,6 +167,7 @@ impl Handlers {
         deadline: Option<Deadline>,
     ) -> Result<pb::ContractEvaluation, Status> {
         let slot = self.limits.admit()?;
+        self.store.check_ready()?;
         Deadline::check(deadline, "the contract was evaluated")?;
         if message.contract.is_empty() {
             return Err(errors::invalid("contract", "must not be empty"));
@@ -208,6 +211,7 @@ impl Handlers {
                 .unwrap_or_default()
                 .as_secs(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            bundle: self.store.bundle().map(|b| b.to_proto()),
         }
     }
 }

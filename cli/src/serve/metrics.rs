@@ -37,6 +37,11 @@ struct OutcomeLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RevisionLabels {
+    revision: String,
+}
+
 /// Every metric of the service, in one registry.
 #[derive(Debug)]
 pub struct Metrics {
@@ -47,6 +52,29 @@ pub struct Metrics {
     columns: Family<EffectLabels, Counter>,
     reloads: Family<OutcomeLabels, Counter>,
     log_backlog: Gauge,
+    bundle: BundleMetrics,
+    health: std::sync::OnceLock<HealthDetail>,
+}
+
+/// What `GET /health` answers: whether decisions are served, and the JSON detail.
+pub type HealthFn = Box<dyn Fn() -> (bool, String) + Send + Sync>;
+
+struct HealthDetail(HealthFn);
+
+impl std::fmt::Debug for HealthDetail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HealthDetail")
+    }
+}
+
+/// The bundle source's metrics (`--bundle-url`) and the decision-log shipper's (`--decision-log-url`).
+#[derive(Debug, Default)]
+struct BundleMetrics {
+    polls: Family<OutcomeLabels, Counter>,
+    revision: Family<RevisionLabels, Gauge>,
+    last_error: Gauge,
+    shipped: Family<OutcomeLabels, Counter>,
+    spool_bytes: Gauge,
 }
 
 impl Metrics {
@@ -91,7 +119,35 @@ impl Metrics {
             "decision-log lines waiting to be written",
             log_backlog.clone(),
         );
+        let bundle = BundleMetrics::default();
+        registry.register(
+            "bundle_polls",
+            "bundle server polls by outcome (activated, not_modified, rejected, unreachable)",
+            bundle.polls.clone(),
+        );
+        registry.register(
+            "bundle_revision",
+            "1 for the manifest revision of the bundle being served",
+            bundle.revision.clone(),
+        );
+        registry.register(
+            "bundle_last_error_timestamp_seconds",
+            "when a bundle last failed to download, verify or build (Unix time; 0: never)",
+            bundle.last_error.clone(),
+        );
+        registry.register(
+            "decision_log_batches_shipped",
+            "decision-log batches POSTed to the collector, by outcome (ok, error)",
+            bundle.shipped.clone(),
+        );
+        registry.register(
+            "decision_log_spool_bytes",
+            "decision-log bytes spooled on disk, not yet delivered",
+            bundle.spool_bytes.clone(),
+        );
         Self {
+            health: std::sync::OnceLock::new(),
+            bundle,
             registry,
             requests,
             latency,
@@ -139,6 +195,68 @@ impl Metrics {
     pub fn log_backlog(&self, lines: usize) {
         self.log_backlog
             .set(i64::try_from(lines).unwrap_or(i64::MAX));
+    }
+
+    /// Counts a bundle poll.
+    pub fn bundle_poll(&self, outcome: &'static str) {
+        self.bundle
+            .polls
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// Sets the revision being served.
+    pub fn bundle_revision(&self, revision: &str) {
+        self.bundle.revision.clear();
+        self.bundle
+            .revision
+            .get_or_create(&RevisionLabels {
+                revision: revision.to_owned(),
+            })
+            .set(1);
+    }
+
+    /// Sets when a bundle last failed (Unix seconds).
+    pub fn bundle_error_at(&self, unix_seconds: i64) {
+        self.bundle.last_error.set(unix_seconds);
+    }
+
+    /// Counts a decision-log batch POSTed.
+    pub fn log_shipped(&self, ok: bool) {
+        let outcome = if ok { "ok" } else { "error" };
+        self.bundle
+            .shipped
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// Sets the bytes spooled on disk.
+    pub fn log_spool(&self, bytes: u64) {
+        self.bundle
+            .spool_bytes
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    /// Sets what `GET /health` answers (once).
+    pub fn set_health(&self, detail: HealthFn) {
+        let _ = self.health.set(HealthDetail(detail));
+    }
+
+    /// `GET /health`: 200 with the detail while decisions are served, 503 otherwise.
+    fn health_response(&self) -> String {
+        let (serving, body) = self
+            .health
+            .get()
+            .map_or((true, "{}".to_owned()), |detail| (detail.0)());
+        let status = if serving {
+            "200 OK"
+        } else {
+            "503 Service Unavailable"
+        };
+        format!(
+            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
     }
 
     /// The OpenMetrics text exposition.
@@ -213,6 +331,8 @@ pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<()
                         "HTTP/1.1 200 OK\r\ncontent-type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                         body.len()
                     )
+                } else if head.starts_with("GET /health ") {
+                    metrics.health_response()
                 } else {
                     "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
                         .to_owned()

@@ -8,12 +8,16 @@
 //! [`logging`].
 
 mod auth;
+pub mod bundle_source;
 pub mod convert;
 mod decision_log;
 mod errors;
 mod handlers;
+mod health_detail;
+mod http_client;
 mod limits;
 mod linger;
+pub mod log_shipper;
 mod logging;
 mod metrics;
 mod reload;
@@ -31,13 +35,29 @@ use tonic_health::ServingStatus;
 
 use crate::cmd::serve::ServeArgs;
 
+/// Builds the first snapshot from `--mesh` and `--policies`.
+async fn first_snapshot(sources: &snapshot::Sources) -> anyhow::Result<snapshot::Snapshot> {
+    let sources = sources.clone();
+    let first = tokio::task::spawn_blocking(move || snapshot::Snapshot::build(&sources))
+        .await
+        .context("the first snapshot build panicked")??;
+    tracing::info!(
+        revision = %first.revision,
+        products = first.access.product_count(),
+        policies = first.policy_count,
+        rules = first.rule_count,
+        "snapshot loaded"
+    );
+    Ok(first)
+}
+
 /// Loads the first snapshot, serves until SIGTERM/SIGINT, drains and flushes the log.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     logging::init(args.log_format);
     let signals = shutdown::Signals::install()?;
     let started = SystemTime::now();
     let sources = snapshot::Sources {
-        mesh: args.mesh.clone(),
+        mesh: args.mesh.clone().unwrap_or_default(),
         policies: args.policies.clone(),
         limits: args.limits.clone(),
     };
@@ -58,23 +78,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .set_service_status(server::SERVICE_NAME, ServingStatus::NotServing)
         .await;
 
-    let first = {
-        let sources = sources.clone();
-        tokio::task::spawn_blocking(move || snapshot::Snapshot::build(&sources))
-            .await
-            .context("the first snapshot build panicked")??
-    };
-    tracing::info!(
-        revision = %first.revision,
-        products = first.access.product_count(),
-        policies = first.policy_count,
-        rules = first.rule_count,
-        "snapshot loaded"
-    );
-    let store = Arc::new(snapshot::SnapshotStore::new(first));
-    let log = Arc::new(decision_log::DecisionLog::open(
+    let bundles =
+        bundle_source::BundleSource::from_args(&args.bundle, &args.limits, Arc::clone(&metrics))?
+            .map(Arc::new);
+    let store = Arc::new(match &bundles {
+        Some(bundles) => bundles.initial_store().await?,
+        None => snapshot::SnapshotStore::new(first_snapshot(&sources).await?),
+    });
+    let shipper = log_shipper::Shipper::from_args(&args.ship, &metrics)?.map(Arc::new);
+    let log = Arc::new(decision_log::DecisionLog::open_with_spool(
         &args.decision_log,
         Arc::clone(&metrics),
+        shipper.as_ref().map(|s| s.spool()),
     )?);
     let handlers = handlers::Handlers {
         store: Arc::clone(&store),
@@ -89,17 +104,24 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         started,
     };
 
-    let reloader = Arc::new(reload::Reloader::new(sources, store, Arc::clone(&metrics)));
     let mut background = Vec::new();
+    let reloader = Arc::new(reload::Reloader::new(
+        sources,
+        Arc::clone(&store),
+        Arc::clone(&metrics),
+    ));
     #[cfg(unix)]
-    background.push(tokio::spawn(Arc::clone(&reloader).on_sighup()));
+    if bundles.is_none() {
+        background.push(tokio::spawn(Arc::clone(&reloader).on_sighup()));
+    }
     #[cfg(unix)]
     background.push(tokio::spawn(auth.clone().on_sighup()));
-    if !args.watch_interval.is_zero() {
+    if bundles.is_none() && !args.watch_interval.is_zero() {
         background.push(tokio::spawn(
             Arc::clone(&reloader).watch(args.watch_interval),
         ));
     }
+    metrics.set_health(health_detail::detail(Arc::clone(&store), Arc::clone(&log)));
     if let Some(addr) = args.metrics_listen {
         metrics::serve(addr, Arc::clone(&metrics)).await?;
     }
@@ -111,12 +133,27 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .local_addr()
         .context("cannot read the listening address")?;
     let router = server::router(handlers, auth, health, tls)?;
-    health_reporter
-        .set_service_status("", ServingStatus::Serving)
-        .await;
-    health_reporter
-        .set_service_status(server::SERVICE_NAME, ServingStatus::Serving)
-        .await;
+    // A bundle-fed server without a bundle yet stays NOT_SERVING until one activates.
+    if store.is_ready() {
+        health_reporter
+            .set_service_status("", ServingStatus::Serving)
+            .await;
+        health_reporter
+            .set_service_status(server::SERVICE_NAME, ServingStatus::Serving)
+            .await;
+    }
+    if let Some(shipper) = &shipper {
+        background.push(tokio::spawn(
+            Arc::clone(shipper).run(health_reporter.clone(), Arc::clone(&store)),
+        ));
+    }
+    if let Some(bundles) = bundles {
+        background.push(tokio::spawn(bundles.poll(
+            Arc::clone(&store),
+            health_reporter.clone(),
+            Arc::clone(&log),
+        )));
+    }
     // A broken decision log means no decision can be handed out: the decision service
     // says NOT_SERVING so balancers route elsewhere (the server itself, "", stays SERVING).
     background.push(tokio::spawn({
@@ -160,6 +197,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         task.abort();
     }
     log.close().await;
+    if let Some(shipper) = shipper {
+        shipper.flush(args.drain_timeout).await;
+    }
     tracing::info!("stopped; decision log flushed");
     Ok(())
 }

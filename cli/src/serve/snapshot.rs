@@ -2,6 +2,7 @@
 //! revision, and the store that swaps snapshots atomically.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
@@ -117,6 +118,9 @@ pub struct ReloadOutcome {
 pub struct SnapshotStore {
     current: RwLock<Arc<Snapshot>>,
     last_reload: Mutex<Option<ReloadOutcome>>,
+    /// False while a bundle-fed server has no bundle yet (it serves nothing).
+    ready: AtomicBool,
+    bundle: Mutex<Option<super::bundle_source::BundleInfo>>,
 }
 
 impl SnapshotStore {
@@ -125,7 +129,46 @@ impl SnapshotStore {
         Self {
             current: RwLock::new(Arc::new(first)),
             last_reload: Mutex::new(None),
+            ready: AtomicBool::new(true),
+            bundle: Mutex::new(None),
         }
+    }
+
+    /// A store that serves nothing until a snapshot is swapped in (`placeholder` is never
+    /// used to answer: calls get `UNAVAILABLE` until then).
+    pub fn waiting(placeholder: Snapshot) -> Self {
+        let store = Self::new(placeholder);
+        store.ready.store(false, Ordering::Release);
+        store
+    }
+
+    /// Whether a real snapshot is being served.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// `UNAVAILABLE` while no snapshot has been activated.
+    pub fn check_ready(&self) -> Result<(), tonic::Status> {
+        if self.is_ready() {
+            Ok(())
+        } else {
+            Err(tonic::Status::unavailable(
+                "no policy bundle has been activated yet; see GetStatus for the last error",
+            ))
+        }
+    }
+
+    /// Records the state of the bundle source (shown by GetStatus).
+    pub fn set_bundle(&self, info: super::bundle_source::BundleInfo) {
+        *self.bundle.lock().unwrap_or_else(PoisonError::into_inner) = Some(info);
+    }
+
+    /// The state of the bundle source, when the server is fed by one.
+    pub fn bundle(&self) -> Option<super::bundle_source::BundleInfo> {
+        self.bundle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The snapshot to answer a request with (kept alive by the request until it is done).
@@ -140,6 +183,7 @@ impl SnapshotStore {
             &mut *self.current.write().unwrap_or_else(PoisonError::into_inner),
             next,
         );
+        self.ready.store(true, Ordering::Release);
         // The old snapshot is freed by whichever request finishes with it last, outside the lock.
         drop(old);
     }

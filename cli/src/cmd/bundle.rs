@@ -1,0 +1,398 @@
+//! `charter bundle build|verify|inspect`: policy bundles (OPA's format) that carry a policy
+//! pack, a mesh's contracts and a principal directory to `charter serve --bundle-url`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use charter_engine::bundle::{
+    self, Bundle, CharterMetadata, Contents, KeyConfig, SigningKey, VerificationConfig, Verified,
+};
+use charter_engine::mesh::{discover, read_limited};
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::serve::snapshot::{Snapshot, Sources};
+
+/// Arguments of `charter bundle`.
+#[derive(Args, Debug)]
+pub struct BundleArgs {
+    #[command(subcommand)]
+    pub command: BundleCommand,
+}
+
+/// The `charter bundle` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum BundleCommand {
+    /// Build a bundle (.tar.gz) of a policy pack, a mesh's contracts and a principal directory.
+    Build(BuildArgs),
+    /// Check a bundle's signature and layout (exit 0 valid, 1 invalid, 2 could not check).
+    Verify(VerifyArgs),
+    /// Show a bundle's manifest, signature header and files (nothing is verified).
+    Inspect(InspectArgs),
+}
+
+/// Arguments of `charter bundle build`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  charter bundle build --mesh testdata/mesh --output bundle.tar.gz\n  charter bundle build --policies policies --mesh . --principals principals.yaml \\\n      --signing-key bundle-key.pem --signing-alg RS256 --signing-key-id prod --output bundle.tar.gz"
+)]
+pub struct BuildArgs {
+    /// The mesh: a folder of data-product contracts.
+    #[arg(long, value_name = "DIR")]
+    pub mesh: PathBuf,
+    /// A policy folder (rego/, cedar/, data/); the embedded default pack when absent.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// A principal directory file to carry (stored as charter/principals.yaml).
+    #[arg(long, value_name = "FILE")]
+    pub principals: Option<PathBuf>,
+    /// The revision written in .manifest [default: the snapshot's content revision].
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
+    /// Where to write the bundle.
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Sign with this key: a PEM private key (RS256: RSA, ES256: PKCS#8 EC) or the HS256 secret.
+    #[arg(long, value_name = "PEM", requires = "signing_alg")]
+    pub signing_key: Option<PathBuf>,
+    /// The signing algorithm.
+    #[arg(long, value_enum, requires = "signing_key")]
+    pub signing_alg: Option<SigningAlg>,
+    /// The key id written in the signature's header (`kid`).
+    #[arg(long, value_name = "ID", requires = "signing_key")]
+    pub signing_key_id: Option<String>,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
+}
+
+/// Algorithms Charter signs bundles with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum SigningAlg {
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    Rs256,
+    /// ECDSA P-256 with SHA-256.
+    Es256,
+    /// HMAC with SHA-256 (a shared secret).
+    Hs256,
+}
+
+impl SigningAlg {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Es256 => "ES256",
+            Self::Hs256 => "HS256",
+        }
+    }
+}
+
+/// How a bundle is verified (shared with `charter serve --bundle-url`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct VerifyKeyArgs {
+    /// The key bundles must be signed with: a PEM public key (RSA, EC) or an HS256 secret file.
+    #[arg(long, value_name = "PEM")]
+    pub verification_key: Option<PathBuf>,
+    /// The key's algorithm [default: RS256 or ES256 for a PEM key by its type, else HS256].
+    #[arg(long, value_name = "ALG", requires = "verification_key")]
+    pub verification_alg: Option<String>,
+    /// The key's id; it is used whatever key id the signature names (as OPA does).
+    #[arg(long, value_name = "ID", requires = "verification_key")]
+    pub verification_key_id: Option<String>,
+    /// The scope the signature must carry.
+    #[arg(long, value_name = "SCOPE", requires = "verification_key")]
+    pub verification_scope: Option<String>,
+}
+
+impl VerifyKeyArgs {
+    /// The verification configuration, the key read and checked; `None` without a key.
+    ///
+    /// # Errors
+    /// The key file cannot be read or is not a key of its algorithm.
+    pub fn config(&self) -> anyhow::Result<Option<VerificationConfig>> {
+        let Some(path) = &self.verification_key else {
+            return Ok(None);
+        };
+        let key = std::fs::read(path)
+            .with_context(|| format!("cannot read the verification key `{}`", path.display()))?;
+        let key = match &self.verification_alg {
+            Some(alg) => KeyConfig {
+                key,
+                algorithm: alg.to_ascii_uppercase(),
+                scope: String::new(),
+            },
+            None => KeyConfig::infer(key)?,
+        };
+        key.decoding_key()
+            .with_context(|| format!("the verification key `{}`", path.display()))?;
+        let id = self
+            .verification_key_id
+            .clone()
+            .unwrap_or_else(|| "default".to_owned());
+        Ok(Some(VerificationConfig {
+            keys: [(id.clone(), key)].into(),
+            key_id: id,
+            scope: self.verification_scope.clone().unwrap_or_default(),
+        }))
+    }
+}
+
+/// Arguments of `charter bundle verify`.
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Example:\n  charter bundle verify bundle.tar.gz --verification-key bundle-key.pub.pem\n\nWithout --verification-key the bundle must be unsigned. Exit codes: 0 valid, 1 invalid, 2 could not check."
+)]
+pub struct VerifyArgs {
+    /// The bundle.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub key: VerifyKeyArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Arguments of `charter bundle inspect`.
+#[derive(Args, Debug)]
+#[command(after_help = "Example:\n  charter bundle inspect bundle.tar.gz")]
+pub struct InspectArgs {
+    /// The bundle.
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// Output formats of `verify` and `inspect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// Runs `charter bundle …`.
+pub fn run(args: &BundleArgs) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        BundleCommand::Build(args) => build(args),
+        BundleCommand::Verify(args) => verify(args),
+        BundleCommand::Inspect(args) => inspect(args),
+    }
+}
+
+/// What a bundle of `sources` (and `principals`) holds, and the snapshot revision it builds.
+///
+/// # Errors
+/// A file cannot be read, or the pack and contracts do not build into a snapshot.
+pub fn contents(
+    sources: &Sources,
+    principals: Option<&Path>,
+    revision: Option<String>,
+) -> anyhow::Result<Contents> {
+    let snapshot = Snapshot::build(sources)?;
+    let pack = crate::policies::load(
+        sources.policies.as_deref(),
+        sources.limits.follow_external_symlinks,
+    )?;
+    let mut contents = Contents {
+        revision: revision.unwrap_or_else(|| snapshot.revision.clone()),
+        metadata: Some(CharterMetadata {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            policies_revision: snapshot.policies_revision.clone(),
+            mesh_revision: snapshot.mesh_revision.clone(),
+            principals: None,
+        }),
+        ..Contents::default()
+    };
+    for file in pack.files() {
+        contents
+            .policies
+            .insert(file.path.clone(), file.text.clone().into_bytes());
+    }
+    let limits = sources.limits.contract_limits();
+    for file in discover(&sources.mesh, &sources.limits.load_options())? {
+        let bytes = read_limited(&file, &limits)
+            .map_err(|message| anyhow::anyhow!("cannot bundle `{}`: {message}", file.display))?;
+        let rel = if file.path == sources.mesh {
+            file.path.file_name().map_or_else(
+                || file.display.clone(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        } else {
+            file.display.clone()
+        };
+        contents.contracts.insert(rel, bytes);
+    }
+    if let Some(path) = principals {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read the principal directory `{}`", path.display()))?;
+        contents.principals = Some(bytes);
+    }
+    Ok(contents)
+}
+
+fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
+    let key = match (&args.signing_key, args.signing_alg) {
+        (Some(path), Some(alg)) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read the signing key `{}`", path.display()))?;
+            Some(SigningKey::new(
+                alg.name(),
+                &bytes,
+                args.signing_key_id.clone(),
+            )?)
+        }
+        _ => None,
+    };
+    let sources = Sources {
+        mesh: args.mesh.clone(),
+        policies: args.policies.clone(),
+        limits: args.limits.clone(),
+    };
+    let contents = contents(&sources, args.principals.as_deref(), args.revision.clone())?;
+    let bytes = contents.build(key.as_ref())?;
+    write_atomically(&args.output, &bytes)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "wrote {}: revision {}, {} policy files, {} contracts{}, {}",
+        args.output.display(),
+        contents.revision,
+        contents.policies.len(),
+        contents.contracts.len(),
+        if contents.principals.is_some() {
+            ", a principal directory"
+        } else {
+            ""
+        },
+        key.as_ref().map_or_else(
+            || "unsigned".to_owned(),
+            |k| format!("signed {}", k.algorithm())
+        ),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+///
+/// # Errors
+/// The file cannot be written.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in `{}`", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(())
+}
+
+/// Reads, verifies and checks the layout of a bundle: the contents, or why it is refused.
+///
+/// # Errors
+/// The outer error: the bundle could not be checked; the inner: it is invalid.
+pub fn open(
+    bytes: &[u8],
+    config: Option<&VerificationConfig>,
+) -> Result<(Contents, Verified), bundle::BundleError> {
+    let bundle = Bundle::read(bytes, bundle::archive::DEFAULT_MAX_UNPACKED)?;
+    let verified = bundle.verify(config)?;
+    let contents = bundle.contents()?;
+    Ok((contents, verified))
+}
+
+fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    let config = args.key.config()?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read the bundle `{}`", args.file.display()))?;
+    let result = open(&bytes, config.as_ref());
+    let mut out = std::io::stdout().lock();
+    let code = match &result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(1),
+    };
+    match (args.format, result) {
+        (Format::Json, Ok((contents, verified))) => {
+            let json = serde_json::json!({
+                "valid": true,
+                "revision": contents.revision,
+                "signed": matches!(verified, Verified::Signed { .. }),
+                "signed_files": match verified { Verified::Signed { files } => files, Verified::Unsigned => 0 },
+            });
+            writeln!(out, "{json}")?;
+        }
+        (Format::Json, Err(error)) => {
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"valid": false, "error": error.to_string()})
+            )?;
+        }
+        (Format::Text, Ok((contents, Verified::Signed { files }))) => writeln!(
+            out,
+            "valid: revision {}, signature verified, {files} files match it",
+            contents.revision
+        )?,
+        (Format::Text, Ok((contents, Verified::Unsigned))) => writeln!(
+            out,
+            "valid: revision {}, unsigned (no verification key given)",
+            contents.revision
+        )?,
+        (Format::Text, Err(error)) => writeln!(out, "invalid: {error}")?,
+    }
+    Ok(code)
+}
+
+fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("cannot read the bundle `{}`", args.file.display()))?;
+    let bundle = Bundle::read(&bytes, bundle::archive::DEFAULT_MAX_UNPACKED)
+        .with_context(|| format!("cannot read the bundle `{}`", args.file.display()))?;
+    let sha = bundle::hash::HashAlgorithm::Sha256;
+    let files: Vec<_> = bundle
+        .files
+        .iter()
+        .map(|(path, data)| (path.as_str(), data.len(), sha.hex(data)))
+        .collect();
+    let header = bundle.signature_header();
+    let mut out = std::io::stdout().lock();
+    if args.format == Format::Json {
+        let json = serde_json::json!({
+            "manifest": bundle.manifest,
+            "signature": header.as_ref().map(|(alg, kid)| serde_json::json!({"alg": alg, "kid": kid})),
+            "files": files.iter().map(|(path, size, hash)| serde_json::json!({"path": path, "size": size, "sha256": hash})).collect::<Vec<_>>(),
+        });
+        serde_json::to_writer_pretty(&mut out, &json)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "revision   {}", bundle.manifest.revision)?;
+    if let Some(roots) = &bundle.manifest.roots {
+        writeln!(out, "roots      {}", roots.join(", "))?;
+    }
+    if let Ok(meta) = bundle.manifest.charter() {
+        writeln!(out, "charter    {}", meta.version)?;
+        writeln!(out, "policies   {}", meta.policies_revision)?;
+        writeln!(out, "mesh       {}", meta.mesh_revision)?;
+        if let Some(principals) = &meta.principals {
+            writeln!(out, "principals {principals}")?;
+        }
+    }
+    match &header {
+        Some((alg, Some(kid))) => writeln!(out, "signature  {alg}, key id `{kid}` (not verified)")?,
+        Some((alg, None)) => writeln!(out, "signature  {alg} (not verified)")?,
+        None => writeln!(out, "signature  none")?,
+    }
+    writeln!(out, "files      {}", files.len())?;
+    for (path, size, hash) in &files {
+        writeln!(out, "  {hash:.12}  {size:>9}  {path}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
