@@ -18,10 +18,7 @@ fn main() -> std::io::Result<()> {
     std::fs::create_dir_all(&rules)?;
     let mut sources = Vec::new();
     collect(&repo().join("testdata/mesh"), &mut sources)?;
-    collect(
-        &repo().join("testdata/schemas/odcs-examples"),
-        &mut sources,
-    )?;
+    collect(&repo().join("testdata/schemas/odcs-examples"), &mut sources)?;
     for (i, path) in sources.iter().enumerate() {
         let name = path
             .file_name()

@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// A policy folder (rego/, cedar/, data/) to use instead of the embedded default pack.
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
+    /// A principal directory (YAML: users and groups with roles, groups, attributes) that
+    /// completes every caller; reloaded with the snapshot.
+    #[arg(long, value_name = "FILE")]
+    pub principals: Option<PathBuf>,
     /// The address to serve gRPC on (loopback unless told otherwise).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,

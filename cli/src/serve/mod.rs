@@ -40,6 +40,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         mesh: args.mesh.clone(),
         policies: args.policies.clone(),
         limits: args.limits.clone(),
+        principals: args.principals.clone(),
     };
     let metrics = Arc::new(metrics::Metrics::new());
     let tls = match (&args.tls_cert, &args.tls_key) {

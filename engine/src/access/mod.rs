@@ -26,6 +26,7 @@
 
 mod ask;
 mod decision;
+mod directory;
 mod engine;
 mod entities;
 mod error;
@@ -40,6 +41,7 @@ pub use decision::{
     ColumnDecision, ColumnEffect, Decision, Evaluation, Explanation, Outcome, PolicyEvaluation,
     PolicyOutcome, ProductDecision, ProductEffect, Reason, Revision, RowFilter,
 };
+pub use directory::{Directory, DirectoryError, DirectoryGroup, DirectoryUser};
 pub use engine::AccessEngine;
 pub use error::AccessError;
 pub use mask::{Dialect, MaskMethod, UnknownDialect, quote_identifier, quote_literal};
