@@ -21,3 +21,5 @@ mod rpc;
 mod security;
 #[path = "serve/soak.rs"]
 mod soak;
+#[path = "serve/trino.rs"]
+mod trino;

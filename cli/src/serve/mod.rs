@@ -12,6 +12,7 @@ pub mod convert;
 mod decision_log;
 mod errors;
 mod handlers;
+mod http;
 mod limits;
 mod linger;
 mod logging;
@@ -105,12 +106,25 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         metrics::serve(addr, Arc::clone(&metrics)).await?;
     }
 
+    let http_listener = match args.http_listen {
+        Some(_) if tls.is_some() => anyhow::bail!(
+            "--http-listen does not serve TLS yet: put it behind a TLS-terminating proxy on loopback, or leave out --tls-cert for it"
+        ),
+        Some(addr) => Some(http::bind(addr).await?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let local = listener
         .local_addr()
         .context("cannot read the listening address")?;
+    let http_serving = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let http_state = http::HttpState {
+        handlers: handlers.clone(),
+        auth: auth.clone(),
+        serving: Arc::clone(&http_serving),
+    };
     let router = server::router(handlers, auth, health, tls)?;
     health_reporter
         .set_service_status("", ServingStatus::Serving)
@@ -132,6 +146,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(addr = %local, "serving charter.v1.DecisionService");
 
     let draining = shutdown::Drain::new();
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let http_task = http_listener.map(|listener| {
+        http_serving.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut stop = stop.clone();
+        tokio::spawn(http::serve(listener, http_state, async move {
+            let _ = stop.wait_for(|stopping| *stopping).await;
+        }))
+    });
+    let requested = {
+        let requested = draining.clone().requested(signals, health_reporter);
+        let http_serving = Arc::clone(&http_serving);
+        async move {
+            requested.await;
+            http_serving.store(false, std::sync::atomic::Ordering::Relaxed);
+            let _ = stopping.send(true);
+        }
+    };
     // `Server::tcp_nodelay` only applies to listeners tonic binds itself: set it on every
     // accepted connection, or Nagle and delayed ACKs add ~5 ms to every call on loopback.
     // Each connection lingers when closed, so a drained call's answer is not reset away.
@@ -145,14 +176,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             })
         }
     });
-    let serve = router.serve_with_incoming_shutdown(
-        incoming,
-        draining.clone().requested(signals, health_reporter),
-    );
+    let serve = router.serve_with_incoming_shutdown(incoming, requested);
     tokio::select! {
         result = serve => result.context("the gRPC server failed")?,
         () = draining.expired(args.drain_timeout) => {
             tracing::warn!(timeout = ?args.drain_timeout, "calls still in flight after the drain timeout; stopping anyway");
+        }
+    }
+    if let Some(task) = http_task {
+        match tokio::time::timeout(args.drain_timeout, task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(error))) => {
+                tracing::error!(error = format!("{error:#}"), "the HTTP server failed")
+            }
+            Ok(Err(_)) | Err(_) => tracing::warn!(
+                "HTTP calls still in flight after the drain timeout; stopping anyway"
+            ),
         }
     }
     // Closed connections finish lingering (bounded) before the process exits.

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
 use anyhow::Context;
+use charter_engine::access::trino::TrinoSettings;
 use charter_engine::access::{AccessEngine, AccessPolicies, Directory};
 use charter_engine::contract::ReaderSettings;
 use charter_engine::mesh::{LoadOptions, Mesh};
@@ -51,6 +52,8 @@ pub struct Snapshot {
     pub loaded_at: SystemTime,
     /// The principal directory (empty without `--principals`).
     pub directory: Directory,
+    /// The Trino contract's settings (`trino:` in the pack's settings).
+    pub trino: TrinoSettings,
 }
 
 impl Snapshot {
@@ -82,6 +85,7 @@ impl Snapshot {
             Some(path) => Directory::load(path)?,
             None => Directory::default(),
         };
+        let trino = TrinoSettings::from_settings(pack.settings())?;
         let policies_revision = pack.revision().to_owned();
         let mesh_revision = mesh.revision().to_owned();
         let mut hasher = blake3::Hasher::new();
@@ -105,6 +109,7 @@ impl Snapshot {
             unreadable_contracts: mesh.failures().len(),
             loaded_at: SystemTime::now(),
             directory,
+            trino,
         })
     }
 }

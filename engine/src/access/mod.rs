@@ -33,9 +33,11 @@ mod error;
 mod evaluate;
 mod mask;
 mod policies;
+mod product_action;
 mod request;
 mod row_filter;
 mod settings;
+pub mod trino;
 
 pub use decision::{
     ColumnDecision, ColumnEffect, Decision, Evaluation, Explanation, Outcome, PolicyEvaluation,
@@ -46,5 +48,6 @@ pub use engine::AccessEngine;
 pub use error::AccessError;
 pub use mask::{Dialect, MaskMethod, UnknownDialect, quote_identifier, quote_literal};
 pub use policies::{AccessPolicies, PolicyInfo};
+pub use product_action::ActionDecision;
 pub use request::{AccessRequest, Principal, ProductRef, RequestError};
 pub use row_filter::ROW_FILTERS_RULE;

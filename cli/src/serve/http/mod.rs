@@ -1,0 +1,94 @@
+//! The HTTP façade of `charter serve` (`--http-listen`): Trino's OPA access-control
+//! contract and `GET /health`, with axum on the same snapshot, decision log, limits,
+//! bearer tokens and metrics as the gRPC service. Handlers convert, ask the engine
+//! (`charter_engine::access::trino`) and convert back.
+
+mod call;
+mod trino;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use super::auth::TokenAuth;
+use super::handlers::Handlers;
+
+/// What every HTTP call shares.
+#[derive(Debug, Clone)]
+pub struct HttpState {
+    /// The gRPC service's state: snapshot, log, limits, metrics.
+    pub handlers: Handlers,
+    /// Bearer tokens (health stays open).
+    pub auth: TokenAuth,
+    /// False before the first snapshot, during drain and once the log is broken.
+    pub serving: Arc<AtomicBool>,
+}
+
+/// The routes.
+fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/v1/data/charter/trino/allow", post(trino::allow))
+        .route("/v1/data/charter/trino/batch", post(trino::batch))
+        .route(
+            "/v1/data/charter/trino/rowFilters",
+            post(trino::row_filters),
+        )
+        .route(
+            "/v1/data/charter/trino/columnMask",
+            post(trino::column_mask),
+        )
+        .route(
+            "/v1/data/charter/trino/batchColumnMasks",
+            post(trino::batch_column_masks),
+        )
+        .with_state(state)
+}
+
+/// `GET /health`: 200 `{"status":"SERVING"}`, or 503 `NOT_SERVING`.
+async fn health(State(state): State<HttpState>) -> Response {
+    if state.serving.load(Ordering::Relaxed) && state.handlers.log.check().is_ok() {
+        (
+            StatusCode::OK,
+            axum::Json(serde_json::json!({"status": "SERVING"})),
+        )
+            .into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "NOT_SERVING"})),
+        )
+            .into_response()
+    }
+}
+
+/// Binds `addr` (before the service says it is serving: a bad address stops the start).
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for HTTP on {addr}"))
+}
+
+/// Serves HTTP/1.1 and HTTP/2 (cleartext, prior knowledge) on `listener` until
+/// `shutdown` completes, then lets calls in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: HttpState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let local = listener
+        .local_addr()
+        .context("cannot read the HTTP address")?;
+    tracing::info!(addr = %local, "serving HTTP (Trino OPA contract, health)");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the HTTP server failed")
+}
