@@ -107,11 +107,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
 
     let http_listener = match args.http_listen {
-        Some(_) if tls.is_some() => anyhow::bail!(
-            "--http-listen does not serve TLS yet: put it behind a TLS-terminating proxy on loopback, or leave out --tls-cert for it"
-        ),
         Some(addr) => Some(http::bind(addr).await?),
         None => None,
+    };
+    let http_tls = match (&args.tls_cert, &args.tls_key, args.http_listen) {
+        (Some(cert), Some(key), Some(_)) => {
+            Some(http::acceptor(cert, key, args.client_ca.as_deref())?)
+        }
+        _ => None,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -150,7 +153,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let http_task = http_listener.map(|listener| {
         http_serving.store(true, std::sync::atomic::Ordering::Relaxed);
         let mut stop = stop.clone();
-        tokio::spawn(http::serve(listener, http_state, async move {
+        tokio::spawn(http::serve(listener, http_state, http_tls, async move {
             let _ = stop.wait_for(|stopping| *stopping).await;
         }))
     });

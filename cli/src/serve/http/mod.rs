@@ -4,7 +4,10 @@
 //! (`charter_engine::access::trino`) and convert back.
 
 mod call;
+mod tls;
 mod trino;
+
+pub use tls::acceptor;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -76,19 +79,65 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
         .with_context(|| format!("cannot listen for HTTP on {addr}"))
 }
 
-/// Serves HTTP/1.1 and HTTP/2 (cleartext, prior knowledge) on `listener` until
-/// `shutdown` completes, then lets calls in flight finish.
+/// Serves HTTP/1.1 and HTTP/2 (over TLS when `tls` is given, else cleartext with prior
+/// knowledge) on `listener` until `shutdown` completes, then lets calls in flight finish.
+/// TLS handshakes run on each connection's own task (bounded to 10 s), never in the
+/// accept loop.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: HttpState,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+
     let local = listener
         .local_addr()
         .context("cannot read the HTTP address")?;
-    tracing::info!(addr = %local, "serving HTTP (Trino OPA contract, health)");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the HTTP server failed")
+    tracing::info!(addr = %local, tls = tls.is_some(), "serving HTTP (Trino OPA contract, health)");
+    let app = router(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let builder = Builder::new(TokioExecutor::new());
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot accept an HTTP connection");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            match tls {
+                None => {
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+                Some(tls) => {
+                    let handshake = tokio::time::timeout(
+                        std::time::Duration::from_secs(10),
+                        tls.accept(stream),
+                    );
+                    let Ok(Ok(stream)) = handshake.await else {
+                        return;
+                    };
+                    let conn = builder.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(conn.into_owned()).await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
