@@ -2,6 +2,8 @@
 //! `charter serve` end to end: the real binary on a free 127.0.0.1 port, called with
 //! the generated Rust client (and, when a Python venv is present, with grpcio).
 
+#[path = "serve/authzen.rs"]
+mod authzen;
 mod common;
 #[path = "serve/harness.rs"]
 mod harness;

@@ -127,6 +127,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         handlers: handlers.clone(),
         auth: auth.clone(),
         serving: Arc::clone(&http_serving),
+        scheme: if http_tls.is_some() { "https" } else { "http" },
     };
     let router = server::router(handlers, auth, health, tls)?;
     health_reporter

@@ -9,7 +9,13 @@ use serde_json::{Value, json};
 use super::harness::{Options, Server, free_port, repo, spawn};
 
 /// One HTTP/1.1 call (`Connection: close`): status and JSON body (`Null` when not JSON).
-fn call(port: u16, method: &str, path: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+pub fn call(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
@@ -315,7 +321,7 @@ fn a_row_filter_rule_that_errors_is_a_500_never_no_filter() {
 }
 
 /// The conformance folder beside the checkout, or `None` (skip; a failure under CI).
-fn conformance() -> Option<PathBuf> {
+pub fn conformance() -> Option<PathBuf> {
     let dir = repo().join("../shared/conformance/trino");
     if dir.is_dir() {
         return Some(dir);

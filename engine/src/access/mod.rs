@@ -25,6 +25,8 @@
 //! `data.charter.access.row_filters`.
 
 mod ask;
+pub mod authzen;
+mod cedar_direct;
 mod decision;
 mod directory;
 mod engine;
@@ -39,6 +41,7 @@ mod row_filter;
 mod settings;
 pub mod trino;
 
+pub use cedar_direct::OtherResource;
 pub use decision::{
     ColumnDecision, ColumnEffect, Decision, Evaluation, Explanation, Outcome, PolicyEvaluation,
     PolicyOutcome, ProductDecision, ProductEffect, Reason, Revision, RowFilter,

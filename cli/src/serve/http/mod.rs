@@ -1,8 +1,9 @@
 //! The HTTP façade of `charter serve` (`--http-listen`): Trino's OPA access-control
-//! contract and `GET /health`, with axum on the same snapshot, decision log, limits,
+//! contract, AuthZEN 1.0 and `GET /health`, with axum on the same snapshot, decision log, limits,
 //! bearer tokens and metrics as the gRPC service. Handlers convert, ask the engine
 //! (`charter_engine::access::trino`) and convert back.
 
+mod authzen;
 mod call;
 mod tls;
 mod trino;
@@ -32,6 +33,8 @@ pub struct HttpState {
     pub auth: TokenAuth,
     /// False before the first snapshot, during drain and once the log is broken.
     pub serving: Arc<AtomicBool>,
+    /// `https` with TLS, else `http` (AuthZEN's discovery metadata names it).
+    pub scheme: &'static str,
 }
 
 /// The routes.
@@ -52,6 +55,12 @@ fn router(state: HttpState) -> Router {
             "/v1/data/charter/trino/batchColumnMasks",
             post(trino::batch_column_masks),
         )
+        .route(
+            "/.well-known/authzen-configuration",
+            get(authzen::configuration),
+        )
+        .route("/access/v1/evaluation", post(authzen::evaluation))
+        .route("/access/v1/evaluations", post(authzen::evaluations))
         .with_state(state)
 }
 
