@@ -439,3 +439,67 @@ fn a_bad_principal_directory_stops_the_start_with_its_line() {
         server.stderr()
     );
 }
+
+/// The limits hold on HTTP, each refusal naming its flag: 413 for a body, a column list or
+/// a batch too large.
+#[test]
+fn http_limits_name_their_flags() {
+    let http = free_port();
+    let _server = spawn(Options {
+        args: vec![
+            "--http-listen".to_owned(),
+            format!("127.0.0.1:{http}"),
+            "--max-columns".to_owned(),
+            "3".to_owned(),
+            "--max-batch".to_owned(),
+            "2".to_owned(),
+            "--max-message-bytes".to_owned(),
+            "2000".to_owned(),
+        ],
+        ..Options::default()
+    });
+    let cols = ["a", "b", "c", "d"];
+    let (status, body) = post(
+        http,
+        "allow",
+        &input(
+            "ana",
+            &[],
+            json!({"operation": "SelectFromColumns", "resource": table(EVENTS, Some(&cols))}),
+        ),
+    );
+    assert_eq!(status, 413);
+    assert!(
+        body["error"].as_str().unwrap().contains("--max-columns"),
+        "{body}"
+    );
+    let tables: Vec<Value> = (0..3).map(|_| table(EVENTS, None)).collect();
+    let (status, body) = post(
+        http,
+        "batch",
+        &input(
+            "ana",
+            &[],
+            json!({"operation": "FilterTables", "filterResources": tables}),
+        ),
+    );
+    assert_eq!(status, 413);
+    assert!(
+        body["error"].as_str().unwrap().contains("--max-batch"),
+        "{body}"
+    );
+    let big = "x".repeat(3000);
+    let (status, body) = post(
+        http,
+        "allow",
+        &input(&big, &[], json!({"operation": "ExecuteQuery"})),
+    );
+    assert_eq!(status, 413);
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("--max-message-bytes"),
+        "{body}"
+    );
+}

@@ -89,6 +89,22 @@ async fn answer(
             ),
         ));
     }
+    let max_columns = state.handlers.limits.max_columns;
+    let resources = std::iter::once(&request.defaults)
+        .chain(items.iter().flatten())
+        .filter_map(|p| p.resource.as_ref());
+    for resource in resources {
+        let columns = resource.properties.get("columns").and_then(Value::as_array);
+        if let Some(columns) = columns.filter(|c| c.len() > max_columns) {
+            return Err(Refusal(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "{} columns; at most {max_columns} per request (--max-columns)",
+                    columns.len()
+                ),
+            ));
+        }
+    }
     if items.is_none() {
         let d = &request.defaults;
         for (part, missing) in [

@@ -149,6 +149,7 @@ async fn answer(
     let admitted = call::admit(state, headers, body).await?;
     let request = TrinoRequest::parse(&admitted.body)
         .map_err(|e| Refusal(StatusCode::BAD_REQUEST, e.to_string()))?;
+    within_limits(&request.input, &state.handlers.limits)?;
     let snapshot = state.handlers.store.current();
     let principal = snapshot.directory.resolve(&request.principal());
     let trino = Trino::new(&snapshot.access, snapshot.trino);
@@ -193,6 +194,38 @@ async fn answer(
             Err(Refusal(StatusCode::INTERNAL_SERVER_ERROR, failure.0))
         }
     }
+}
+
+/// `--max-columns` bounds the columns of one table (listed, filtered or masked),
+/// `--max-batch` the items of a listing filter.
+fn within_limits(input: &TrinoInput, limits: &crate::serve::limits::Limits) -> Result<(), Refusal> {
+    let action = &input.action;
+    let too_large = |what: String| Err(Refusal(StatusCode::PAYLOAD_TOO_LARGE, what));
+    let tables = action.resource.iter().chain(&action.filter_resources);
+    for table in tables.filter_map(|r| r.table.as_ref()) {
+        let columns = table.columns.as_ref().map_or(0, Vec::len);
+        if columns > limits.max_columns {
+            return too_large(format!(
+                "{columns} columns; at most {} per request (--max-columns)",
+                limits.max_columns
+            ));
+        }
+    }
+    let items = action.filter_resources.len();
+    let masks = action.operation == "GetColumnMask";
+    if masks && items > limits.max_columns {
+        return too_large(format!(
+            "{items} columns; at most {} per request (--max-columns)",
+            limits.max_columns
+        ));
+    }
+    if !masks && items > limits.max_batch {
+        return too_large(format!(
+            "{items} resources; at most {} per request (--max-batch)",
+            limits.max_batch
+        ));
+    }
+    Ok(())
 }
 
 fn count(state: &HttpState, asked: &[Asked]) {
