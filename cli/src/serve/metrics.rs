@@ -1,6 +1,6 @@
 //! Prometheus metrics: requests by RPC and status code, latency histograms, decisions
 //! and column effects, reloads by outcome, the decision-log backlog; served as text
-//! on `--metrics-listen` at `/metrics`.
+//! on `--metrics-listen` at `/metrics` (axum, the HTTP stack of `--http-listen`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,7 +13,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -175,52 +174,33 @@ fn code_name(code: tonic::Code) -> &'static str {
     }
 }
 
-/// Binds `addr` and serves `/metrics` over plain HTTP/1.1 until the task is dropped.
+/// Binds `addr` and serves `/metrics` (and `/`) over HTTP/1.1 and HTTP/2 with axum until
+/// the task is dropped.
 pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<()> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen for metrics on {addr}"))?;
     tracing::info!(%addr, "metrics on http://{addr}/metrics");
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(scrape))
+        .route("/", axum::routing::get(scrape))
+        .with_state(metrics);
     tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            };
-            let metrics = Arc::clone(&metrics);
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let mut len = 0;
-                let read = tokio::time::timeout(Duration::from_secs(5), async {
-                    while len < buf.len() {
-                        match stream.read(&mut buf[len..]).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => len += n,
-                        }
-                        if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-                            break;
-                        }
-                    }
-                })
-                .await;
-                if read.is_err() {
-                    return;
-                }
-                let head = String::from_utf8_lossy(&buf[..len]);
-                let response = if head.starts_with("GET /metrics ") || head.starts_with("GET / ") {
-                    let body = metrics.encode();
-                    format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    )
-                } else {
-                    "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                        .to_owned()
-                };
-                let _ = stream.write_all(response.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "the metrics server failed");
         }
     });
     Ok(())
+}
+
+async fn scrape(
+    axum::extract::State(metrics): axum::extract::State<Arc<Metrics>>,
+) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.encode(),
+    )
 }
