@@ -73,6 +73,10 @@ fn column(name: &str, column: &str) -> Value {
 const DIRECTORY: &str = "users:\n  ana: {roles: [analyst], attributes: {region: eu}}\n  gus: {attributes: {region: us}, groups: [global-readers]}\ngroups:\n  global-readers: {roles: [analyst, global-reader]}\n";
 
 fn start(policies: Option<PathBuf>) -> (Server, u16, tempfile::TempDir) {
+    start_with(policies, &[])
+}
+
+fn start_with(policies: Option<PathBuf>, extra: &[String]) -> (Server, u16, tempfile::TempDir) {
     let http = free_port();
     let dir = tempfile::tempdir().unwrap();
     let principals = dir.path().join("principals.yaml");
@@ -86,6 +90,7 @@ fn start(policies: Option<PathBuf>) -> (Server, u16, tempfile::TempDir) {
     if let Some(p) = policies {
         args.extend(["--policies".to_owned(), p.display().to_string()]);
     }
+    args.extend_from_slice(extra);
     let server = spawn(Options {
         args,
         ..Options::default()
@@ -97,7 +102,14 @@ const EVENTS: &str = "lake.orders.order_events";
 
 #[test]
 fn health_select_writes_listings_filters_and_masks_over_the_sample_mesh() {
-    let (server, port, _dir) = start(None);
+    let metrics = free_port();
+    let (server, port, _dir) = start_with(
+        None,
+        &[
+            "--metrics-listen".to_owned(),
+            format!("127.0.0.1:{metrics}"),
+        ],
+    );
     assert_eq!(
         call(port, "GET", "/health", "", &[]),
         (200, json!({"status": "SERVING"}))
@@ -251,6 +263,16 @@ fn health_select_writes_listings_filters_and_masks_over_the_sample_mesh() {
         &[],
     );
     assert_eq!(status, 400);
+
+    // The HTTP endpoints in the metrics.
+    let text = super::harness::scrape_metrics(metrics);
+    for line in [
+        r#"charter_grpc_requests_total{rpc="trino/rowFilters",code="ok"} 2"#,
+        r#"charter_grpc_requests_total{rpc="trino/rowFilters",code="internal"} 1"#,
+        r#"charter_grpc_requests_total{rpc="trino/allow",code="invalid_argument"} 2"#,
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
 
     // Every decision is in the log, naming its endpoint.
     let (exit, server) = server.stop();
