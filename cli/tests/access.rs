@@ -208,3 +208,41 @@ fn entities_prints_cedar_entities_for_the_mesh() {
     assert!(entities.iter().any(|e| uid(e).0 == "Column"));
     assert!(entities.iter().any(|e| uid(e).0 == "Domain"));
 }
+
+/// `--principals`: the directory completes the principal (roles of the user and of its
+/// groups, attributes), and a bad file is an error naming its line.
+#[test]
+fn the_principal_directory_completes_the_principal() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("principals.yaml");
+    std::fs::write(
+        &file,
+        "users:\n  ana: {roles: [analyst], attributes: {region: eu}, groups: [payments-readers]}\ngroups:\n  payments-readers: {roles: [restricted-reader, billing-reader]}\n",
+    )
+    .unwrap();
+    let path = file.display().to_string();
+    let args = ["--principal", "ana", "--product", "orders.order_events"];
+    let (code, without) = authorize(&args);
+    assert_eq!(code, Some(1), "no role without the directory: {without}");
+    let (code, with) = authorize(&[&args[..], &["--principals", &path]].concat());
+    assert_eq!(code, Some(0), "{with}");
+    let filters = with["row_filters"].as_array().unwrap();
+    assert_eq!(filters.len(), 1, "the directory's region attribute: {with}");
+    assert_eq!(filters[0]["value"], "eu", "{with}");
+
+    std::fs::write(&file, "users:\n  ana: {roles: analyst}\n").unwrap();
+    let out = charter(&[
+        "authorize",
+        "--mesh",
+        "testdata/mesh",
+        "--principal",
+        "ana",
+        "--product",
+        "orders.order_events",
+        "--principals",
+        &path,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("principals.yaml:2"), "{stderr}");
+}

@@ -2,6 +2,8 @@
 //! `charter serve` end to end: the real binary on a free 127.0.0.1 port, called with
 //! the generated Rust client (and, when a Python venv is present, with grpcio).
 
+#[path = "serve/authzen.rs"]
+mod authzen;
 #[path = "serve/bundle_server.rs"]
 mod bundle_server;
 #[path = "serve/bundle_support.rs"]
@@ -32,3 +34,5 @@ mod soak;
 #[cfg(unix)]
 #[path = "serve/tree.rs"]
 mod tree;
+#[path = "serve/trino.rs"]
+mod trino;

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use charter_engine::access::{
-    AccessEngine, AccessPolicies, AccessRequest, ColumnEffect, Decision, Dialect, Outcome,
-    PolicyOutcome, Principal, ProductEffect, ProductRef, Reason,
+    AccessEngine, AccessPolicies, AccessRequest, ColumnEffect, Decision, Dialect, Directory,
+    Outcome, PolicyOutcome, Principal, ProductEffect, ProductRef, Reason,
 };
 use charter_engine::mesh::Mesh;
 use clap::{Args, ValueEnum};
@@ -31,6 +31,10 @@ pub struct AuthorizeArgs {
     /// The principal's id.
     #[arg(long, value_name = "ID")]
     pub principal: String,
+    /// A principal directory (YAML: users and groups with roles, groups, attributes) that
+    /// completes the principal.
+    #[arg(long, value_name = "FILE")]
+    pub principals: Option<PathBuf>,
     /// A role of the principal (repeatable).
     #[arg(long = "role", value_name = "ROLE")]
     pub roles: Vec<String>,
@@ -93,13 +97,17 @@ fn parse_dialect(s: &str) -> Result<Dialect, String> {
 /// Runs `charter authorize`.
 pub fn run(args: &AuthorizeArgs) -> anyhow::Result<ExitCode> {
     let engine = load_engine(&args.mesh, args.policies.as_deref(), &args.limits)?;
+    let directory = match &args.principals {
+        Some(path) => Directory::load(path)?,
+        None => Directory::default(),
+    };
     let request = AccessRequest {
-        principal: Principal {
+        principal: directory.resolve(&Principal {
             id: args.principal.clone(),
             roles: args.roles.clone(),
             groups: args.groups.clone(),
             attributes: args.attributes.iter().cloned().collect(),
-        },
+        }),
         product: match (&args.product, &args.table) {
             (Some(id), _) => ProductRef::Id(id.clone()),
             (None, Some(table)) => ProductRef::Table(table.clone()),

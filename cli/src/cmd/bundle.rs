@@ -250,6 +250,7 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         mesh: args.mesh.clone(),
         policies: args.policies.clone(),
         limits: args.limits.clone(),
+        principals: args.principals.clone(),
     };
     let contents = contents(&sources, args.principals.as_deref(), args.revision.clone())?;
     let bytes = contents.build(key.as_ref())?;

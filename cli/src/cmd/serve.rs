@@ -20,9 +20,17 @@ pub struct ServeArgs {
     /// A policy folder (rego/, cedar/, data/) to use instead of the embedded default pack.
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
+    /// A principal directory (YAML: users and groups with roles, groups, attributes) that
+    /// completes every caller; reloaded with the snapshot.
+    #[arg(long, value_name = "FILE")]
+    pub principals: Option<PathBuf>,
     /// The address to serve gRPC on (loopback unless told otherwise).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
+    /// Also serve HTTP on this address: Trino's OPA access-control contract at
+    /// `/v1/data/charter/trino/…` and `GET /health`.
+    #[arg(long, value_name = "ADDR")]
+    pub http_listen: Option<SocketAddr>,
     /// Where to append the JSON-lines decision log; `-` is standard output.
     #[arg(long, value_name = "PATH|-", default_value = "-")]
     pub decision_log: String,

@@ -103,25 +103,33 @@ fn read_tokens(path: &Path) -> anyhow::Result<Tokens> {
     Ok(Arc::new(tokens))
 }
 
-impl tonic::service::Interceptor for TokenAuth {
-    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
+impl TokenAuth {
+    /// Checks an `authorization` header value (gRPC metadata or HTTP header alike).
+    pub fn check(&self, header: Option<&[u8]>) -> Result<(), &'static str> {
         if self.path.is_none() {
-            return Ok(request);
+            return Ok(());
         }
         let tokens = self.current();
+        let header = header.ok_or("authorization: missing bearer token")?;
+        let token = header
+            .strip_prefix(b"Bearer ")
+            .or_else(|| header.strip_prefix(b"bearer "))
+            .ok_or("authorization: expected `Bearer <token>`")?;
+        if Self::accepts(&tokens, token) {
+            Ok(())
+        } else {
+            Err("authorization: unknown token")
+        }
+    }
+}
+
+impl tonic::service::Interceptor for TokenAuth {
+    fn call(&mut self, request: Request<()>) -> Result<Request<()>, Status> {
         let header = request
             .metadata()
             .get("authorization")
-            .ok_or_else(|| Status::unauthenticated("authorization: missing bearer token"))?;
-        let token = header
-            .as_bytes()
-            .strip_prefix(b"Bearer ")
-            .or_else(|| header.as_bytes().strip_prefix(b"bearer "))
-            .ok_or_else(|| Status::unauthenticated("authorization: expected `Bearer <token>`"))?;
-        if Self::accepts(&tokens, token) {
-            Ok(request)
-        } else {
-            Err(Status::unauthenticated("authorization: unknown token"))
-        }
+            .map(|h| h.as_bytes());
+        self.check(header).map_err(Status::unauthenticated)?;
+        Ok(request)
     }
 }

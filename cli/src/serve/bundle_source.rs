@@ -209,6 +209,7 @@ impl BundleSource {
                 mesh: empty.path().to_path_buf(),
                 policies: None,
                 limits,
+                principals: None,
             })
         })
         .await
@@ -402,6 +403,7 @@ fn activate(
         mesh: unpacked.mesh,
         policies: Some(unpacked.policies),
         limits,
+        principals: unpacked.principals,
     })
     .context("the bundle's pack and contracts do not build")?;
     Ok(Activated {

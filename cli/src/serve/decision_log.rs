@@ -345,3 +345,59 @@ fn push_line(out: &mut Vec<u8>, entry: &Entry<'_>) {
     }
     out.push(b'\n');
 }
+
+/// One non-read decision of the HTTP endpoints (a write or DDL on a product, an
+/// operation open to anyone, an ungoverned table, an unknown operation).
+#[derive(Debug)]
+pub struct Operation<'a> {
+    /// The endpoint, e.g. `trino/allow`.
+    pub rpc: &'static str,
+    /// Who asked (after the directory).
+    pub principal: &'a charter_engine::access::Principal,
+    /// What was asked: `operation` or `action on table`.
+    pub asked: &'a str,
+    /// The product, when one was resolved.
+    pub product_id: Option<&'a str>,
+    /// Allowed or not.
+    pub allowed: bool,
+    /// Why.
+    pub reason: &'a str,
+}
+
+/// Appends the log line of an [`Operation`].
+pub fn write_operation(
+    out: &mut Vec<u8>,
+    op: &Operation<'_>,
+    revision: &str,
+    latency: std::time::Duration,
+) {
+    #[derive(serde::Serialize)]
+    struct OperationEntry<'a> {
+        decision_id: String,
+        time: String,
+        rpc: &'static str,
+        principal: &'a charter_engine::access::Principal,
+        operation: &'a str,
+        product_id: Option<&'a str>,
+        decision: &'static str,
+        reason: &'a str,
+        revision: &'a str,
+        latency_us: u64,
+    }
+    let entry = OperationEntry {
+        decision_id: uuid::Uuid::now_v7().to_string(),
+        time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+        rpc: op.rpc,
+        principal: op.principal,
+        operation: op.asked,
+        product_id: op.product_id,
+        decision: if op.allowed { "allow" } else { "deny" },
+        reason: op.reason,
+        revision,
+        latency_us: u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+    };
+    if serde_json::to_writer(&mut *out, &entry).is_err() {
+        out.extend_from_slice(br#"{"error":"unserializable decision"}"#);
+    }
+    out.push(b'\n');
+}

@@ -74,8 +74,9 @@ impl Handlers {
             "the request was decided (nothing was decided or logged)",
         )?;
         self.log.check().map_err(|e| errors::log(&e))?;
-        let valid = convert::access_request(message, self.limits.max_columns, "")?;
+        let mut valid = convert::access_request(message, self.limits.max_columns, "")?;
         let snapshot = self.store.current();
+        valid.request.principal = snapshot.directory.resolve(&valid.request.principal);
         let decided = decide(&snapshot, &valid)
             .map_err(|_| errors::panicked("deciding an access request"))?
             .map_err(|e| errors::request(&e))?;
@@ -247,7 +248,7 @@ fn decide_batch(
     let mut out = Vec::with_capacity(requests.len());
     for (i, message) in requests.into_iter().enumerate() {
         let prefix = format!("requests[{i}].");
-        let valid = match convert::access_request(message, max_columns, &prefix) {
+        let mut valid = match convert::access_request(message, max_columns, &prefix) {
             Ok(valid) => valid,
             Err(status) => {
                 let message = status.message().to_owned();
@@ -255,6 +256,7 @@ fn decide_batch(
                 continue;
             }
         };
+        valid.request.principal = snapshot.directory.resolve(&valid.request.principal);
         match decide(snapshot, &valid) {
             Ok(Ok(decision)) => {
                 decision_log::write_decision(

@@ -1,19 +1,20 @@
 //! Prometheus metrics: requests by RPC and status code, latency histograms, decisions
 //! and column effects, reloads by outcome, the decision-log backlog; served as text
-//! on `--metrics-listen` at `/metrics`.
+//! on `--metrics-listen` at `/metrics` (axum, the HTTP stack of `--http-listen`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -243,20 +244,18 @@ impl Metrics {
     }
 
     /// `GET /health`: 200 with the detail while decisions are served, 503 otherwise.
-    fn health_response(&self) -> String {
+    /// `GET /health`: 200 with the detail when serving, 503 otherwise.
+    fn health_response(&self) -> (StatusCode, String) {
         let (serving, body) = self
             .health
             .get()
             .map_or((true, "{}".to_owned()), |detail| (detail.0)());
         let status = if serving {
-            "200 OK"
+            StatusCode::OK
         } else {
-            "503 Service Unavailable"
+            StatusCode::SERVICE_UNAVAILABLE
         };
-        format!(
-            "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        )
+        (status, body)
     }
 
     /// The OpenMetrics text exposition.
@@ -293,54 +292,41 @@ fn code_name(code: tonic::Code) -> &'static str {
     }
 }
 
-/// Binds `addr` and serves `/metrics` over plain HTTP/1.1 until the task is dropped.
+/// Binds `addr` and serves `/metrics` (and `/`) over HTTP/1.1 and HTTP/2 with axum until
+/// the task is dropped.
 pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> anyhow::Result<()> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen for metrics on {addr}"))?;
     tracing::info!(%addr, "metrics on http://{addr}/metrics");
+    let app = axum::Router::new()
+        .route("/metrics", axum::routing::get(scrape))
+        .route("/", axum::routing::get(scrape))
+        .route("/health", axum::routing::get(health))
+        .with_state(metrics);
     tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            };
-            let metrics = Arc::clone(&metrics);
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let mut len = 0;
-                let read = tokio::time::timeout(Duration::from_secs(5), async {
-                    while len < buf.len() {
-                        match stream.read(&mut buf[len..]).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => len += n,
-                        }
-                        if buf[..len].windows(4).any(|w| w == b"\r\n\r\n") {
-                            break;
-                        }
-                    }
-                })
-                .await;
-                if read.is_err() {
-                    return;
-                }
-                let head = String::from_utf8_lossy(&buf[..len]);
-                let response = if head.starts_with("GET /metrics ") || head.starts_with("GET / ") {
-                    let body = metrics.encode();
-                    format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/openmetrics-text; version=1.0.0; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    )
-                } else if head.starts_with("GET /health ") {
-                    metrics.health_response()
-                } else {
-                    "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                        .to_owned()
-                };
-                let _ = stream.write_all(response.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
+        if let Err(error) = axum::serve(listener, app).await {
+            tracing::error!(%error, "the metrics server failed");
         }
     });
     Ok(())
+}
+
+async fn health(
+    axum::extract::State(metrics): axum::extract::State<Arc<Metrics>>,
+) -> impl axum::response::IntoResponse {
+    let (status, body) = metrics.health_response();
+    (status, [(CONTENT_TYPE, "application/json")], body)
+}
+
+async fn scrape(
+    axum::extract::State(metrics): axum::extract::State<Arc<Metrics>>,
+) -> impl axum::response::IntoResponse {
+    (
+        [(
+            CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.encode(),
+    )
 }

@@ -14,6 +14,7 @@ mod decision_log;
 mod errors;
 mod handlers;
 mod health_detail;
+mod http;
 mod http_client;
 mod limits;
 mod linger;
@@ -60,6 +61,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         mesh: args.mesh.clone().unwrap_or_default(),
         policies: args.policies.clone(),
         limits: args.limits.clone(),
+        principals: args.principals.clone(),
     };
     let metrics = Arc::new(metrics::Metrics::new());
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -126,12 +128,29 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         metrics::serve(addr, Arc::clone(&metrics)).await?;
     }
 
+    let http_listener = match args.http_listen {
+        Some(addr) => Some(http::bind(addr).await?),
+        None => None,
+    };
+    let http_tls = match (&args.tls_cert, &args.tls_key, args.http_listen) {
+        (Some(cert), Some(key), Some(_)) => {
+            Some(http::acceptor(cert, key, args.client_ca.as_deref())?)
+        }
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let local = listener
         .local_addr()
         .context("cannot read the listening address")?;
+    let http_serving = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let http_state = http::HttpState {
+        handlers: handlers.clone(),
+        auth: auth.clone(),
+        serving: Arc::clone(&http_serving),
+        scheme: if http_tls.is_some() { "https" } else { "http" },
+    };
     let router = server::router(handlers, auth, health, tls)?;
     // A bundle-fed server without a bundle yet stays NOT_SERVING until one activates.
     if store.is_ready() {
@@ -168,6 +187,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(addr = %local, "serving charter.v1.DecisionService");
 
     let draining = shutdown::Drain::new();
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let http_task = http_listener.map(|listener| {
+        http_serving.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut stop = stop.clone();
+        tokio::spawn(http::serve(listener, http_state, http_tls, async move {
+            let _ = stop.wait_for(|stopping| *stopping).await;
+        }))
+    });
+    let requested = {
+        let requested = draining.clone().requested(signals, health_reporter);
+        let http_serving = Arc::clone(&http_serving);
+        async move {
+            requested.await;
+            http_serving.store(false, std::sync::atomic::Ordering::Relaxed);
+            let _ = stopping.send(true);
+        }
+    };
     // `Server::tcp_nodelay` only applies to listeners tonic binds itself: set it on every
     // accepted connection, or Nagle and delayed ACKs add ~5 ms to every call on loopback.
     // Each connection lingers when closed, so a drained call's answer is not reset away.
@@ -181,14 +217,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             })
         }
     });
-    let serve = router.serve_with_incoming_shutdown(
-        incoming,
-        draining.clone().requested(signals, health_reporter),
-    );
+    let serve = router.serve_with_incoming_shutdown(incoming, requested);
     tokio::select! {
         result = serve => result.context("the gRPC server failed")?,
         () = draining.expired(args.drain_timeout) => {
             tracing::warn!(timeout = ?args.drain_timeout, "calls still in flight after the drain timeout; stopping anyway");
+        }
+    }
+    if let Some(task) = http_task {
+        match tokio::time::timeout(args.drain_timeout, task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(error))) => {
+                tracing::error!(error = format!("{error:#}"), "the HTTP server failed")
+            }
+            Ok(Err(_)) | Err(_) => tracing::warn!(
+                "HTTP calls still in flight after the drain timeout; stopping anyway"
+            ),
         }
     }
     // Closed connections finish lingering (bounded) before the process exits.

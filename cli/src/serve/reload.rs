@@ -109,6 +109,9 @@ impl Reloader {
             if let Some(policies) = &sources.policies {
                 add_tree(&mut hasher, policies);
             }
+            if let Some(principals) = &sources.principals {
+                add_tree(&mut hasher, principals);
+            }
             *hasher.finalize().as_bytes()
         })
         .await

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
 use anyhow::Context;
-use charter_engine::access::{AccessEngine, AccessPolicies};
+use charter_engine::access::trino::TrinoSettings;
+use charter_engine::access::{AccessEngine, AccessPolicies, Directory};
 use charter_engine::contract::ReaderSettings;
 use charter_engine::mesh::Mesh;
 
@@ -23,6 +24,8 @@ pub struct Sources {
     pub policies: Option<PathBuf>,
     /// Limits on each contract file, of the mesh and of `EvaluateContract`.
     pub limits: LimitArgs,
+    /// The principal directory file (`--principals`), when there is one.
+    pub principals: Option<PathBuf>,
 }
 
 /// Everything a request needs, built once; requests hold an `Arc` to the one they started with.
@@ -48,6 +51,10 @@ pub struct Snapshot {
     pub unreadable_contracts: usize,
     /// When it was built.
     pub loaded_at: SystemTime,
+    /// The principal directory (empty without `--principals`).
+    pub directory: Directory,
+    /// The Trino contract's settings (`trino:` in the pack's settings).
+    pub trino: TrinoSettings,
 }
 
 impl Snapshot {
@@ -78,12 +85,21 @@ impl Snapshot {
             .context("cannot build the access entities of the mesh")?;
         let rules = RuleSet::compile(&pack, RuleSetOptions::default())
             .context("the contract rules do not compile")?;
+        let directory = match &sources.principals {
+            Some(path) => Directory::load(path)?,
+            None => Directory::default(),
+        };
+        let trino = TrinoSettings::from_settings(pack.settings())?;
         let policies_revision = pack.revision().to_owned();
         let mesh_revision = mesh.revision().to_owned();
         let mut hasher = blake3::Hasher::new();
         hasher.update(policies_revision.as_bytes());
         hasher.update(b"\0");
         hasher.update(mesh_revision.as_bytes());
+        if sources.principals.is_some() {
+            hasher.update(b"\0");
+            hasher.update(directory.revision().as_bytes());
+        }
         let revision = hasher.finalize().to_hex()[..16].to_owned();
         Ok(Self {
             rule_count: rules.catalog().len(),
@@ -96,6 +112,8 @@ impl Snapshot {
             policy_count,
             unreadable_contracts: mesh.failures().len(),
             loaded_at: SystemTime::now(),
+            directory,
+            trino,
         })
     }
 }

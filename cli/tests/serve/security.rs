@@ -207,3 +207,95 @@ async fn tls_and_mutual_tls() {
     client.check_access(analyst_request()).await.unwrap();
     let _ = wait_serving;
 }
+
+/// One HTTP/1.1 call over TLS (with the client certificate when `identity`); the status,
+/// or `None` when the handshake or the call fails.
+async fn https_call(port: u16, pki: &Pki, identity: bool, request: String) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore, crypto};
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(pki.ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    let builder =
+        ClientConfig::builder_with_provider(std::sync::Arc::new(crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots);
+    let config = if identity {
+        builder
+            .with_client_auth_cert(
+                vec![CertificateDer::from_pem_slice(pki.client_cert.as_bytes()).unwrap()],
+                PrivateKeyDer::from_pem_slice(pki.client_key.as_bytes()).unwrap(),
+            )
+            .unwrap()
+    } else {
+        builder.with_no_client_auth()
+    };
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut stream = connector.connect(name, tcp).await.ok()?;
+    stream.write_all(request.as_bytes()).await.ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.ok()?;
+    text.split(' ').nth(1)?.parse().ok()
+}
+
+/// The HTTP listener under mutual TLS and bearer tokens: health open, decisions need the
+/// token, no client certificate no call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_under_mutual_tls_and_tokens() {
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let http = super::harness::free_port();
+    let mut server = spawn(Options {
+        args: vec![
+            "--tls-cert".to_owned(),
+            write("server.pem", &pki.server_cert),
+            "--tls-key".to_owned(),
+            write("server.key", &pki.server_key),
+            "--client-ca".to_owned(),
+            write("ca.pem", &pki.ca_pem),
+            "--token-file".to_owned(),
+            write("tokens.txt", "secret\n"),
+            "--http-listen".to_owned(),
+            format!("127.0.0.1:{http}"),
+        ],
+        no_wait: true,
+        ..Options::default()
+    });
+    wait_port(&mut server).await;
+    let health = "GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n".to_owned();
+    let mut status = None;
+    for _ in 0..100 {
+        status = https_call(http, &pki, true, health.clone()).await;
+        if status == Some(200) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, Some(200), "{}", server.stderr());
+    assert_eq!(https_call(http, &pki, false, health).await, None);
+    let body = r#"{"input":{"context":{"identity":{"user":"ana","groups":[]}},"action":{"operation":"ExecuteQuery"}}}"#;
+    let post = |token: &str| {
+        format!(
+            "POST /v1/data/charter/trino/allow HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-length: {}\r\n{token}\r\n{body}",
+            body.len()
+        )
+    };
+    assert_eq!(https_call(http, &pki, true, post("")).await, Some(401));
+    let wrong = post("authorization: Bearer wrong\r\n");
+    assert_eq!(https_call(http, &pki, true, wrong).await, Some(401));
+    let good = post("authorization: Bearer secret\r\n");
+    assert_eq!(https_call(http, &pki, true, good).await, Some(200));
+}

@@ -292,6 +292,25 @@ impl AccessEngine {
         out
     }
 
+    /// Whether a product id or table is governed: declared by exactly one contract
+    /// (`Some(true)`), by several (`Some(false)`: it cannot be decided), or by none
+    /// (`None`).
+    #[must_use]
+    pub fn governs(&self, product: &ProductRef) -> Option<bool> {
+        let target = match product {
+            ProductRef::Id(id) => self.by_id.get(id.trim()),
+            ProductRef::Table(table) => self.by_table.get(&table.trim().to_ascii_lowercase()),
+        };
+        target.map(|t| matches!(t, Target::Product(_)))
+    }
+
+    /// How many contract files of the mesh could not be read (their products, and so
+    /// their tables, are unknown).
+    #[must_use]
+    pub fn unreadable_count(&self) -> usize {
+        self.unreadable.len()
+    }
+
     pub(super) fn resolve(&self, product: &ProductRef) -> Result<&Slot, Vec<Reason>> {
         let target = match product {
             ProductRef::Id(id) => self.by_id.get(id.trim()),

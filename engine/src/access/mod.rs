@@ -25,24 +25,32 @@
 //! `data.charter.access.row_filters`.
 
 mod ask;
+pub mod authzen;
+mod cedar_direct;
 mod decision;
+mod directory;
 mod engine;
 mod entities;
 mod error;
 mod evaluate;
 mod mask;
 mod policies;
+mod product_action;
 mod request;
 mod row_filter;
 mod settings;
+pub mod trino;
 
+pub use cedar_direct::OtherResource;
 pub use decision::{
     ColumnDecision, ColumnEffect, Decision, Evaluation, Explanation, Outcome, PolicyEvaluation,
     PolicyOutcome, ProductDecision, ProductEffect, Reason, Revision, RowFilter,
 };
+pub use directory::{Directory, DirectoryError, DirectoryGroup, DirectoryUser};
 pub use engine::AccessEngine;
 pub use error::AccessError;
 pub use mask::{Dialect, MaskMethod, UnknownDialect, quote_identifier, quote_literal};
 pub use policies::{AccessPolicies, PolicyInfo};
+pub use product_action::ActionDecision;
 pub use request::{AccessRequest, Principal, ProductRef, RequestError};
 pub use row_filter::ROW_FILTERS_RULE;

@@ -227,8 +227,9 @@ fn the_entities_export_loads_into_cedar_with_the_schema() {
         cedar_policy::Schema::from_cedarschema_str(schema_text).expect("the schema parses");
     let entities =
         cedar_policy::Entities::from_json_value(json, Some(&schema)).expect("the export conforms");
-    // 1 domain per product here (3), 3 products, 24 columns each, and the schema's 3 actions.
-    assert_eq!(entities.len(), 3 + 3 + 3 * 24 + 3);
+    // 1 domain per product here (3), 3 products, 24 columns each, and the schema's 5 actions
+    // (query, read, readMasked, write, manage).
+    assert_eq!(entities.len(), 3 + 3 + 3 * 24 + 5);
     let column: cedar_policy::EntityUid =
         r#"Column::"domain01.product0001/email""#.parse().expect("a uid");
     let product: cedar_policy::EntityUid =

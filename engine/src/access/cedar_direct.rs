@@ -1,0 +1,150 @@
+//! Questions about resources that are not data products (a gateway's `todo`, `user`,
+//! `report`…), decided by the pack's Cedar policies directly: principal `User::"<id>"`
+//! as requests build it, action `Action::"<name>"`, resource `<Type>::"<id>"` with its
+//! properties as attributes (typed by the schema), the request context as Cedar context.
+//! Anything the schema does not describe, and any evaluation error, is a deny with its
+//! reason.
+
+use cedar_policy::{
+    Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityUid, Request,
+};
+
+use super::decision::Reason;
+use super::engine::AccessEngine;
+use super::product_action::ActionDecision;
+use super::request::{Principal, RequestError};
+
+/// A resource of any type the pack's schema declares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtherResource<'a> {
+    /// The Cedar entity type, e.g. `todo`.
+    pub kind: &'a str,
+    /// The entity id.
+    pub id: &'a str,
+    /// Attributes, as JSON (an object, or `null` for none).
+    pub properties: &'a serde_json::Value,
+}
+
+impl AccessEngine {
+    /// Whether `principal` may do `action` on `resource`, asked of Cedar directly.
+    ///
+    /// # Errors
+    /// Only a principal without an id.
+    pub fn decide_other(
+        &self,
+        principal: &Principal,
+        action: &str,
+        resource: &OtherResource<'_>,
+        context: &serde_json::Value,
+    ) -> Result<ActionDecision, RequestError> {
+        if principal.id.trim().is_empty() {
+            return Err(RequestError::MissingPrincipal);
+        }
+        let deny = |why: String| ActionDecision {
+            allowed: false,
+            product: None,
+            reasons: vec![Reason::message(why)],
+        };
+        let schema = &self.policies.cedar.schema;
+        let user = match self.policies.model.principal(principal) {
+            Ok(e) => e,
+            Err(e) => return Ok(deny(format!("cannot build the principal entity: {e}"))),
+        };
+        let principal_uid = user.uid();
+        let attrs = match resource.properties {
+            serde_json::Value::Null => serde_json::json!({}),
+            other => other.clone(),
+        };
+        let json = serde_json::json!({
+            "uid": {"type": resource.kind, "id": resource.id},
+            "attrs": attrs,
+            "parents": [],
+        });
+        let entity = match Entity::from_json_value(json, Some(schema)) {
+            Ok(e) => e,
+            Err(e) => {
+                return Ok(deny(format!(
+                    "resource `{}::{}` does not fit the pack's schema: {e}",
+                    resource.kind, resource.id
+                )));
+            }
+        };
+        let resource_uid = entity.uid();
+        let action_uid = EntityUid::from_type_name_and_id(
+            self.policies.model.query.type_name().clone(),
+            EntityId::new(action),
+        );
+        let context = match context {
+            serde_json::Value::Null => Ok(Context::empty()),
+            value => Context::from_json_value(value.clone(), Some((schema, &action_uid))),
+        };
+        let context = match context {
+            Ok(c) => c,
+            Err(e) => return Ok(deny(format!("the context does not fit the schema: {e}"))),
+        };
+        let request = match Request::new(
+            principal_uid,
+            action_uid,
+            resource_uid,
+            context,
+            Some(schema),
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(deny(format!(
+                    "the policy pack cannot decide `{action}` on `{}`: {e}",
+                    resource.kind
+                )));
+            }
+        };
+        let mut entities = vec![user, entity];
+        entities.extend(self.policies.actions.iter().cloned());
+        let store = match Entities::from_entities(entities, None) {
+            Ok(s) => s,
+            Err(e) => {
+                return Ok(deny(format!(
+                    "cannot build the entities of the request: {e}"
+                )));
+            }
+        };
+        let response =
+            self.policies
+                .authorizer
+                .is_authorized(&request, &self.policies.cedar.set, &store);
+        let errors: Vec<Reason> = response
+            .diagnostics()
+            .errors()
+            .map(|e| Reason::message(format!("a policy failed to evaluate: {e}")))
+            .collect();
+        if !errors.is_empty() {
+            return Ok(ActionDecision {
+                allowed: false,
+                product: None,
+                reasons: errors,
+            });
+        }
+        let allowed = response.decision() == CedarDecision::Allow;
+        let mut reasons: Vec<Reason> = response
+            .diagnostics()
+            .reason()
+            .map(|p| Reason {
+                policy: Some(p.to_string()),
+                message: format!(
+                    "policy `{p}` {} `{action}`",
+                    if allowed { "permits" } else { "forbids" }
+                ),
+            })
+            .collect();
+        if reasons.is_empty() {
+            reasons.push(Reason::message(format!(
+                "no policy permits `{action}` on `{}`",
+                resource.kind
+            )));
+        }
+        Ok(ActionDecision {
+            allowed,
+            product: None,
+            reasons,
+        })
+    }
+}
