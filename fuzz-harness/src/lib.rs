@@ -78,6 +78,7 @@ fn snapshot() -> &'static Snapshot {
             mesh: repo().join("testdata/mesh"),
             policies: None,
             limits: LimitArgs::default(),
+            principals: None,
         };
         match Snapshot::build(&sources) {
             Ok(snapshot) => snapshot,
