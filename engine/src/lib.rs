@@ -15,6 +15,7 @@ pub mod check;
 pub mod contract;
 pub mod diff;
 pub mod error;
+pub mod export;
 pub mod impact;
 pub mod mesh;
 pub mod mesh_rules;
