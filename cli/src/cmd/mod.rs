@@ -5,6 +5,7 @@ mod base;
 pub mod check;
 pub mod diff;
 pub mod entities;
+pub mod export;
 mod gate;
 mod impact;
 pub mod inspect;
