@@ -39,6 +39,8 @@ enum Command {
     Inspect(cmd::inspect::InspectArgs),
     /// Decide whether a principal may read a product, which columns are masked, which rows filtered.
     Authorize(cmd::authorize::AuthorizeArgs),
+    /// Compile the mesh's access decisions into an engine's own policies (Snowflake, Unity Catalog).
+    Export(cmd::export::ExportArgs),
     /// Print the Cedar entities Charter builds from a mesh (for Cedar's own tooling).
     Entities(cmd::entities::EntitiesArgs),
     /// Check a policy pack: Rego compiles and follows the conventions, Cedar validates, settings are well formed.
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => cmd::diff::run(args),
         Command::Authorize(args) => cmd::authorize::run(args),
         Command::Entities(args) => cmd::entities::run(args),
+        Command::Export(args) => cmd::export::run(args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Test(args) => cmd::test::run(args),
         Command::Rules(args) => cmd::rules::run(args),

@@ -18,6 +18,7 @@ pub mod check;
 pub mod contract;
 pub mod diff;
 pub mod error;
+pub mod export;
 pub mod fsread;
 pub mod impact;
 pub mod mesh;

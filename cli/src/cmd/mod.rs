@@ -7,6 +7,7 @@ pub mod check;
 pub mod diff;
 mod duration;
 pub mod entities;
+pub mod export;
 mod gate;
 mod impact;
 pub mod inspect;

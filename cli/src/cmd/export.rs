@@ -1,0 +1,156 @@
+//! `charter export`: the mesh's access decisions compiled into an engine's own policies,
+//! and `--check`: drift per table between a previous export and what the mesh implies now.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use charter_engine::export::{ExportedFile, compile, snowflake, unity};
+use charter_engine::mesh::Mesh;
+use clap::{Args, ValueEnum};
+
+/// Arguments of `charter export`.
+#[derive(Args, Debug)]
+#[command(
+    group = clap::ArgGroup::new("mode").required(true).args(["output", "check"]),
+    after_help = "Examples:\n  charter export --target snowflake --mesh testdata/mesh --output deploy/\n  charter export --target snowflake --mesh testdata/mesh --check deploy/\n\nExit codes: 0 written (or no drift), 1 drift or a refused table, 2 could not export."
+)]
+pub struct ExportArgs {
+    /// The engine to compile for.
+    #[arg(long, value_enum)]
+    pub target: ExportTarget,
+    /// The mesh: a folder of data-product contracts.
+    #[arg(long, value_name = "DIR")]
+    pub mesh: PathBuf,
+    /// A policy folder to use instead of the embedded default pack.
+    #[arg(long, value_name = "DIR")]
+    pub policies: Option<PathBuf>,
+    /// Where to write the files (`<target>/<catalog.schema.table>.sql`).
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Compare a previous export in DIR with what the mesh implies now; exit 1 on drift.
+    #[arg(long, value_name = "DIR")]
+    pub check: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
+}
+
+/// Export targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportTarget {
+    /// Snowflake masking and row access policies, grants.
+    Snowflake,
+    /// Databricks Unity Catalog masks, row filters, grants.
+    Unity,
+}
+
+/// Runs `charter export`.
+pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let pack = crate::policies::load(
+        args.policies.as_deref(),
+        args.limits.follow_external_symlinks,
+    )?;
+    let mesh = Mesh::load(
+        &args.mesh,
+        &args.limits.load_options(),
+        &args.limits.reader(pack.settings()),
+    )
+    .with_context(|| format!("cannot load the mesh in `{}`", args.mesh.display()))?;
+    let model = compile(&pack, &mesh).context("cannot export")?;
+    let files = match args.target {
+        ExportTarget::Snowflake => snowflake::render(&model),
+        ExportTarget::Unity => unity::render(&model),
+    };
+    let mut err = std::io::stderr().lock();
+    for refusal in &model.refused {
+        writeln!(err, "refused: {}", refusal.message)?;
+    }
+    let refused = !model.refused.is_empty();
+    if let Some(dir) = &args.check {
+        let drift = check(dir, &files, args.target)?;
+        let mut out = std::io::stdout().lock();
+        for (table, what) in &drift {
+            writeln!(out, "drift: {table}: {what}")?;
+        }
+        writeln!(
+            out,
+            "{} table(s) checked, {} drifted",
+            files.len(),
+            drift.len()
+        )?;
+        return Ok(if drift.is_empty() && !refused {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    if let Some(dir) = &args.output {
+        for file in &files {
+            let path = dir.join(&file.path);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create `{}`", parent.display()))?;
+            }
+            std::fs::write(&path, &file.text)
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+        }
+        writeln!(
+            std::io::stdout().lock(),
+            "{} file(s) written to {}",
+            files.len(),
+            dir.display()
+        )?;
+    }
+    Ok(if refused {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Drift per table: missing, changed (the revision line aside) or no longer implied.
+fn check(
+    dir: &Path,
+    files: &[ExportedFile],
+    target: ExportTarget,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let body = |text: &str| {
+        text.split_once('\n')
+            .map_or(String::new(), |(_, rest)| rest.to_owned())
+    };
+    let mut drift = BTreeMap::new();
+    for file in files {
+        match std::fs::read_to_string(dir.join(&file.path)) {
+            Ok(deployed) if body(&deployed) == body(&file.text) => {}
+            Ok(_) => {
+                drift.insert(
+                    file.table.clone(),
+                    "differs from what the mesh implies".to_owned(),
+                );
+            }
+            Err(_) => {
+                drift.insert(file.table.clone(), "not exported".to_owned());
+            }
+        }
+    }
+    let sub = dir.join(match target {
+        ExportTarget::Snowflake => "snowflake",
+        ExportTarget::Unity => "unity",
+    });
+    if let Ok(entries) = std::fs::read_dir(&sub) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(table) = name.strip_suffix(".sql")
+                && !files.iter().any(|f| f.table == table)
+            {
+                drift.insert(
+                    table.to_owned(),
+                    "exported but no longer governed by the mesh".to_owned(),
+                );
+            }
+        }
+    }
+    Ok(drift)
+}
