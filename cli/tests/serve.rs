@@ -15,6 +15,8 @@ mod common;
 mod harness;
 #[path = "serve/hostile.rs"]
 mod hostile;
+#[path = "serve/http_lifecycle.rs"]
+mod http_lifecycle;
 #[path = "serve/lifecycle.rs"]
 mod lifecycle;
 #[path = "serve/limits.rs"]

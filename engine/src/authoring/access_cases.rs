@@ -16,6 +16,7 @@
 //!       product: { id: sales.orders }     # or { table: lake.sales.orders }
 //!       columns: [order_id, email]
 //!       dialect: trino                    # optional
+//!     action: write                       # optional: a product action other than `query`
 //!     expect:
 //!       decision: allow                   # allow | partial | deny
 //!       product: allow                    # optional: allow | deny
@@ -25,6 +26,10 @@
 //!         email: { effect: mask, mask_method: hash, reasons: [read-pii-column-masked] }
 //!       row_filters: ["\"region\" = 'eu'"]  # optional: the filters' SQL, in order
 //! ```
+//!
+//! A case with an `action` (`write`, `manage`, …) asks that Cedar action on the whole
+//! product instead of a query: its `expect` takes `decision` (allow or deny), `product_id`
+//! and `reasons` only.
 //!
 //! A reason matches when it is a substring of a determining policy's `@id` or of a reason's
 //! message. This is the format of the engine's own access tests (`testdata/access/`),
@@ -38,8 +43,8 @@ use serde::Deserialize;
 
 use super::test_report::{TestKind, TestResult, TestStatus, test_id};
 use crate::access::{
-    AccessEngine, AccessPolicies, AccessRequest, ColumnEffect, Decision, MaskMethod, Outcome,
-    ProductEffect, Reason,
+    AccessEngine, AccessPolicies, AccessRequest, ActionDecision, ColumnEffect, Decision,
+    MaskMethod, Outcome, ProductEffect, Reason,
 };
 use crate::contract::{LineIndex, ReaderSettings, read};
 use crate::mesh::{Loaded, Mesh, ParseFailure};
@@ -70,6 +75,9 @@ pub struct AccessCase {
     pub name: String,
     /// The request.
     pub request: AccessRequest,
+    /// A product action other than `query` (e.g. `write`, `manage`) to ask instead.
+    #[serde(default)]
+    pub action: Option<String>,
     /// The decision expected.
     pub expect: AccessExpect,
 }
@@ -190,9 +198,19 @@ pub(crate) fn run(
             Err(e) => vec![format!(
                 "the access engine cannot be built for this mesh: {e}"
             )],
-            Ok(engine) => match engine.decide(&case.request) {
-                Ok(decision) => check(&case.expect, &decision),
-                Err(e) => vec![format!("the request is refused: {e}")],
+            Ok(engine) => match case.action.as_deref() {
+                None | Some("query") => match engine.decide(&case.request) {
+                    Ok(decision) => check(&case.expect, &decision),
+                    Err(e) => vec![format!("the request is refused: {e}")],
+                },
+                Some(action) => match engine.decide_action(
+                    &case.request.principal,
+                    &case.request.product,
+                    action,
+                ) {
+                    Ok(decision) => check_action(&case.expect, &decision),
+                    Err(e) => vec![format!("the request is refused: {e}")],
+                },
             },
         };
         results.push(TestResult {
@@ -235,6 +253,47 @@ fn reasons_text(reasons: &[Reason]) -> String {
         })
         .collect();
     format!("[{}]", items.join(", "))
+}
+
+/// What a product action's answer gets wrong; expectations about columns, masks and row
+/// filters mean nothing for it and are reported as such.
+fn check_action(expect: &AccessExpect, d: &ActionDecision) -> Vec<String> {
+    let mut problems = Vec::new();
+    let got = if d.allowed {
+        Outcome::Allow
+    } else {
+        Outcome::Deny
+    };
+    if got != expect.decision {
+        problems.push(format!(
+            "expected decision {}, got {} (reasons: {})",
+            expect.decision.as_str(),
+            got.as_str(),
+            reasons_text(&d.reasons)
+        ));
+    }
+    if let Some(id) = &expect.product_id
+        && d.product.as_deref() != Some(id.as_str())
+    {
+        problems.push(format!(
+            "expected product id `{id}`, got {:?}",
+            d.product.as_deref().unwrap_or("none")
+        ));
+    }
+    for wanted in &expect.reasons {
+        if !has_reason(&d.reasons, wanted) {
+            problems.push(format!(
+                "expected a reason matching `{wanted}`, got {}",
+                reasons_text(&d.reasons)
+            ));
+        }
+    }
+    if expect.product.is_some() || expect.columns.is_some() || expect.row_filters.is_some() {
+        problems.push(
+            "a product action has no product effect, columns or row filters to expect".to_owned(),
+        );
+    }
+    problems
 }
 
 /// What the decision gets wrong, one sentence per expectation.
