@@ -131,171 +131,251 @@ pub fn unreadable(report: &mut Report, file: &str, why: &str) {
 /// on the date `today` (`YYYY-MM-DD`): marks waived findings, adds `waiver/*` findings
 /// and the waiver statuses, and recomputes the figures.
 pub fn apply(report: &mut Report, file: &str, text: &str, settings: &WaiverSettings, today: &str) {
-    let mut findings = Vec::new();
-    let mut problem = |rule: &str, severity, line: u32, message: String| {
-        findings.push(Finding {
-            rule: rule.to_owned(),
-            severity,
-            message,
-            product: None,
-            domain: None,
-            file: file.to_owned(),
-            line,
-            waiver: None,
-        });
+    let mut problems = Problems {
+        file,
+        findings: Vec::new(),
     };
-    let Ok(today) = today.parse::<Date>() else {
-        problem(
-            rules::INVALID,
-            Severity::Error,
-            1,
-            format!("cannot tell today's date from `{today}`"),
-        );
-        report.add_findings(findings);
+    let Some((today, parsed)) = parse(text, today, &mut problems) else {
+        report.add_findings(problems.findings);
         return;
-    };
-    let parsed: File = match yaml_serde::from_str(text) {
-        Ok(file) => file,
-        Err(e) => {
-            let e = crate::contract::yaml_error(&e, "not a valid waivers file");
-            problem(rules::INVALID, Severity::Error, e.line, e.message);
-            report.add_findings(findings);
-            return;
-        }
     };
     let index = LineIndex::build(text);
     let mut statuses = Vec::new();
     for (i, entry) in parsed.waivers.iter().enumerate() {
-        let line = index.line(&format!("waivers[{i}]")).unwrap_or(1);
-        let at = |key: &str| index.line(&format!("waivers[{i}].{key}")).unwrap_or(line);
-        let label = format!("waiver for `{}` on `{}`", entry.rule, entry.product);
-        let missing: Vec<&str> = [
-            (
-                "reason",
-                entry.reason.as_deref().is_none_or(|s| s.trim().is_empty()),
-            ),
-            (
-                "approved_by",
-                entry
-                    .approved_by
-                    .as_deref()
-                    .is_none_or(|s| s.trim().is_empty()),
-            ),
-            ("expires", entry.expires.is_none()),
-        ]
-        .into_iter()
-        .filter_map(|(key, absent)| absent.then_some(key))
-        .collect();
-        if !missing.is_empty() {
-            problem(
-                rules::INCOMPLETE,
-                Severity::Error,
-                line,
-                format!(
-                    "{label} has no {}; every waiver needs a reason, an approver and an expiry date",
-                    missing.join(", ")
-                ),
-            );
-            continue;
-        }
-        let expires_text = match &entry.expires {
-            Some(yaml_serde::Value::String(s)) => s.clone(),
-            Some(other) => yaml_serde::to_string(other)
-                .unwrap_or_default()
-                .trim()
-                .to_owned(),
-            None => String::new(),
+        let place = Place {
+            index: &index,
+            i,
+            line: index.line(&format!("waivers[{i}]")).unwrap_or(1),
         };
-        let Ok(expires) = expires_text.parse::<Date>() else {
-            problem(
-                rules::INVALID,
-                Severity::Error,
-                at("expires"),
-                format!("{label}: expiry `{expires_text}` is not a date (expected `YYYY-MM-DD`)"),
-            );
+        let Some(checked) = check_entry(entry, &place, today, settings, &mut problems) else {
             continue;
         };
-        let (rule, product) = match (glob(&entry.rule), glob(&entry.product)) {
-            (Ok(rule), Ok(product)) => (rule, product),
-            (Err(e), _) | (_, Err(e)) => {
-                problem(
-                    rules::INVALID,
-                    Severity::Error,
-                    line,
-                    format!("{label}: {e}"),
+        let mut status = checked.status;
+        if let Some((rule, product)) = checked.live {
+            status.matched = mark(report, &rule, &product, &status);
+            if status.matched == 0 {
+                problems.add(
+                    rules::UNUSED,
+                    Severity::Warning,
+                    place.line,
+                    format!("{} matches no finding; remove it", label(entry)),
                 );
-                continue;
             }
-        };
-        let days_left = i64::from((expires - today).get_days());
-        let mut status = WaiverStatus {
-            rule: entry.rule.clone(),
-            product: entry.product.clone(),
-            reason: entry.reason.clone().unwrap_or_default(),
-            approved_by: entry.approved_by.clone().unwrap_or_default(),
-            expires: expires.to_string(),
-            days_left,
-            matched: 0,
-            file: file.to_owned(),
-            line,
-        };
-        if days_left < 0 {
-            problem(
-                rules::EXPIRED,
-                Severity::Error,
-                at("expires"),
-                format!(
-                    "{label} expired on {expires} ({} days ago); renew it with a new approval or fix the findings",
-                    -days_left
-                ),
-            );
-            statuses.push(status);
-            continue;
-        }
-        if days_left > settings.max_days {
-            problem(
-                rules::TOO_LONG,
-                Severity::Error,
-                at("expires"),
-                format!(
-                    "{label} expires on {expires}, {days_left} days out; waivers may run at most {} days",
-                    settings.max_days
-                ),
-            );
-            statuses.push(status);
-            continue;
-        }
-        let waived = Waived {
-            reason: status.reason.clone(),
-            approved_by: status.approved_by.clone(),
-            expires: status.expires.clone(),
-        };
-        for finding in &mut report.findings {
-            let waivable = finding.waiver.is_none() && !finding.rule.starts_with("waiver/");
-            if waivable
-                && rule.is_match(&finding.rule)
-                && finding
-                    .product
-                    .as_deref()
-                    .is_some_and(|p| product.is_match(p))
-            {
-                finding.waiver = Some(waived.clone());
-                status.matched += 1;
-            }
-        }
-        if status.matched == 0 {
-            problem(
-                rules::UNUSED,
-                Severity::Warning,
-                line,
-                format!("{label} matches no finding; remove it"),
-            );
         }
         statuses.push(status);
     }
     report.waivers = statuses;
     describe_rules(report);
-    report.add_findings(findings);
+    report.add_findings(problems.findings);
+}
+
+/// The `waiver/*` findings of one waivers file, as they are found.
+struct Problems<'a> {
+    file: &'a str,
+    findings: Vec<Finding>,
+}
+
+impl Problems<'_> {
+    fn add(&mut self, rule: &str, severity: Severity, line: u32, message: String) {
+        self.findings.push(Finding {
+            rule: rule.to_owned(),
+            severity,
+            message,
+            product: None,
+            domain: None,
+            file: self.file.to_owned(),
+            line,
+            waiver: None,
+        });
+    }
+}
+
+/// Where entry `i` is in the file: its own line, and the line of one of its keys.
+struct Place<'a> {
+    index: &'a LineIndex,
+    i: usize,
+    line: u32,
+}
+
+impl Place<'_> {
+    fn at(&self, key: &str) -> u32 {
+        self.index
+            .line(&format!("waivers[{}].{key}", self.i))
+            .unwrap_or(self.line)
+    }
+}
+
+/// An entry that passed its checks: its status, and its rule and product matchers when
+/// it is live (neither expired nor too long).
+struct Checked {
+    status: WaiverStatus,
+    live: Option<(GlobMatcher, GlobMatcher)>,
+}
+
+fn label(entry: &Entry) -> String {
+    format!("waiver for `{}` on `{}`", entry.rule, entry.product)
+}
+
+/// Today's date and the file's entries, or `None` with the problem recorded.
+fn parse(text: &str, today: &str, problems: &mut Problems<'_>) -> Option<(Date, File)> {
+    let Ok(date) = today.parse::<Date>() else {
+        problems.add(
+            rules::INVALID,
+            Severity::Error,
+            1,
+            format!("cannot tell today's date from `{today}`"),
+        );
+        return None;
+    };
+    match yaml_serde::from_str(text) {
+        Ok(file) => Some((date, file)),
+        Err(e) => {
+            let e = crate::contract::yaml_error(&e, "not a valid waivers file");
+            problems.add(rules::INVALID, Severity::Error, e.line, e.message);
+            None
+        }
+    }
+}
+
+/// The keys an entry lacks of `reason`, `approved_by` and `expires`.
+fn missing_keys(entry: &Entry) -> Vec<&'static str> {
+    let blank = |s: &Option<String>| s.as_deref().is_none_or(|s| s.trim().is_empty());
+    [
+        ("reason", blank(&entry.reason)),
+        ("approved_by", blank(&entry.approved_by)),
+        ("expires", entry.expires.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(key, absent)| absent.then_some(key))
+    .collect()
+}
+
+/// The entry's expiry as written (a YAML date may come back as a string or a scalar).
+fn expiry_text(entry: &Entry) -> String {
+    match &entry.expires {
+        Some(yaml_serde::Value::String(s)) => s.clone(),
+        Some(other) => yaml_serde::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        None => String::new(),
+    }
+}
+
+/// Checks one entry: complete, a date, valid globs (else `None`, the problem recorded);
+/// expired or too long (a status that waives nothing); or live.
+fn check_entry(
+    entry: &Entry,
+    place: &Place<'_>,
+    today: Date,
+    settings: &WaiverSettings,
+    problems: &mut Problems<'_>,
+) -> Option<Checked> {
+    let label = label(entry);
+    let missing = missing_keys(entry);
+    if !missing.is_empty() {
+        problems.add(
+            rules::INCOMPLETE,
+            Severity::Error,
+            place.line,
+            format!(
+                "{label} has no {}; every waiver needs a reason, an approver and an expiry date",
+                missing.join(", ")
+            ),
+        );
+        return None;
+    }
+    let expires_text = expiry_text(entry);
+    let Ok(expires) = expires_text.parse::<Date>() else {
+        problems.add(
+            rules::INVALID,
+            Severity::Error,
+            place.at("expires"),
+            format!("{label}: expiry `{expires_text}` is not a date (expected `YYYY-MM-DD`)"),
+        );
+        return None;
+    };
+    let matchers = match (glob(&entry.rule), glob(&entry.product)) {
+        (Ok(rule), Ok(product)) => (rule, product),
+        (Err(e), _) | (_, Err(e)) => {
+            problems.add(
+                rules::INVALID,
+                Severity::Error,
+                place.line,
+                format!("{label}: {e}"),
+            );
+            return None;
+        }
+    };
+    let days_left = i64::from((expires - today).get_days());
+    let status = WaiverStatus {
+        rule: entry.rule.clone(),
+        product: entry.product.clone(),
+        reason: entry.reason.clone().unwrap_or_default(),
+        approved_by: entry.approved_by.clone().unwrap_or_default(),
+        expires: expires.to_string(),
+        days_left,
+        matched: 0,
+        file: problems.file.to_owned(),
+        line: place.line,
+    };
+    let refusal = if days_left < 0 {
+        Some((
+            rules::EXPIRED,
+            format!(
+                "{label} expired on {expires} ({} days ago); renew it with a new approval or fix the findings",
+                -days_left
+            ),
+        ))
+    } else if days_left > settings.max_days {
+        Some((
+            rules::TOO_LONG,
+            format!(
+                "{label} expires on {expires}, {days_left} days out; waivers may run at most {} days",
+                settings.max_days
+            ),
+        ))
+    } else {
+        None
+    };
+    let live = match refusal {
+        Some((rule, message)) => {
+            problems.add(rule, Severity::Error, place.at("expires"), message);
+            None
+        }
+        None => Some(matchers),
+    };
+    Some(Checked { status, live })
+}
+
+/// Marks the findings a live waiver matches (not already waived, not `waiver/*`) and
+/// returns how many it matched.
+fn mark(
+    report: &mut Report,
+    rule: &GlobMatcher,
+    product: &GlobMatcher,
+    status: &WaiverStatus,
+) -> usize {
+    let waived = Waived {
+        reason: status.reason.clone(),
+        approved_by: status.approved_by.clone(),
+        expires: status.expires.clone(),
+    };
+    let mut matched = 0;
+    for finding in &mut report.findings {
+        let waivable = finding.waiver.is_none() && !finding.rule.starts_with("waiver/");
+        if waivable
+            && rule.is_match(&finding.rule)
+            && finding
+                .product
+                .as_deref()
+                .is_some_and(|p| product.is_match(p))
+        {
+            finding.waiver = Some(waived.clone());
+            matched += 1;
+        }
+    }
+    matched
 }
 
 /// Titles and remediations of the `waiver/*` rules, for SARIF and the HTML report.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use charter_engine::access::{
     AccessEngine, AccessPolicies, AccessRequest, ColumnEffect, Decision, Dialect, Directory,
-    Outcome, PolicyOutcome, Principal, ProductEffect, ProductRef, Reason,
+    Explanation, Outcome, PolicyOutcome, Principal, ProductEffect, ProductRef, Reason,
 };
 use charter_engine::mesh::Mesh;
 use clap::{Args, ValueEnum};
@@ -234,6 +234,43 @@ fn write_text(
     d: &Decision,
     paint: &Paint,
 ) -> io::Result<()> {
+    write_summary(out, request, d, paint)?;
+    write_effects(out, d, paint)?;
+    if !d.row_filters.is_empty() {
+        writeln!(out, "row filters (AND into WHERE, {}):", d.dialect)?;
+        for filter in &d.row_filters {
+            match &filter.reason {
+                Some(reason) => writeln!(
+                    out,
+                    "  {}  {}",
+                    filter.sql.style(paint.strong),
+                    reason.style(paint.dim)
+                )?,
+                None => writeln!(out, "  {}", filter.sql.style(paint.strong))?,
+            }
+        }
+    }
+    if let Some(explanation) = &d.explanation {
+        write_explanation(out, explanation, paint)?;
+    }
+    writeln!(
+        out,
+        "{}",
+        format!(
+            "decision {}  policies {}  mesh {}",
+            d.decision_id, d.revision.policies, d.revision.mesh
+        )
+        .style(paint.dim)
+    )
+}
+
+/// `allow: `ana` may query `sales.orders``, or what is denied.
+fn write_summary(
+    out: &mut dyn Write,
+    request: &AccessRequest,
+    d: &Decision,
+    paint: &Paint,
+) -> io::Result<()> {
     let product = d
         .product
         .id
@@ -258,8 +295,11 @@ fn write_text(
         out,
         "{}: {summary}",
         d.decision.as_str().style(paint.outcome(d.decision))
-    )?;
+    )
+}
 
+/// The product's effect and reasons, then each column's effect, mask and reasons.
+fn write_effects(out: &mut dyn Write, d: &Decision, paint: &Paint) -> io::Result<()> {
     let width = d
         .columns
         .iter()
@@ -302,70 +342,55 @@ fn write_text(
             writeln!(out, "  {:<width$}         {line}", "")?;
         }
     }
-    if !d.row_filters.is_empty() {
-        writeln!(out, "row filters (AND into WHERE, {}):", d.dialect)?;
-        for filter in &d.row_filters {
-            match &filter.reason {
-                Some(reason) => writeln!(
-                    out,
-                    "  {}  {}",
-                    filter.sql.style(paint.strong),
-                    reason.style(paint.dim)
-                )?,
-                None => writeln!(out, "  {}", filter.sql.style(paint.strong))?,
-            }
-        }
-    }
-    if let Some(explanation) = &d.explanation {
-        writeln!(out, "explain:")?;
-        for evaluation in &explanation.evaluations {
-            let answer = if evaluation.allowed {
-                "allow".style(paint.allow)
-            } else {
-                "deny".style(paint.deny)
+    Ok(())
+}
+
+/// `--explain`: every Cedar evaluation, each policy's outcome with its file and line.
+fn write_explanation(
+    out: &mut dyn Write,
+    explanation: &Explanation,
+    paint: &Paint,
+) -> io::Result<()> {
+    writeln!(out, "explain:")?;
+    for evaluation in &explanation.evaluations {
+        let answer = if evaluation.allowed {
+            "allow".style(paint.allow)
+        } else {
+            "deny".style(paint.deny)
+        };
+        writeln!(
+            out,
+            "  {} on {}: {answer}",
+            evaluation.action.style(paint.strong),
+            evaluation.resource
+        )?;
+        let id_width = evaluation
+            .policies
+            .iter()
+            .map(|p| p.id.chars().count())
+            .max()
+            .unwrap_or(0);
+        for policy in &evaluation.policies {
+            let outcome = format!("{:<9}", policy.outcome.as_str());
+            let outcome = match policy.outcome {
+                PolicyOutcome::Satisfied => outcome.style(paint.strong).to_string(),
+                PolicyOutcome::Errored => outcome.style(paint.deny).to_string(),
+                PolicyOutcome::Skipped => outcome.style(paint.dim).to_string(),
             };
             writeln!(
                 out,
-                "  {} on {}: {answer}",
-                evaluation.action.style(paint.strong),
-                evaluation.resource
+                "    {outcome}  {:<6}  {:<id_width$}  {}:{}{}",
+                policy.effect,
+                policy.id,
+                policy.file,
+                policy.line,
+                policy
+                    .error
+                    .as_deref()
+                    .map(|e| format!("  {e}"))
+                    .unwrap_or_default()
             )?;
-            let id_width = evaluation
-                .policies
-                .iter()
-                .map(|p| p.id.chars().count())
-                .max()
-                .unwrap_or(0);
-            for policy in &evaluation.policies {
-                let outcome = format!("{:<9}", policy.outcome.as_str());
-                let outcome = match policy.outcome {
-                    PolicyOutcome::Satisfied => outcome.style(paint.strong).to_string(),
-                    PolicyOutcome::Errored => outcome.style(paint.deny).to_string(),
-                    PolicyOutcome::Skipped => outcome.style(paint.dim).to_string(),
-                };
-                writeln!(
-                    out,
-                    "    {outcome}  {:<6}  {:<id_width$}  {}:{}{}",
-                    policy.effect,
-                    policy.id,
-                    policy.file,
-                    policy.line,
-                    policy
-                        .error
-                        .as_deref()
-                        .map(|e| format!("  {e}"))
-                        .unwrap_or_default()
-                )?;
-            }
         }
     }
-    writeln!(
-        out,
-        "{}",
-        format!(
-            "decision {}  policies {}  mesh {}",
-            d.decision_id, d.revision.policies, d.revision.mesh
-        )
-        .style(paint.dim)
-    )
+    Ok(())
 }

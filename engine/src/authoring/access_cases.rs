@@ -43,8 +43,8 @@ use serde::Deserialize;
 
 use super::test_report::{TestKind, TestResult, TestStatus, test_id};
 use crate::access::{
-    AccessEngine, AccessPolicies, AccessRequest, ActionDecision, ColumnEffect, Decision,
-    MaskMethod, Outcome, ProductEffect, Reason,
+    AccessEngine, AccessPolicies, AccessRequest, ActionDecision, ColumnDecision, ColumnEffect,
+    Decision, MaskMethod, Outcome, ProductEffect, Reason,
 };
 use crate::contract::{LineIndex, ReaderSettings, read};
 use crate::mesh::{Loaded, Mesh, ParseFailure};
@@ -264,30 +264,7 @@ fn check_action(expect: &AccessExpect, d: &ActionDecision) -> Vec<String> {
     } else {
         Outcome::Deny
     };
-    if got != expect.decision {
-        problems.push(format!(
-            "expected decision {}, got {} (reasons: {})",
-            expect.decision.as_str(),
-            got.as_str(),
-            reasons_text(&d.reasons)
-        ));
-    }
-    if let Some(id) = &expect.product_id
-        && d.product.as_deref() != Some(id.as_str())
-    {
-        problems.push(format!(
-            "expected product id `{id}`, got {:?}",
-            d.product.as_deref().unwrap_or("none")
-        ));
-    }
-    for wanted in &expect.reasons {
-        if !has_reason(&d.reasons, wanted) {
-            problems.push(format!(
-                "expected a reason matching `{wanted}`, got {}",
-                reasons_text(&d.reasons)
-            ));
-        }
-    }
+    check_outcome(expect, got, d.product.as_deref(), &d.reasons, &mut problems);
     if expect.product.is_some() || expect.columns.is_some() || expect.row_filters.is_some() {
         problems.push(
             "a product action has no product effect, columns or row filters to expect".to_owned(),
@@ -299,14 +276,13 @@ fn check_action(expect: &AccessExpect, d: &ActionDecision) -> Vec<String> {
 /// What the decision gets wrong, one sentence per expectation.
 fn check(expect: &AccessExpect, d: &Decision) -> Vec<String> {
     let mut problems = Vec::new();
-    if d.decision != expect.decision {
-        problems.push(format!(
-            "expected decision {}, got {} (reasons: {})",
-            expect.decision.as_str(),
-            d.decision.as_str(),
-            reasons_text(&d.reasons)
-        ));
-    }
+    check_outcome(
+        expect,
+        d.decision,
+        d.product.id.as_deref(),
+        &d.reasons,
+        &mut problems,
+    );
     if let Some(p) = expect.product
         && d.product.effect != p
     {
@@ -315,25 +291,6 @@ fn check(expect: &AccessExpect, d: &Decision) -> Vec<String> {
             product_effect(p),
             product_effect(d.product.effect)
         ));
-    }
-    if let Some(id) = &expect.product_id
-        && d.product.id.as_ref() != Some(id)
-    {
-        problems.push(format!(
-            "expected product id `{id}`, got {}",
-            d.product
-                .id
-                .as_deref()
-                .map_or_else(|| "none".to_owned(), |i| format!("`{i}`"))
-        ));
-    }
-    for r in &expect.reasons {
-        if !has_reason(&d.reasons, r) {
-            problems.push(format!(
-                "the product's reasons lack `{r}`: {}",
-                reasons_text(&d.reasons)
-            ));
-        }
     }
     if let Some(columns) = &expect.columns {
         let got: Vec<&str> = d.columns.iter().map(|c| c.name.as_str()).collect();
@@ -348,41 +305,8 @@ fn check(expect: &AccessExpect, d: &Decision) -> Vec<String> {
             ));
         }
         for (name, c) in columns {
-            let Some(col) = d.column(name) else { continue };
-            if col.effect != c.effect {
-                problems.push(format!(
-                    "column `{name}`: expected {}, got {} (reasons: {})",
-                    c.effect.as_str(),
-                    col.effect.as_str(),
-                    reasons_text(&col.reasons)
-                ));
-            }
-            if (c.effect == ColumnEffect::Mask || c.mask_method.is_some())
-                && col.mask_method != c.mask_method
-            {
-                problems.push(format!(
-                    "column `{name}`: expected mask method {}, got {}",
-                    method(c.mask_method),
-                    method(col.mask_method)
-                ));
-            }
-            if let Some(expr) = &c.mask_expression
-                && col.mask_expression.as_ref() != Some(expr)
-            {
-                problems.push(format!(
-                    "column `{name}`: expected mask expression `{expr}`, got {}",
-                    col.mask_expression
-                        .as_deref()
-                        .map_or_else(|| "none".to_owned(), |e| format!("`{e}`"))
-                ));
-            }
-            for r in &c.reasons {
-                if !has_reason(&col.reasons, r) {
-                    problems.push(format!(
-                        "column `{name}`: its reasons lack `{r}`: {}",
-                        reasons_text(&col.reasons)
-                    ));
-                }
+            if let Some(col) = d.column(name) {
+                check_column(name, c, col, &mut problems);
             }
         }
     }
@@ -397,6 +321,79 @@ fn check(expect: &AccessExpect, d: &Decision) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The overall decision, the product id and the product's reasons.
+fn check_outcome(
+    expect: &AccessExpect,
+    got: Outcome,
+    product_id: Option<&str>,
+    reasons: &[Reason],
+    problems: &mut Vec<String>,
+) {
+    if got != expect.decision {
+        problems.push(format!(
+            "expected decision {}, got {} (reasons: {})",
+            expect.decision.as_str(),
+            got.as_str(),
+            reasons_text(reasons)
+        ));
+    }
+    if let Some(id) = &expect.product_id
+        && product_id != Some(id.as_str())
+    {
+        problems.push(format!(
+            "expected product id `{id}`, got {}",
+            product_id.map_or_else(|| "none".to_owned(), |i| format!("`{i}`"))
+        ));
+    }
+    for r in &expect.reasons {
+        if !has_reason(reasons, r) {
+            problems.push(format!(
+                "the product's reasons lack `{r}`: {}",
+                reasons_text(reasons)
+            ));
+        }
+    }
+}
+
+/// One column's effect, mask method and expression, and reasons.
+fn check_column(name: &str, c: &ColumnExpect, col: &ColumnDecision, problems: &mut Vec<String>) {
+    if col.effect != c.effect {
+        problems.push(format!(
+            "column `{name}`: expected {}, got {} (reasons: {})",
+            c.effect.as_str(),
+            col.effect.as_str(),
+            reasons_text(&col.reasons)
+        ));
+    }
+    if (c.effect == ColumnEffect::Mask || c.mask_method.is_some())
+        && col.mask_method != c.mask_method
+    {
+        problems.push(format!(
+            "column `{name}`: expected mask method {}, got {}",
+            method(c.mask_method),
+            method(col.mask_method)
+        ));
+    }
+    if let Some(expr) = &c.mask_expression
+        && col.mask_expression.as_ref() != Some(expr)
+    {
+        problems.push(format!(
+            "column `{name}`: expected mask expression `{expr}`, got {}",
+            col.mask_expression
+                .as_deref()
+                .map_or_else(|| "none".to_owned(), |e| format!("`{e}`"))
+        ));
+    }
+    for r in &c.reasons {
+        if !has_reason(&col.reasons, r) {
+            problems.push(format!(
+                "column `{name}`: its reasons lack `{r}`: {}",
+                reasons_text(&col.reasons)
+            ));
+        }
+    }
 }
 
 fn product_effect(effect: ProductEffect) -> &'static str {

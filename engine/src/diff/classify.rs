@@ -176,6 +176,53 @@ fn duration(
 }
 
 fn product_level(old: &Product, new: &Product, out: &mut Vec<Change>) {
+    identity(old, new, out);
+    levels(old, new, out);
+    for (kind, path, what, values) in SET_FIELDS {
+        set_change(out, *kind, path, what, values(old), values(new));
+    }
+    quality(old, new, out);
+}
+
+/// A product-level list compared as a set: its change kind, path, description and values.
+type SetField = (
+    ChangeKind,
+    &'static str,
+    &'static str,
+    fn(&Product) -> &[String],
+);
+
+/// The product-level lists whose change is one kind, whichever way it goes.
+const SET_FIELDS: &[SetField] = &[
+    (ChangeKind::TagsChanged, "tags", "tags changed", |p| &p.tags),
+    (
+        ChangeKind::LineageChanged,
+        "lineage.upstream",
+        "upstream lineage changed",
+        |p| &p.lineage.upstream,
+    ),
+    (
+        ChangeKind::LineageChanged,
+        "lineage.downstream",
+        "downstream lineage changed",
+        |p| &p.lineage.downstream,
+    ),
+    (
+        ChangeKind::AccessChanged,
+        "access.roles",
+        "access roles changed",
+        |p| &p.access.roles,
+    ),
+    (
+        ChangeKind::AccessChanged,
+        "access.policies",
+        "access policies changed",
+        |p| &p.access.policies,
+    ),
+];
+
+/// The product's id, owner and status.
+fn identity(old: &Product, new: &Product, out: &mut Vec<Change>) {
     if old.id != new.id {
         out.push(Change::new(
             ChangeKind::ProductIdChanged,
@@ -219,6 +266,11 @@ fn product_level(old: &Product, new: &Product, out: &mut Vec<Change>) {
             ),
         ));
     }
+}
+
+/// The levels where a direction is worse: classification, retention, freshness,
+/// availability.
+fn levels(old: &Product, new: &Product, out: &mut Vec<Change>) {
     ranked(
         out,
         "classification",
@@ -248,46 +300,10 @@ fn product_level(old: &Product, new: &Product, out: &mut Vec<Change>) {
         ChangeKind::FreshnessShortened,
     );
     availability(old.sla.availability, new.sla.availability, out);
-    set_change(
-        out,
-        ChangeKind::TagsChanged,
-        "tags",
-        "tags changed",
-        &old.tags,
-        &new.tags,
-    );
-    set_change(
-        out,
-        ChangeKind::LineageChanged,
-        "lineage.upstream",
-        "upstream lineage changed",
-        &old.lineage.upstream,
-        &new.lineage.upstream,
-    );
-    set_change(
-        out,
-        ChangeKind::LineageChanged,
-        "lineage.downstream",
-        "downstream lineage changed",
-        &old.lineage.downstream,
-        &new.lineage.downstream,
-    );
-    set_change(
-        out,
-        ChangeKind::AccessChanged,
-        "access.roles",
-        "access roles changed",
-        &old.access.roles,
-        &new.access.roles,
-    );
-    set_change(
-        out,
-        ChangeKind::AccessChanged,
-        "access.policies",
-        "access policies changed",
-        &old.access.policies,
-        &new.access.policies,
-    );
+}
+
+/// The quality checks, compared as a set.
+fn quality(old: &Product, new: &Product, out: &mut Vec<Change>) {
     let checks = |p: &Product| {
         let mut all: Vec<String> = p.quality.iter().map(|q| format!("{q:?}")).collect();
         all.sort();

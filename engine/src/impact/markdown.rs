@@ -7,7 +7,7 @@
 
 use std::io::{self, Write};
 
-use super::model::{ChangeKind, Figures, Impact};
+use super::model::{Change, ChangeKind, Figures, Impact};
 use super::{domain_label, figures_line, totals_line};
 use crate::report::RenderOptions;
 use crate::report::render::{MARKDOWN_MAX_ROWS as MAX_ROWS, count, markdown_cell, markdown_code};
@@ -17,6 +17,17 @@ pub(super) fn render(
     options: &RenderOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    headline(impact, out)?;
+    if !impact.domains.is_empty() {
+        domain_table(impact, out)?;
+        rule_table(impact, out)?;
+        changes(impact, out)?;
+    }
+    footer(impact, options, out)
+}
+
+/// The title, a status mark with the totals, and the compliance before and after.
+fn headline(impact: &Impact, out: &mut dyn Write) -> io::Result<()> {
     let t = &impact.totals;
     let status = if t.added.errors > 0 || t.raised > 0 {
         "❌"
@@ -35,11 +46,10 @@ pub(super) fn render(
         figures_line(&impact.before),
         figures_line(&impact.after)
     )?;
-    writeln!(out)?;
-    if impact.domains.is_empty() {
-        return footer(impact, options, out);
-    }
+    writeln!(out)
+}
 
+fn domain_table(impact: &Impact, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "| Domain | Added errors | Added warnings | Removed | Re-graded | Score before | Score after |"
@@ -62,8 +72,10 @@ pub(super) fn render(
             score(&d.after)
         )?;
     }
-    writeln!(out)?;
+    writeln!(out)
+}
 
+fn rule_table(impact: &Impact, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "| Rule | Added | Removed | Re-graded |")?;
     writeln!(out, "| :--- | ---: | ---: | ---: |")?;
     for r in &impact.rules {
@@ -76,8 +88,11 @@ pub(super) fn render(
             r.totals.raised + r.totals.lowered
         )?;
     }
-    writeln!(out)?;
+    writeln!(out)
+}
 
+/// Each domain's changes, at most [`MAX_ROWS`] in all, folded in a `<details>` block.
+fn changes(impact: &Impact, out: &mut dyn Write) -> io::Result<()> {
     let total: usize = impact.domains.iter().map(|d| d.changes.len()).sum();
     writeln!(out, "<details>")?;
     writeln!(
@@ -96,23 +111,7 @@ pub(super) fn render(
         writeln!(out, "| Change | Severity | Rule | Location | Message |")?;
         writeln!(out, "| --- | --- | --- | --- | --- |")?;
         for c in d.changes.iter().take(MAX_ROWS - shown) {
-            let change = match c.kind {
-                ChangeKind::Added => "➕ added",
-                ChangeKind::Removed => "➖ removed",
-                ChangeKind::SeverityChanged => "🔁 re-graded",
-            };
-            let severity = match c.previous_severity {
-                Some(previous) => format!("{previous} → {}", c.severity),
-                None => c.severity.to_string(),
-            };
-            writeln!(
-                out,
-                "| {change} | {severity}{} | {} | {} | {} |",
-                if c.waived { " (waived)" } else { "" },
-                code(&c.rule),
-                code(&format!("{}:{}", c.file, c.line)),
-                cell(&c.message)
-            )?;
+            change_row(c, out)?;
             shown += 1;
         }
         writeln!(out)?;
@@ -126,8 +125,27 @@ pub(super) fn render(
         writeln!(out)?;
     }
     writeln!(out, "</details>")?;
-    writeln!(out)?;
-    footer(impact, options, out)
+    writeln!(out)
+}
+
+fn change_row(c: &Change, out: &mut dyn Write) -> io::Result<()> {
+    let change = match c.kind {
+        ChangeKind::Added => "➕ added",
+        ChangeKind::Removed => "➖ removed",
+        ChangeKind::SeverityChanged => "🔁 re-graded",
+    };
+    let severity = match c.previous_severity {
+        Some(previous) => format!("{previous} → {}", c.severity),
+        None => c.severity.to_string(),
+    };
+    writeln!(
+        out,
+        "| {change} | {severity}{} | {} | {} | {} |",
+        if c.waived { " (waived)" } else { "" },
+        code(&c.rule),
+        code(&format!("{}:{}", c.file, c.line)),
+        cell(&c.message)
+    )
 }
 
 fn footer(impact: &Impact, options: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {

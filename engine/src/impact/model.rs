@@ -261,110 +261,13 @@ impl Impact {
     /// ```
     #[must_use]
     pub fn compare(old: &Report, new: &Report) -> Self {
-        let mut changes: Vec<(Option<&str>, Change)> = Vec::new();
-        let mut unpaired_old: Vec<Option<&Finding>> = old.findings.iter().map(Some).collect();
-        let mut unpaired_new: Vec<&Finding> = Vec::new();
-
-        let mut by_key: HashMap<Key<'_>, VecDeque<usize>> = HashMap::new();
-        for (i, f) in old.findings.iter().enumerate() {
-            by_key.entry(key(f)).or_default().push_back(i);
-        }
-        // Both lists are in file, line order: popping the front pairs the k-th occurrence of a
-        // key in the old report with its k-th occurrence in the new one.
-        for f in &new.findings {
-            let paired = by_key
-                .get_mut(&key(f))
-                .and_then(VecDeque::pop_front)
-                .and_then(|i| unpaired_old.get_mut(i).and_then(Option::take));
-            match paired {
-                Some(o) => {
-                    if o.severity != f.severity {
-                        changes.push((
-                            f.domain.as_deref(),
-                            Change::new(ChangeKind::SeverityChanged, f, Some(o.severity)),
-                        ));
-                    }
-                }
-                None => unpaired_new.push(f),
-            }
-        }
-
-        let mut by_line: HashMap<(&str, Option<&str>, &str, u32), VecDeque<usize>> = HashMap::new();
-        for (i, f) in unpaired_old.iter().enumerate() {
-            if let Some(f) = f {
-                by_line
-                    .entry((&f.rule, f.product.as_deref(), &f.file, f.line))
-                    .or_default()
-                    .push_back(i);
-            }
-        }
-        for f in unpaired_new {
-            let paired = by_line
-                .get_mut(&(&f.rule, f.product.as_deref(), &f.file, f.line))
-                .and_then(VecDeque::pop_front)
-                .and_then(|i| unpaired_old.get_mut(i).and_then(Option::take));
-            match paired {
-                Some(o) if o.severity != f.severity => changes.push((
-                    f.domain.as_deref(),
-                    Change::new(ChangeKind::SeverityChanged, f, Some(o.severity)),
-                )),
-                Some(_) => {}
-                None => {
-                    changes.push((f.domain.as_deref(), Change::new(ChangeKind::Added, f, None)))
-                }
-            }
-        }
-        for f in unpaired_old.into_iter().flatten() {
-            changes.push((
-                f.domain.as_deref(),
-                Change::new(ChangeKind::Removed, f, None),
-            ));
-        }
-
+        let changes = pair(old, new);
         let mut totals = Totals::default();
         let mut rules: BTreeMap<&str, Totals> = BTreeMap::new();
-        let mut domains: BTreeMap<(bool, Option<&str>), Vec<Change>> = BTreeMap::new();
-        for (domain, change) in &changes {
+        for (_, change) in &changes {
             totals.add(change);
             rules.entry(change.rule.as_str()).or_default().add(change);
-            domains
-                .entry((domain.is_none(), *domain))
-                .or_default()
-                .push(change.clone());
         }
-        let figures = |report: &Report, name: &str| {
-            report
-                .domains
-                .iter()
-                .find(|d| d.name == name)
-                .map(|d| Figures {
-                    products: d.products,
-                    compliant: d.compliant,
-                    errors: d.errors,
-                    warnings: d.warnings,
-                    score: d.score,
-                })
-        };
-        let domains = domains
-            .into_iter()
-            .map(|((_, name), mut changes)| {
-                changes.sort_by(|a, b| {
-                    (&a.file, a.line, &a.rule, &a.message, a.kind)
-                        .cmp(&(&b.file, b.line, &b.rule, &b.message, b.kind))
-                });
-                let mut totals = Totals::default();
-                for change in &changes {
-                    totals.add(change);
-                }
-                DomainImpact {
-                    name: name.map(str::to_owned),
-                    before: name.and_then(|n| figures(old, n)),
-                    after: name.and_then(|n| figures(new, n)),
-                    totals,
-                    changes,
-                }
-            })
-            .collect();
         Self {
             version: IMPACT_VERSION,
             old_revision: old.revision.clone(),
@@ -379,7 +282,7 @@ impl Impact {
                     totals,
                 })
                 .collect(),
-            domains,
+            domains: by_domain(&changes, old, new),
         }
     }
 
@@ -392,4 +295,111 @@ impl Impact {
             .flat_map(|d| &d.changes)
             .any(|c| c.introduces(threshold))
     }
+}
+
+/// Pairs the findings of two reports and returns each change with its domain.
+///
+/// First by [`key`] (rule, product, file and message), the k-th occurrence of a key in
+/// the old report with its k-th in the new one (both lists are in file, line order);
+/// what is left, by rule, product, file and line (a message that changed with the
+/// policy); whatever is still unpaired was added or removed.
+fn pair<'a>(old: &'a Report, new: &'a Report) -> Vec<(Option<&'a str>, Change)> {
+    let mut changes: Vec<(Option<&str>, Change)> = Vec::new();
+    let mut unpaired_old: Vec<Option<&Finding>> = old.findings.iter().map(Some).collect();
+    let mut unpaired_new: Vec<&Finding> = Vec::new();
+    let severity_change = |o: &Finding, f: &'a Finding| {
+        (o.severity != f.severity).then(|| {
+            (
+                f.domain.as_deref(),
+                Change::new(ChangeKind::SeverityChanged, f, Some(o.severity)),
+            )
+        })
+    };
+
+    let mut by_key: HashMap<Key<'_>, VecDeque<usize>> = HashMap::new();
+    for (i, f) in old.findings.iter().enumerate() {
+        by_key.entry(key(f)).or_default().push_back(i);
+    }
+    for f in &new.findings {
+        let paired = by_key
+            .get_mut(&key(f))
+            .and_then(VecDeque::pop_front)
+            .and_then(|i| unpaired_old.get_mut(i).and_then(Option::take));
+        match paired {
+            Some(o) => changes.extend(severity_change(o, f)),
+            None => unpaired_new.push(f),
+        }
+    }
+
+    let mut by_line: HashMap<(&str, Option<&str>, &str, u32), VecDeque<usize>> = HashMap::new();
+    for (i, f) in unpaired_old.iter().enumerate() {
+        if let Some(f) = f {
+            by_line
+                .entry((&f.rule, f.product.as_deref(), &f.file, f.line))
+                .or_default()
+                .push_back(i);
+        }
+    }
+    for f in unpaired_new {
+        let paired = by_line
+            .get_mut(&(&f.rule, f.product.as_deref(), &f.file, f.line))
+            .and_then(VecDeque::pop_front)
+            .and_then(|i| unpaired_old.get_mut(i).and_then(Option::take));
+        match paired {
+            Some(o) => changes.extend(severity_change(o, f)),
+            None => changes.push((f.domain.as_deref(), Change::new(ChangeKind::Added, f, None))),
+        }
+    }
+    for f in unpaired_old.into_iter().flatten() {
+        changes.push((
+            f.domain.as_deref(),
+            Change::new(ChangeKind::Removed, f, None),
+        ));
+    }
+    changes
+}
+
+/// The changes grouped by domain (named domains first, by name; then the findings of no
+/// domain), each group in file and line order with its totals and the domain's figures.
+fn by_domain(changes: &[(Option<&str>, Change)], old: &Report, new: &Report) -> Vec<DomainImpact> {
+    let mut domains: BTreeMap<(bool, Option<&str>), Vec<Change>> = BTreeMap::new();
+    for (domain, change) in changes {
+        domains
+            .entry((domain.is_none(), *domain))
+            .or_default()
+            .push(change.clone());
+    }
+    let figures = |report: &Report, name: &str| {
+        report
+            .domains
+            .iter()
+            .find(|d| d.name == name)
+            .map(|d| Figures {
+                products: d.products,
+                compliant: d.compliant,
+                errors: d.errors,
+                warnings: d.warnings,
+                score: d.score,
+            })
+    };
+    domains
+        .into_iter()
+        .map(|((_, name), mut changes)| {
+            changes.sort_by(|a, b| {
+                (&a.file, a.line, &a.rule, &a.message, a.kind)
+                    .cmp(&(&b.file, b.line, &b.rule, &b.message, b.kind))
+            });
+            let mut totals = Totals::default();
+            for change in &changes {
+                totals.add(change);
+            }
+            DomainImpact {
+                name: name.map(str::to_owned),
+                before: name.and_then(|n| figures(old, n)),
+                after: name.and_then(|n| figures(new, n)),
+                totals,
+                changes,
+            }
+        })
+        .collect()
 }

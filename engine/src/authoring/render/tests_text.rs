@@ -73,41 +73,58 @@ pub(super) fn render(
         .max()
         .unwrap_or(0);
     for test in &shown {
-        let (label, style) = match test.status {
-            TestStatus::Pass => ("PASS", palette.pass),
-            TestStatus::Fail => ("FAIL", palette.fail),
-            TestStatus::Skip => ("SKIP", palette.skip),
-        };
-        let name = match test.kind {
-            TestKind::Rego => test.id(),
-            TestKind::RuleCase | TestKind::AccessCase => test.name.clone(),
-        };
-        writeln!(
-            out,
-            "{}  {}  {}",
-            label.style(style),
-            format_args!("{:<width$}", clean(&test.location())).style(palette.location),
-            clean(&name)
-        )?;
-        if test.status != TestStatus::Pass {
-            if let Some(reason) = &test.reason {
-                for line in reason.lines() {
-                    writeln!(out, "      {}", clean(line))?;
-                }
-            }
-            for line in &test.output {
-                writeln!(
-                    out,
-                    "      {}",
-                    format_args!("| {}", clean(line)).style(palette.dim)
-                )?;
-            }
-        }
+        write_test(test, width, &palette, out)?;
     }
     if !shown.is_empty() {
         writeln!(out)?;
     }
+    write_totals(report, &palette, out)?;
+    writeln!(out, "{}", verdict(report, &palette))
+}
 
+/// One test's line; a failure's or skip's reason and output below it.
+fn write_test(
+    test: &TestResult,
+    width: usize,
+    palette: &Palette,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let (label, style) = match test.status {
+        TestStatus::Pass => ("PASS", palette.pass),
+        TestStatus::Fail => ("FAIL", palette.fail),
+        TestStatus::Skip => ("SKIP", palette.skip),
+    };
+    let name = match test.kind {
+        TestKind::Rego => test.id(),
+        TestKind::RuleCase | TestKind::AccessCase => test.name.clone(),
+    };
+    writeln!(
+        out,
+        "{}  {}  {}",
+        label.style(style),
+        format_args!("{:<width$}", clean(&test.location())).style(palette.location),
+        clean(&name)
+    )?;
+    if test.status == TestStatus::Pass {
+        return Ok(());
+    }
+    if let Some(reason) = &test.reason {
+        for line in reason.lines() {
+            writeln!(out, "      {}", clean(line))?;
+        }
+    }
+    for line in &test.output {
+        writeln!(
+            out,
+            "      {}",
+            format_args!("| {}", clean(line)).style(palette.dim)
+        )?;
+    }
+    Ok(())
+}
+
+/// The counts per kind of test, then the coverage when measured.
+fn write_totals(report: &TestReport, palette: &Palette, out: &mut dyn Write) -> io::Result<()> {
     let groups = by_kind(report);
     let label_width = groups
         .iter()
@@ -126,14 +143,18 @@ pub(super) fn render(
         if !groups.is_empty() {
             writeln!(out)?;
         }
-        write_coverage(coverage, &palette, out)?;
+        write_coverage(coverage, palette, out)?;
     }
     if !groups.is_empty() || report.coverage.is_some() {
         writeln!(out)?;
     }
+    Ok(())
+}
 
+/// The last line: nothing found, failures, coverage below the threshold, or ok.
+fn verdict(report: &TestReport, palette: &Palette) -> String {
     let total = &report.summary.total;
-    let verdict = if total.total() == 0 {
+    if total.total() == 0 {
         match &report.filter {
             Some(filter) => format!("no test matches `{}`", clean(filter))
                 .style(palette.skip)
@@ -158,8 +179,7 @@ pub(super) fn render(
             line.push_str(&format!(", {} skipped", total.skipped));
         }
         line.style(palette.pass).to_string()
-    };
-    writeln!(out, "{verdict}")
+    }
 }
 
 /// `120 passed, 1 failed, 1 skipped` (zero counts left out, but for `0 passed`).

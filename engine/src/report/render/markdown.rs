@@ -33,93 +33,106 @@ pub(super) fn render(
     writeln!(out)?;
     writeln!(out, "{status} **{}**", summary_line(summary))?;
     writeln!(out)?;
-
     if !report.domains.is_empty() {
-        writeln!(
-            out,
-            "| Domain | Products | Compliant | Errors | Warnings | Score |"
-        )?;
-        writeln!(out, "| :--- | ---: | ---: | ---: | ---: | ---: |")?;
-        for d in &report.domains {
-            writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {:.1}% |",
-                cell(&d.name),
-                d.products,
-                d.compliant,
-                d.errors,
-                d.warnings,
-                d.score
-            )?;
-        }
-        writeln!(out)?;
+        domain_table(report, out)?;
     }
-
     if !report.findings.is_empty() {
-        writeln!(out, "### Findings")?;
-        writeln!(out)?;
-        let fold = report.findings.len() > FOLD_ABOVE;
-        if fold {
-            writeln!(out, "<details>")?;
-            writeln!(
-                out,
-                "<summary>{}</summary>",
-                count(report.findings.len(), "finding", "findings")
-            )?;
-            writeln!(out)?;
-        }
-        let grouped = group(report);
-        let mut sections: Vec<(String, Vec<&Finding>)> = Vec::new();
-        for domain in &grouped.domains {
-            for product in domain.products.iter().filter(|p| !p.findings.is_empty()) {
-                let heading = format!(
-                    "{} · {}",
-                    code(product.id, false),
-                    code(product.file, false)
-                );
-                sections.push((heading, product.findings.clone()));
-            }
-        }
-        if !grouped.unreadable.is_empty() {
-            let findings = grouped
-                .unreadable
-                .iter()
-                .flat_map(|g| g.findings.iter().copied())
-                .collect();
-            sections.push(("Unreadable files".to_owned(), findings));
-        }
-        let mut shown = 0;
-        for (heading, findings) in &sections {
-            if shown == MAX_ROWS {
-                break;
-            }
-            let rows = findings.len().min(MAX_ROWS - shown);
-            writeln!(out, "#### {heading}")?;
-            writeln!(out)?;
-            write_table(out, findings.iter().take(rows).copied())?;
-            shown += rows;
-        }
-        if shown < report.findings.len() {
-            let hidden = report.findings.len() - shown;
-            writeln!(
-                out,
-                "…and {hidden} more {}, not shown: see the full report (`--format text` or `sarif`).",
-                if hidden == 1 { "finding" } else { "findings" }
-            )?;
-            writeln!(out)?;
-        }
-        if fold {
-            writeln!(out, "</details>")?;
-            writeln!(out)?;
-        }
+        findings(report, out)?;
     }
-
     writeln!(
         out,
         "<sub>Charter {} · policy revision {}</sub>",
         cell(&options.tool_version),
         code(&report.revision, false)
     )
+}
+
+fn domain_table(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "| Domain | Products | Compliant | Errors | Warnings | Score |"
+    )?;
+    writeln!(out, "| :--- | ---: | ---: | ---: | ---: | ---: |")?;
+    for d in &report.domains {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {:.1}% |",
+            cell(&d.name),
+            d.products,
+            d.compliant,
+            d.errors,
+            d.warnings,
+            d.score
+        )?;
+    }
+    writeln!(out)
+}
+
+/// "Findings": a table per product (then the unreadable files), at most [`MAX_ROWS`]
+/// rows in all, folded when there are more than [`FOLD_ABOVE`].
+fn findings(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "### Findings")?;
+    writeln!(out)?;
+    let fold = report.findings.len() > FOLD_ABOVE;
+    if fold {
+        writeln!(out, "<details>")?;
+        writeln!(
+            out,
+            "<summary>{}</summary>",
+            count(report.findings.len(), "finding", "findings")
+        )?;
+        writeln!(out)?;
+    }
+    let mut shown = 0;
+    for (heading, findings) in &sections(report) {
+        if shown == MAX_ROWS {
+            break;
+        }
+        let rows = findings.len().min(MAX_ROWS - shown);
+        writeln!(out, "#### {heading}")?;
+        writeln!(out)?;
+        write_table(out, findings.iter().take(rows).copied())?;
+        shown += rows;
+    }
+    if shown < report.findings.len() {
+        let hidden = report.findings.len() - shown;
+        writeln!(
+            out,
+            "…and {hidden} more {}, not shown: see the full report (`--format text` or `sarif`).",
+            if hidden == 1 { "finding" } else { "findings" }
+        )?;
+        writeln!(out)?;
+    }
+    if fold {
+        writeln!(out, "</details>")?;
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// The findings by product (heading: product id and file), then the unreadable files.
+fn sections(report: &Report) -> Vec<(String, Vec<&Finding>)> {
+    let grouped = group(report);
+    let mut sections: Vec<(String, Vec<&Finding>)> = Vec::new();
+    for domain in &grouped.domains {
+        for product in domain.products.iter().filter(|p| !p.findings.is_empty()) {
+            let heading = format!(
+                "{} · {}",
+                code(product.id, false),
+                code(product.file, false)
+            );
+            sections.push((heading, product.findings.clone()));
+        }
+    }
+    if !grouped.unreadable.is_empty() {
+        let findings = grouped
+            .unreadable
+            .iter()
+            .flat_map(|g| g.findings.iter().copied())
+            .collect();
+        sections.push(("Unreadable files".to_owned(), findings));
+    }
+    sections
 }
 
 fn write_table<'a>(
