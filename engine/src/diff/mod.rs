@@ -48,11 +48,13 @@
 mod base;
 mod change;
 mod classify;
+mod document;
 mod versioning;
 
 pub use base::{BaseFile, compare_with_base};
 pub use change::{Change, ChangeClass, ChangeKind, Side, UnknownChangeKind};
 pub use classify::{classification_rank, diff, masking_rank};
+pub use document::{DiffDocument, DiffSummary, LocatedChange, VersionOf};
 pub use versioning::{
     Bump, RULE_BREAKING_WITHOUT_MAJOR, RULE_CHANGE_WITHOUT_BUMP, RULE_PRODUCT_REMOVED,
     RULE_VERSION_DECREASED, bump, removal_finding, rules, versioning_findings,
