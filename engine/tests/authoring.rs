@@ -2,7 +2,9 @@
 //! problem and passes its own tests (Rego, rule cases, access cases); every default Cedar
 //! policy and the row-filter rule are exercised by access cases; broken packs built in
 //! memory fail the way an author needs to see.
+// The renderers are behind the engine's default feature `render`.
 #![cfg(test)]
+#![cfg(feature = "render")]
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,9 @@
 //! The `html` audit report on a report built by hand: a snapshot (the time of the run
 //! filtered), escaping of contract text, the sections a governance lead reads, and that the
 //! document is self-contained.
+// The renderers are behind the engine's default feature `render`.
 #![cfg(test)]
+#![cfg(feature = "render")]
 
 use std::collections::BTreeMap;
 

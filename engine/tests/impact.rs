@@ -1,7 +1,9 @@
 //! The policy impact preview on reports built by hand: how findings are paired (a moved line
 //! is the same finding, a reworded one at the same line too), per-domain and per-rule totals,
 //! the exit-code rule, and each renderer.
+// The renderers are behind the engine's default feature `render`.
 #![cfg(test)]
+#![cfg(feature = "render")]
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,9 @@
 //! The report renderers, on a report built by hand: a snapshot per format, SARIF checked
 //! against the 2.1.0 schema, JUnit read back, GitHub escaping, colour on and off.
 // Crate-wide `cfg(test)`: clippy's allow-*-in-tests then covers the helpers too.
+// The renderers are behind the engine's default feature `render`.
 #![cfg(test)]
+#![cfg(feature = "render")]
 
 use std::collections::BTreeMap;
 use std::io;

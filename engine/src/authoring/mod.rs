@@ -38,6 +38,7 @@ mod portability;
 mod problem;
 mod rego_check;
 mod rego_tests;
+#[cfg(feature = "render")]
 mod render;
 mod rule_cases;
 mod settings_shape;
@@ -48,6 +49,7 @@ mod validate;
 pub use access_cases::{AccessCase, AccessCaseFile, AccessExpect, ColumnExpect};
 pub use coverage::{Coverage, FileCoverage};
 pub use problem::{Check, Checked, Problem, ProblemCounts, VALIDATION_VERSION, Validation};
+#[cfg(feature = "render")]
 pub use render::{
     CatalogFormat, TestFormat, TextOptions, ValidationFormat, render_catalog, render_tests,
     render_validation,

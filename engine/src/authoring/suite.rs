@@ -16,7 +16,9 @@ use super::access_cases;
 use super::coverage;
 use super::rego_tests;
 use super::rule_cases::{self, bad_file};
-use super::test_report::{TestKind, TestReport, TestResult};
+#[cfg(feature = "render")]
+use super::test_report::TestResult;
+use super::test_report::{TestKind, TestReport};
 use crate::access::{AccessError, AccessPolicies};
 use crate::contract::ReaderSettings;
 use crate::error::PackError;
@@ -201,6 +203,7 @@ pub fn run_tests(pack: &PolicyPack, options: &TestOptions) -> Result<TestReport,
 }
 
 /// The tests of a report, grouped by kind, for renderers.
+#[cfg(feature = "render")]
 pub(crate) fn by_kind(report: &TestReport) -> Vec<(TestKind, Vec<&TestResult>)> {
     [TestKind::Rego, TestKind::RuleCase, TestKind::AccessCase]
         .into_iter()

@@ -3,8 +3,10 @@
 //! versioning findings. `--format json` serializes it as it is; [`DiffDocument::render_text`]
 //! groups the changes by class for a person.
 
+#[cfg(feature = "render")]
 use std::io::{self, Write};
 
+#[cfg(feature = "render")]
 use owo_colors::{OwoColorize, Style};
 use serde::Serialize;
 
@@ -116,6 +118,7 @@ impl DiffDocument {
         }
     }
 
+    #[cfg(feature = "render")]
     /// The changes grouped by class (breaking, governance-breaking, compatible), the
     /// versioning findings and the counts; coloured when `color`.
     ///

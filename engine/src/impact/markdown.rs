@@ -8,7 +8,7 @@
 use std::io::{self, Write};
 
 use super::model::{Change, ChangeKind, Figures, Impact};
-use super::{domain_label, figures_line, totals_line};
+use super::render::{domain_label, figures_line, totals_line};
 use crate::report::RenderOptions;
 use crate::report::render::{MARKDOWN_MAX_ROWS as MAX_ROWS, count, markdown_cell, markdown_code};
 

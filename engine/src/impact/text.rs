@@ -22,7 +22,7 @@ use std::io::{self, Write};
 use owo_colors::{OwoColorize, Style};
 
 use super::model::{Change, ChangeKind, DomainImpact, Impact};
-use super::{domain_label, figures_line, totals_line};
+use super::render::{domain_label, figures_line, totals_line};
 use crate::report::RenderOptions;
 use crate::report::render::clean;
 

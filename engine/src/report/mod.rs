@@ -2,10 +2,12 @@
 
 mod finding;
 mod model;
+#[cfg(feature = "render")]
 pub mod render;
 
 pub use finding::{Finding, Severity, Waived};
 pub use model::{
     DomainSummary, ProductSummary, REPORT_VERSION, Report, RuleInfo, Summary, WaiverStatus,
 };
+#[cfg(feature = "render")]
 pub use render::{Format, RenderOptions, render};
