@@ -32,7 +32,7 @@ fn default_rule_cases_hold_and_cover_every_rule() {
             raised.extend(case.raises.iter().cloned());
             not_raised.extend(case.not_raises.iter().cloned());
         }
-        for result in run_case_file(&rules, &reader, &file.text)
+        for result in run_case_file(&rules, &reader, &pack, &file.text)
             .unwrap_or_else(|e| panic!("{}: {e}", file.path))
         {
             count += 1;
@@ -81,7 +81,7 @@ fn a_case_that_does_not_hold_fails_with_the_reason() {
     let pack = default_pack();
     let rules = RuleSet::compile(&pack, RuleSetOptions::default()).expect("compiles");
     let text = "cases:\n  - name: empty input raises no owner\n    input: {}\n    raises: [ownership/missing_owner, naming/no_such_rule]\n    not_raises: [ownership/missing_owner]\n";
-    let results = run_case_file(&rules, &ReaderSettings::default(), text).unwrap();
+    let results = run_case_file(&rules, &ReaderSettings::default(), &pack, text).unwrap();
     let CaseOutcome::Fail(why) = &results[0].outcome else {
         panic!("the case must fail")
     };

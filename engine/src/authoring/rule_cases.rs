@@ -3,18 +3,20 @@
 
 use super::test_report::{TestKind, TestResult, TestStatus, test_id};
 use crate::contract::{LineIndex, ReaderSettings};
+use crate::pack::PolicyPack;
 use crate::rules::{CaseOutcome, RuleSet, run_case_file};
 
 /// Runs the cases of one rule-case file; a file that is not one is a failed test.
 pub(crate) fn run(
     rules: &RuleSet,
     reader: &ReaderSettings,
+    pack: &PolicyPack,
     path: &str,
     text: &str,
     selected: &dyn Fn(&str) -> bool,
 ) -> Vec<TestResult> {
     let lines = LineIndex::build(text);
-    match run_case_file(rules, reader, text) {
+    match run_case_file(rules, reader, pack, text) {
         Ok(results) => results
             .into_iter()
             .enumerate()

@@ -101,7 +101,13 @@ fn classify(text: &str) -> TestFile {
             }
         }
         Some(_) => TestFile::Unknown("`cases` must be a list of cases".into()),
-        None if value.get("apiVersion").is_some() => TestFile::Fixture,
+        // A contract, or a normalized product (`id` and `fields`, as `charter inspect`
+        // prints it) that rule-case files name in `base_from`.
+        None if value.get("apiVersion").is_some()
+            || (value.get("id").is_some() && value.get("fields").is_some()) =>
+        {
+            TestFile::Fixture
+        }
         None => TestFile::Unknown(
             "not a test file: expected `cases:`, a list of rule cases (with `raises`) or access cases (with `request`)"
                 .into(),
@@ -169,7 +175,7 @@ pub fn run_tests(pack: &PolicyPack, options: &TestOptions) -> Result<TestReport,
                     ),
                 };
                 rule_results.extend(rule_cases::run(
-                    rules, &reader, &file.path, &file.text, &selected,
+                    rules, &reader, pack, &file.path, &file.text, &selected,
                 ));
             }
             TestFile::Access => {

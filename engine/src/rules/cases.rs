@@ -3,6 +3,8 @@
 //!
 //! ```yaml
 //! base: { ...a compliant normalized product... }
+//! # or, shared by every case file of a pack: a pack file holding that product
+//! # base_from: tests/products/compliant.yaml
 //! cases:
 //!   - name: pii field without masking
 //!     input: { fields: [ {name: email, pii: true, masking: null} ] }   # JSON merge patch over base
@@ -20,6 +22,7 @@ use serde_json::Value as Json;
 
 use super::eval::RuleSet;
 use crate::contract::{ReaderSettings, read};
+use crate::pack::PolicyPack;
 
 /// A file of rule cases.
 #[derive(Debug, Clone, Deserialize)]
@@ -28,6 +31,9 @@ pub struct RuleCaseFile {
     /// The input `input:` patches apply to.
     #[serde(default)]
     pub base: Option<Json>,
+    /// A file of the pack (path from its root) whose YAML is the base, instead of `base`.
+    #[serde(default)]
+    pub base_from: Option<String>,
     /// The cases.
     pub cases: Vec<RuleCase>,
 }
@@ -70,17 +76,26 @@ pub struct CaseResult {
     pub outcome: CaseOutcome,
 }
 
-/// Runs every case of a rule-case file.
+/// Runs every case of a rule-case file of `pack` (which holds the file a `base_from`
+/// names).
 ///
 /// # Errors
-/// The file is not a valid case file (a message saying what is wrong).
+/// The file is not a valid case file, or its `base_from` is not a readable file of the pack
+/// (a message saying what is wrong).
 pub fn run_case_file(
     rules: &RuleSet,
     settings: &ReaderSettings,
+    pack: &PolicyPack,
     text: &str,
 ) -> Result<Vec<CaseResult>, String> {
-    let file: RuleCaseFile =
+    let mut file: RuleCaseFile =
         yaml_serde::from_str(text).map_err(|e| format!("not a rule-case file: {e}"))?;
+    if let Some(path) = &file.base_from {
+        if file.base.is_some() {
+            return Err("a rule-case file gives either `base` or `base_from`, not both".to_owned());
+        }
+        file.base = Some(base_from(pack, path)?);
+    }
     let mut evaluator = rules.evaluator();
     let mut results = Vec::new();
     for case in &file.cases {
@@ -174,6 +189,16 @@ fn merge_patch(target: &mut Json, patch: &Json) {
             }
         }
     }
+}
+
+/// The base product in the pack file `path`.
+fn base_from(pack: &PolicyPack, path: &str) -> Result<Json, String> {
+    let file = pack
+        .files()
+        .iter()
+        .find(|f| f.path == path)
+        .ok_or_else(|| format!("`base_from`: the pack has no file `{path}`"))?;
+    yaml_serde::from_str(&file.text).map_err(|e| format!("`base_from`: `{path}`: {e}"))
 }
 
 #[cfg(test)]
