@@ -6,7 +6,7 @@
 //! cargo bench -p charter-engine --bench access
 //! ```
 //! Percentiles (criterion reports mean and median) come from the `#[ignore]` test
-//! `decision_latency` in `engine/tests/access/timing.rs`.
+//! `decision_latency` in `engine/tests/it/access/timing.rs`.
 #![expect(
     clippy::expect_used,
     clippy::panic,
@@ -22,7 +22,7 @@ use charter_engine::access::{AccessEngine, AccessPolicies};
 use charter_engine::mesh::Mesh;
 use criterion::{Criterion, criterion_group, criterion_main};
 
-#[path = "../tests/access/generate.rs"]
+#[path = "../tests/it/access/generate.rs"]
 mod generate;
 
 /// The allocator of the `charter` binary (and so of `charter serve`).

@@ -2,15 +2,15 @@
 //! the synthetic 1,000-product mesh. A long run, so `#[ignore]`:
 //!
 //! ```text
-//! cargo test --release -p charter-engine --test access -- --ignored --nocapture decision_latency
+//! cargo test --release -p charter-engine --test it -- --ignored --nocapture decision_latency
 //! ```
 
 use std::time::{Duration, Instant};
 
 use charter_engine::access::AccessEngine;
 
-use crate::generate;
-use crate::support::{default_pack, mesh_from_products};
+use super::generate;
+use super::support::{default_pack, mesh_from_products};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;

@@ -22,7 +22,7 @@ use charter_engine::mesh::Mesh;
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
 
-use crate::support::{mesh_from_products, pack_with};
+use super::support::{mesh_from_products, pack_with};
 
 /// Policies added to the default pack, so that classes are split by more attributes.
 const EXTRA_ATTRIBUTES: &str = r#"

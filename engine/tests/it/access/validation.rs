@@ -8,7 +8,7 @@ use charter_engine::access::{
     AccessEngine, AccessError, AccessPolicies, AccessRequest, Principal, ProductRef, RequestError,
 };
 
-use crate::support::{default_pack, mesh_from_products, pack_with};
+use super::support::{default_pack, mesh_from_products, pack_with};
 
 fn with(files: &[(&str, Option<&str>)]) -> Result<AccessPolicies, AccessError> {
     let overrides: BTreeMap<String, Option<String>> = files
@@ -157,7 +157,7 @@ fn a_schema_that_does_not_describe_the_mesh_entities_is_refused() {
         .map(|(_, t)| t.replace("\"tags\": Set<String>,\n};", "};"))
         .expect("the default schema");
     let pack = pack_with(&[("cedar/charter.cedarschema".to_owned(), Some(text))].into());
-    let mesh = mesh_from_products(crate::generate::products(2));
+    let mesh = mesh_from_products(super::generate::products(2));
     let err = AccessEngine::new(&pack, &mesh).expect_err("refused");
     assert!(matches!(err, AccessError::Entities(_)), "{err:?}");
 }
@@ -181,7 +181,7 @@ fn bad_settings_and_rules_are_refused() {
 fn malformed_requests_are_refused_not_denied() {
     let engine = AccessEngine::new(
         &default_pack(),
-        &mesh_from_products(crate::generate::products(1)),
+        &mesh_from_products(super::generate::products(1)),
     )
     .expect("builds");
     let mut request = AccessRequest {
@@ -215,7 +215,7 @@ fn malformed_requests_are_refused_not_denied() {
 #[test]
 fn the_entities_export_loads_into_cedar_with_the_schema() {
     let pack = default_pack();
-    let mesh = mesh_from_products(crate::generate::products(3));
+    let mesh = mesh_from_products(super::generate::products(3));
     let engine = AccessEngine::new(&pack, &mesh).expect("builds");
     let json = engine.entities_json().expect("exports");
     let schema_text = charter_policies::files()

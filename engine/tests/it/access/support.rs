@@ -62,5 +62,5 @@ pub fn load_mesh(root: &Path, pack: &PolicyPack) -> Mesh {
 
 /// A mesh of products, each written as a seed-format contract and read back.
 pub fn mesh_from_products(products: Vec<Product>) -> Mesh {
-    crate::generate::mesh(&products)
+    super::generate::mesh(&products)
 }

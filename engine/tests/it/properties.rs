@@ -9,7 +9,7 @@ use charter_engine::rules::{RuleSet, RuleSetOptions};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
-const SEED: &str = include_str!("../../testdata/mesh/domains/orders/order_events.yaml");
+const SEED: &str = include_str!("../../../testdata/mesh/domains/orders/order_events.yaml");
 
 /// A contract mutated at a random place: a byte replaced, a line dropped or duplicated,
 /// or a fragment of YAML syntax inserted.

@@ -10,7 +10,7 @@ use charter_engine::access::{
 };
 use serde::Deserialize;
 
-use crate::support::{load_mesh, mesh_from_files, pack_with, workspace_root};
+use super::support::{load_mesh, mesh_from_files, pack_with, workspace_root};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
