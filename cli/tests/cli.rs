@@ -2,10 +2,24 @@
 //! exit codes, the result cache, and error messages.
 #![cfg(test)]
 
+#[path = "cli/access.rs"]
+mod access;
+#[path = "cli/authoring.rs"]
+mod authoring;
+#[path = "cli/base.rs"]
+mod base;
+#[path = "cli/browser.rs"]
+mod browser;
+#[path = "cli/bundle.rs"]
+mod bundle;
 mod common;
+#[path = "cli/deploy.rs"]
+mod deploy;
 #[cfg(unix)]
 #[path = "cli/hostile_tree.rs"]
 mod hostile_tree;
+#[path = "cli/impact.rs"]
+mod impact;
 
 use std::process::{Command, Output};
 

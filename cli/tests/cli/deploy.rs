@@ -4,12 +4,10 @@
 //! health checks, and the Containerfile's run-time stage is non-root and shell-less.
 #![cfg(test)]
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{charter, repo, stdout};
+use crate::common::{charter, repo, stdout};
 
 fn manifests() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("deploy/kubernetes"))

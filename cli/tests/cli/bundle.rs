@@ -3,12 +3,10 @@
 //! leaving the root) refused with the file at fault and exit code 1.
 #![cfg(test)]
 
-mod common;
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use common::{charter_in, repo, stderr, stdout};
+use crate::common::{charter_in, repo, stderr, stdout};
 
 const RSA_KEY: &str = "testdata/bundle/rsa-test-key.pem";
 const RSA_PUB: &str = "testdata/bundle/rsa-test-key.pub.pem";
@@ -165,7 +163,7 @@ fn builds_are_deterministic_and_carry_the_layout() {
 fn the_revision_follows_the_content_unless_given() {
     let dir = tempfile::tempdir().unwrap();
     let mesh = dir.path().join("mesh");
-    common::copy_dir(&repo().join("testdata/mesh"), &mesh);
+    crate::common::copy_dir(&repo().join("testdata/mesh"), &mesh);
     let revision = |name: &str, extra: &[&str]| {
         let out = dir.path().join(name).display().to_string();
         let m = mesh.display().to_string();

@@ -2,13 +2,11 @@
 //! policy change: a raised setting, a new rule and a re-graded rule.
 #![cfg(test)]
 
-mod common;
-
 use std::process::Output;
 
 use serde_json::Value;
 
-use common::{charter, copy_dir, repo};
+use crate::common::{charter, copy_dir, repo};
 
 const NEW_RULE: &str = r#"# A rule the central team is about to add.
 package charter.rules.stewardship

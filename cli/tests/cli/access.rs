@@ -1,9 +1,7 @@
 //! `charter authorize` and `charter entities` as a user runs them on the sample mesh.
 #![cfg(test)]
 
-mod common;
-
-use common::charter;
+use crate::common::charter;
 
 fn authorize(extra: &[&str]) -> (Option<i32>, serde_json::Value) {
     let mut args = vec!["authorize", "--mesh", "testdata/mesh", "--format", "json"];

@@ -2,14 +2,12 @@
 //! `charter diff OLD NEW` on two files.
 #![cfg(test)]
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use common::{charter_in as charter, repo};
+use crate::common::{charter_in as charter, repo};
 
 const VERSIONING: [&str; 4] = [
     "versioning/breaking_change_without_major_bump",

@@ -3,11 +3,9 @@
 //! broken pack per problem (`testdata/policies/*`), checking output and exit codes.
 #![cfg(test)]
 
-mod common;
-
 use std::process::Output;
 
-use common::{charter, stderr, stdout};
+use crate::common::{charter, stderr, stdout};
 
 fn pack(name: &str) -> String {
     format!("testdata/policies/{name}")
@@ -23,7 +21,7 @@ fn settings() -> insta::Settings {
     settings.add_filter(r"/tmp/[^\s`]+", "[temp]");
     settings.add_filter(r#"time="[0-9.]+""#, r#"time="[time]""#);
     settings.add_filter(r#"timestamp="[^"]+""#, r#"timestamp="[timestamp]""#);
-    settings.set_snapshot_path("snapshots");
+    settings.set_snapshot_path("../snapshots");
     settings.set_prepend_module_to_snapshot(false);
     settings
 }

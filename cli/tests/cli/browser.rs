@@ -7,15 +7,13 @@
 //! installs it), where a missing browser fails the test.
 #![cfg(test)]
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::charter;
+use crate::common::charter;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
