@@ -82,6 +82,26 @@ pub struct AccessCase {
     pub expect: AccessExpect,
 }
 
+impl AccessCase {
+    /// Asks `engine` the case's request (or its product action) and says what the answer
+    /// gets wrong, one sentence per expectation: empty when the case holds.
+    #[must_use]
+    pub fn problems(&self, engine: &AccessEngine) -> Vec<String> {
+        match self.action.as_deref() {
+            None | Some("query") => match engine.decide(&self.request) {
+                Ok(decision) => check(&self.expect, &decision),
+                Err(e) => vec![format!("the request is refused: {e}")],
+            },
+            Some(action) => {
+                match engine.decide_action(&self.request.principal, &self.request.product, action) {
+                    Ok(decision) => check_action(&self.expect, &decision),
+                    Err(e) => vec![format!("the request is refused: {e}")],
+                }
+            }
+        }
+    }
+}
+
 /// The parts of a decision a case expects; what it leaves out is not checked.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -198,20 +218,7 @@ pub(crate) fn run(
             Err(e) => vec![format!(
                 "the access engine cannot be built for this mesh: {e}"
             )],
-            Ok(engine) => match case.action.as_deref() {
-                None | Some("query") => match engine.decide(&case.request) {
-                    Ok(decision) => check(&case.expect, &decision),
-                    Err(e) => vec![format!("the request is refused: {e}")],
-                },
-                Some(action) => match engine.decide_action(
-                    &case.request.principal,
-                    &case.request.product,
-                    action,
-                ) {
-                    Ok(decision) => check_action(&case.expect, &decision),
-                    Err(e) => vec![format!("the request is refused: {e}")],
-                },
-            },
+            Ok(engine) => case.problems(engine),
         };
         results.push(TestResult {
             kind: TestKind::AccessCase,

@@ -1,13 +1,14 @@
 //! Data-driven access cases: every `testdata/access/*.yaml` holds a small mesh (inline
 //! contract files, or a folder of the repository), optional policy files added to the
-//! default pack, and requests with the decision expected.
+//! default pack, and requests with the decision expected. The cases are the engine's own
+//! access-case format ([`AccessCase`], as `charter test` runs a pack's), checked by the same
+//! code; this runner adds repository folders, policy overrides and decision invariants.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use charter_engine::access::{
-    AccessEngine, AccessRequest, ColumnEffect, Decision, MaskMethod, Outcome, ProductEffect, Reason,
-};
+use charter_engine::access::{AccessEngine, Decision, Outcome, ProductEffect};
+use charter_engine::authoring::AccessCase;
 use serde::Deserialize;
 
 use super::support::{load_mesh, mesh_from_files, pack_with, workspace_root};
@@ -26,129 +27,13 @@ struct CaseFile {
     /// Pack files added to (text) or removed from (null) the default pack.
     #[serde(default)]
     policies: BTreeMap<String, Option<String>>,
-    cases: Vec<Case>,
+    cases: Vec<AccessCase>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Case {
-    name: String,
-    request: AccessRequest,
-    expect: Expect,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Expect {
-    decision: Outcome,
-    product: Option<ProductEffect>,
-    product_id: Option<String>,
-    /// Substrings of the product's reasons (policy ids or messages).
-    #[serde(default)]
-    reasons: Vec<String>,
-    /// Every column of the decision, by name.
-    columns: Option<BTreeMap<String, ColumnExpect>>,
-    /// The row filters' SQL, in order.
-    row_filters: Option<Vec<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ColumnExpect {
-    effect: ColumnEffect,
-    mask_method: Option<MaskMethod>,
-    mask_expression: Option<String>,
-    #[serde(default)]
-    reasons: Vec<String>,
-}
-
-fn has_reason(reasons: &[Reason], wanted: &str) -> bool {
-    reasons.iter().any(|r| {
-        r.policy.as_deref().is_some_and(|p| p.contains(wanted)) || r.message.contains(wanted)
-    })
-}
-
-fn check(case: &Case, d: &Decision) -> Vec<String> {
+/// Invariants of every decision, beyond what a case expects: a UUID v7 id, and no allowed
+/// decision for a denied product.
+fn invariants(d: &Decision) -> Vec<String> {
     let mut problems = Vec::new();
-    let e = &case.expect;
-    if d.decision != e.decision {
-        problems.push(format!(
-            "decision: expected {:?}, got {:?}",
-            e.decision, d.decision
-        ));
-    }
-    if let Some(p) = e.product
-        && d.product.effect != p
-    {
-        problems.push(format!(
-            "product effect: expected {p:?}, got {:?}",
-            d.product.effect
-        ));
-    }
-    if let Some(id) = &e.product_id
-        && d.product.id.as_ref() != Some(id)
-    {
-        problems.push(format!("product id: expected {id}, got {:?}", d.product.id));
-    }
-    for r in &e.reasons {
-        if !has_reason(&d.reasons, r) {
-            problems.push(format!("product reasons lack `{r}`: {:?}", d.reasons));
-        }
-    }
-    if let Some(columns) = &e.columns {
-        let got: Vec<&str> = d.columns.iter().map(|c| c.name.as_str()).collect();
-        let wanted: Vec<&str> = columns.keys().map(String::as_str).collect();
-        let mut sorted = got.clone();
-        sorted.sort_unstable();
-        if sorted != wanted {
-            problems.push(format!("columns: expected {wanted:?}, got {got:?}"));
-        }
-        for (name, c) in columns {
-            let Some(col) = d.column(name) else { continue };
-            if col.effect != c.effect {
-                problems.push(format!(
-                    "column `{name}`: expected {:?}, got {:?} ({:?})",
-                    c.effect, col.effect, col.reasons
-                ));
-            }
-            if c.effect == ColumnEffect::Mask || c.mask_method.is_some() {
-                if col.mask_method != c.mask_method {
-                    problems.push(format!(
-                        "column `{name}` mask: expected {:?}, got {:?}",
-                        c.mask_method, col.mask_method
-                    ));
-                }
-            } else if col.mask_method.is_some() || col.mask_expression.is_some() {
-                problems.push(format!(
-                    "column `{name}` has a mask but is {:?}",
-                    col.effect
-                ));
-            }
-            if let Some(expr) = &c.mask_expression
-                && col.mask_expression.as_ref() != Some(expr)
-            {
-                problems.push(format!(
-                    "column `{name}` mask expression: expected {expr}, got {:?}",
-                    col.mask_expression
-                ));
-            }
-            for r in &c.reasons {
-                if !has_reason(&col.reasons, r) {
-                    problems.push(format!(
-                        "column `{name}` reasons lack `{r}`: {:?}",
-                        col.reasons
-                    ));
-                }
-            }
-        }
-    }
-    if let Some(filters) = &e.row_filters {
-        let got: Vec<&str> = d.row_filters.iter().map(|f| f.sql.as_str()).collect();
-        if got != filters.iter().map(String::as_str).collect::<Vec<_>>() {
-            problems.push(format!("row filters: expected {filters:?}, got {got:?}"));
-        }
-    }
-    // Every decision: a UUID v7 id, and the revisions it was made with.
     let id = &d.decision_id;
     if id.len() != 36 || id.as_bytes()[14] != b'7' {
         problems.push(format!("decision id `{id}` is not a UUID v7"));
@@ -199,15 +84,14 @@ fn access_cases() {
         };
         for case in &cases.cases {
             count += 1;
-            match engine.decide(&case.request) {
-                Ok(decision) => {
-                    for problem in check(case, &decision) {
-                        let _ = writeln!(report, "{file} / {}: {problem}", case.name);
-                    }
-                }
-                Err(e) => {
-                    let _ = writeln!(report, "{file} / {}: request refused: {e}", case.name);
-                }
+            let mut problems = case.problems(&engine);
+            if case.action.is_none()
+                && let Ok(decision) = engine.decide(&case.request)
+            {
+                problems.extend(invariants(&decision));
+            }
+            for problem in problems {
+                let _ = writeln!(report, "{file} / {}: {problem}", case.name);
             }
         }
     }
