@@ -226,9 +226,7 @@ pub fn contents(
         contents.contracts.insert(rel, bytes);
     }
     if let Some(path) = principals {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read the principal directory `{}`", path.display()))?;
-        contents.principals = Some(bytes);
+        contents.principals = Some(charter_engine::access::Directory::read(path)?);
     }
     Ok(contents)
 }

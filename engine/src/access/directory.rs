@@ -20,6 +20,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::request::Principal;
+use crate::fsread::{self, Confinement};
+
+/// The largest principal directory read (64 MiB: about a million users).
+pub const MAX_BYTES: u64 = 64 << 20;
 
 /// A directory file that cannot be used (`serve` refuses to start; a reload keeps the last good one).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,12 +90,32 @@ impl Directory {
     /// # Errors
     /// The file cannot be read or is not a directory (with its line).
     pub fn load(path: &Path) -> Result<Self, DirectoryError> {
+        let bytes = Self::read(path)?;
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| DirectoryError::Read {
+        let text = String::from_utf8(bytes).map_err(|e| DirectoryError::Read {
             file: file.clone(),
-            message: e.to_string(),
+            message: format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
         })?;
         Self::parse(&file, &text)
+    }
+
+    /// The bytes of the directory file at `path`, as [`crate::fsread`] reads a file: only
+    /// a regular file (a FIFO or a device is refused unopened), at most [`MAX_BYTES`]
+    /// whatever its metadata says. The path is the operator's, so a symlink is followed
+    /// wherever it leads.
+    ///
+    /// # Errors
+    /// [`DirectoryError::Read`], saying why.
+    pub fn read(path: &Path) -> Result<Vec<u8>, DirectoryError> {
+        let error = |message: String| DirectoryError::Read {
+            file: path.display().to_string(),
+            message,
+        };
+        let confinement = Confinement::for_tree(path, true).map_err(|e| error(e.to_string()))?;
+        fsread::read_file(path, MAX_BYTES, &confinement).map_err(|e| error(e.to_string()))
     }
 
     /// Parses a directory from YAML (`file` names it in errors).
@@ -285,5 +309,31 @@ mod tests {
             matches!(err, Err(DirectoryError::Invalid { line: 3, .. })),
             "{err:?}"
         );
+    }
+
+    /// A FIFO or a device named as the directory is refused without being opened (a FIFO
+    /// would block the start, `/dev/zero` would be read for ever); a regular file loads.
+    #[cfg(unix)]
+    #[test]
+    fn only_a_regular_file_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("principals.yaml");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let err = Directory::load(&fifo).unwrap_err().to_string();
+        assert!(
+            err.contains("not a regular file") && err.contains("FIFO"),
+            "{err}"
+        );
+        let zero = dir.path().join("zero.yaml");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let err = Directory::load(&zero).unwrap_err().to_string();
+        assert!(err.contains("not a regular file"), "{err}");
+        let good = dir.path().join("good.yaml");
+        std::fs::write(&good, DIR).unwrap();
+        assert!(Directory::load(&good).is_ok());
     }
 }
