@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use charter_engine::export::{ExportedFile, Refusal, compile, ranger, snowflake, unity};
+use charter_engine::access::Directory;
+use charter_engine::export::{
+    ExportedFile, Refusal, compile_with_directory, ranger, snowflake, unity,
+};
 use charter_engine::mesh::Mesh;
 use clap::{Args, ValueEnum};
 
@@ -27,6 +30,10 @@ pub struct ExportArgs {
     /// A policy folder to use instead of the embedded default pack.
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
+    /// The principal directory of `charter serve --principals`: every synthetic principal is
+    /// completed by it, so a group whose members get a role is exported where the role is.
+    #[arg(long, value_name = "FILE")]
+    pub principals: Option<PathBuf>,
     /// The Ranger service definition to write for (`--target ranger` only; default `trino`).
     #[arg(long, value_enum)]
     pub dialect: Option<ExportDialect>,
@@ -93,7 +100,13 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         &args.limits.reader(pack.settings()),
     )
     .with_context(|| format!("cannot load the mesh in `{}`", args.mesh.display()))?;
-    let model = compile(&pack, &mesh).context("cannot export")?;
+    let directory = args
+        .principals
+        .as_deref()
+        .map(Directory::load)
+        .transpose()?;
+    let model =
+        compile_with_directory(&pack, &mesh, directory.as_ref()).context("cannot export")?;
     let mut refusals: Vec<Refusal> = model.refused.clone();
     let files = match args.target {
         ExportTarget::Snowflake => snowflake::render(&model),

@@ -21,7 +21,7 @@ pub mod snowflake;
 mod sql;
 pub mod unity;
 
-pub use compile::{ExportError, compile};
+pub use compile::{ExportError, compile, compile_with_directory};
 pub use model::{
     AttributeFilter, ColumnExport, ExportModel, ExportedFile, Mask, Refusal, TableExport, Term,
 };
