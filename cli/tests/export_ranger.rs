@@ -481,12 +481,14 @@ fn hostile_column_names_are_quoted_per_dialect_and_hostile_attributes_refused() 
         stderr.contains("refused: product `billing.payments`") && stderr.contains("macro"),
         "{stderr}"
     );
-    // A column Ranger would read as a wildcard: refused.
-    let wild = tempfile::tempdir().unwrap();
-    let mesh = hostile_mesh(wild.path(), "region", "cust*");
-    let (code, files, stderr, _) = export(mesh.to_str().unwrap(), &[]);
-    assert_eq!(code, Some(1), "{stderr}");
-    assert!(files.is_empty() && stderr.contains("wildcard"), "{stderr}");
+    // A column Ranger would read as a wildcard or a token (`{USER}`): refused.
+    for name in ["cust*", "{USER}"] {
+        let wild = tempfile::tempdir().unwrap();
+        let mesh = hostile_mesh(wild.path(), "region", name);
+        let (code, files, stderr, _) = export(mesh.to_str().unwrap(), &[]);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(files.is_empty() && stderr.contains("wildcard"), "{stderr}");
+    }
 }
 
 #[test]

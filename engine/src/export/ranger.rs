@@ -118,9 +118,10 @@ fn file(
     text
 }
 
-/// A name Ranger's resource matcher would read as a wildcard, or that is empty.
+/// A name Ranger's resource matcher would not take literally: empty, a wildcard (`*`, `?`)
+/// or a token to replace (`{USER}`, with `\` as its escape).
 fn wildcard(name: &str) -> bool {
-    name.is_empty() || name.contains(['*', '?'])
+    name.is_empty() || name.contains(['*', '?', '{', '}', '\\'])
 }
 
 /// An attribute name that can stand in `${{USER.name}}`.
@@ -135,7 +136,7 @@ fn macro_safe(attribute: &str) -> bool {
 fn policies(t: &TableExport, dialect: RangerDialect) -> Result<Vec<Value>, String> {
     if let Some(part) = t.location.iter().find(|p| wildcard(p)) {
         return Err(format!(
-            "location part `{part}` would be read by Ranger as a wildcard"
+            "location part `{part}` would be read by Ranger as a wildcard or a `{{token}}`"
         ));
     }
     let mut out = vec![access(t, dialect)?];
@@ -146,7 +147,7 @@ fn policies(t: &TableExport, dialect: RangerDialect) -> Result<Vec<Value>, Strin
     for c in t.columns.iter().filter(|c| c.is_protected(&t.readers)) {
         if wildcard(&c.name) {
             return Err(format!(
-                "column `{}` would be read by Ranger as a wildcard",
+                "column `{}` would be read by Ranger as a wildcard or a `{{token}}`",
                 c.name
             ));
         }
