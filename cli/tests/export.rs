@@ -74,3 +74,82 @@ fn export_then_check_reports_drift_per_table() {
         );
     }
 }
+
+#[test]
+fn principals_directory_groups_are_exported_where_their_roles_are() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let principals = dir.path().join("principals.yaml");
+    std::fs::write(
+        &principals,
+        "groups:\n  hr-restricted: {roles: [restricted-reader]}\n  unrelated: {roles: [no-policy-names-this]}\nusers:\n  alice: {roles: [analyst]}\n",
+    )
+    .expect("write");
+    let export = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "export",
+            "--target",
+            "snowflake",
+            "--mesh",
+            "testdata/mesh",
+            "--output",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        let run = charter(&args);
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    };
+    let plain = dir.path().join("plain");
+    let with = dir.path().join("with");
+    export(plain.to_str().expect("utf-8"), &[]);
+    export(
+        with.to_str().expect("utf-8"),
+        &["--principals", principals.to_str().expect("utf-8")],
+    );
+    let read = |root: &std::path::Path, table: &str| {
+        std::fs::read_to_string(root.join("snowflake").join(format!("{table}.sql")))
+            .expect("exported")
+    };
+    // The directory gives members of `hr-restricted` the role `restricted-reader`: wherever
+    // the role lets someone read, the group does too; a group with no role that matters
+    // is not searched, and tables no such role touches are unchanged.
+    let before = read(&plain, "lake.billing.payment_methods");
+    let after = read(&with, "lake.billing.payment_methods");
+    assert!(before.contains("'restricted-reader'") && !before.contains("hr-restricted"));
+    assert!(
+        after.contains("IS_ROLE_IN_SESSION('hr-restricted')"),
+        "{after}"
+    );
+    for entry in std::fs::read_dir(with.join("snowflake")).expect("exported") {
+        let name = entry.expect("entry").file_name();
+        let text = std::fs::read_to_string(with.join("snowflake").join(&name)).expect("read");
+        assert!(!text.contains("unrelated"), "{name:?}");
+        let table = name.to_string_lossy().trim_end_matches(".sql").to_owned();
+        if !read(&plain, &table).contains("restricted-reader") {
+            assert_eq!(text, read(&plain, &table), "{table}");
+        }
+    }
+    // A file that is not a directory: exit 2, named with its line.
+    std::fs::write(&principals, "users:\n  bob: {colour: blue}\n").expect("write");
+    let run = charter(&[
+        "export",
+        "--target",
+        "snowflake",
+        "--mesh",
+        "testdata/mesh",
+        "--principals",
+        principals.to_str().expect("utf-8"),
+        "--output",
+        plain.to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("principals.yaml:2: not a principal directory"),
+        "{stderr}"
+    );
+}

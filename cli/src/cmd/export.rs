@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use charter_engine::export::{ExportedFile, compile, snowflake, unity};
+use charter_engine::access::Directory;
+use charter_engine::export::{
+    ExportedFile, Refusal, compile_with_directory, ranger, snowflake, unity,
+};
 use charter_engine::mesh::Mesh;
 use clap::{Args, ValueEnum};
 
@@ -15,7 +18,7 @@ use clap::{Args, ValueEnum};
 #[derive(Args, Debug)]
 #[command(
     group = clap::ArgGroup::new("mode").required(true).args(["output", "check"]),
-    after_help = "Examples:\n  charter export --target snowflake --mesh testdata/mesh --output deploy/\n  charter export --target snowflake --mesh testdata/mesh --check deploy/\n\nExit codes: 0 written (or no drift), 1 drift or a refused table, 2 could not export."
+    after_help = "Examples:\n  charter export --target snowflake --mesh testdata/mesh --output deploy/\n  charter export --target snowflake --mesh testdata/mesh --check deploy/\n  charter export --target ranger --dialect hive --mesh testdata/mesh --output deploy/\n\nExit codes: 0 written (or no drift), 1 drift or a refused table, 2 could not export."
 )]
 pub struct ExportArgs {
     /// The engine to compile for.
@@ -27,6 +30,13 @@ pub struct ExportArgs {
     /// A policy folder to use instead of the embedded default pack.
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
+    /// The principal directory of `charter serve --principals`: every synthetic principal is
+    /// completed by it, so a group whose members get a role is exported where the role is.
+    #[arg(long, value_name = "FILE")]
+    pub principals: Option<PathBuf>,
+    /// The Ranger service definition to write for (`--target ranger` only; default `trino`).
+    #[arg(long, value_enum)]
+    pub dialect: Option<ExportDialect>,
     /// Where to write the files (`<target>/<catalog.schema.table>.sql`).
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
@@ -44,10 +54,42 @@ pub enum ExportTarget {
     Snowflake,
     /// Databricks Unity Catalog masks, row filters, grants.
     Unity,
+    /// Apache Ranger policy-import files: access, data-masking and row-filter policies.
+    Ranger,
+}
+
+impl ExportTarget {
+    fn folder(self) -> &'static str {
+        match self {
+            ExportTarget::Snowflake => "snowflake",
+            ExportTarget::Unity => "unity",
+            ExportTarget::Ranger => "ranger",
+        }
+    }
+}
+
+/// Policy dialects (`--dialect`), for targets with more than one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportDialect {
+    /// Ranger's Trino service definition (`catalog`, `schema`, `table`, `column`).
+    Trino,
+    /// Ranger's Hive service definition (`database`, `table`, `column`).
+    Hive,
 }
 
 /// Runs `charter export`.
 pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    if let Some(dialect) = args.dialect
+        && args.target != ExportTarget::Ranger
+    {
+        anyhow::bail!(
+            "`--dialect {}` means nothing for `--target {}`: only `--target ranger` has dialects (`trino`, `hive`)",
+            dialect
+                .to_possible_value()
+                .map_or_else(String::new, |v| v.get_name().to_owned()),
+            args.target.folder()
+        );
+    }
     let pack = crate::policies::load(
         args.policies.as_deref(),
         args.limits.follow_external_symlinks,
@@ -58,16 +100,33 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         &args.limits.reader(pack.settings()),
     )
     .with_context(|| format!("cannot load the mesh in `{}`", args.mesh.display()))?;
-    let model = compile(&pack, &mesh).context("cannot export")?;
+    let directory = args
+        .principals
+        .as_deref()
+        .map(Directory::load)
+        .transpose()?;
+    let model =
+        compile_with_directory(&pack, &mesh, directory.as_ref()).context("cannot export")?;
+    let mut refusals: Vec<Refusal> = model.refused.clone();
     let files = match args.target {
         ExportTarget::Snowflake => snowflake::render(&model),
         ExportTarget::Unity => unity::render(&model),
+        ExportTarget::Ranger => {
+            let dialect = match args.dialect {
+                Some(ExportDialect::Hive) => ranger::RangerDialect::Hive,
+                Some(ExportDialect::Trino) | None => ranger::RangerDialect::Trino,
+            };
+            let rendered = ranger::render(&model, dialect);
+            refusals.extend(rendered.refused);
+            rendered.files
+        }
     };
+    refusals.sort_by(|a, b| a.location.cmp(&b.location));
     let mut err = std::io::stderr().lock();
-    for refusal in &model.refused {
+    for refusal in &refusals {
         writeln!(err, "refused: {}", refusal.message)?;
     }
-    let refused = !model.refused.is_empty();
+    let refused = !refusals.is_empty();
     if let Some(dir) = &args.check {
         let drift = check(dir, &files, args.target)?;
         let mut out = std::io::stdout().lock();
@@ -116,14 +175,29 @@ fn check(
     files: &[ExportedFile],
     target: ExportTarget,
 ) -> anyhow::Result<BTreeMap<String, String>> {
-    let body = |text: &str| {
+    let body = |path: &str, text: &str| {
+        if Path::new(path)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            // The revisions are in `metaDataInfo`: everything else must be the same.
+            return serde_json::from_str::<serde_json::Value>(text).map_or_else(
+                |_| text.to_owned(),
+                |mut v| {
+                    if let Some(map) = v.as_object_mut() {
+                        map.remove("metaDataInfo");
+                    }
+                    v.to_string()
+                },
+            );
+        }
         text.split_once('\n')
             .map_or(String::new(), |(_, rest)| rest.to_owned())
     };
     let mut drift = BTreeMap::new();
     for file in files {
         match std::fs::read_to_string(dir.join(&file.path)) {
-            Ok(deployed) if body(&deployed) == body(&file.text) => {}
+            Ok(deployed) if body(&file.path, &deployed) == body(&file.path, &file.text) => {}
             Ok(_) => {
                 drift.insert(
                     file.table.clone(),
@@ -135,14 +209,13 @@ fn check(
             }
         }
     }
-    let sub = dir.join(match target {
-        ExportTarget::Snowflake => "snowflake",
-        ExportTarget::Unity => "unity",
-    });
+    let sub = dir.join(target.folder());
     if let Ok(entries) = std::fs::read_dir(&sub) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(table) = name.strip_suffix(".sql")
+            if let Some(table) = name
+                .strip_suffix(".sql")
+                .or_else(|| name.strip_suffix(".json"))
                 && !files.iter().any(|f| f.table == table)
             {
                 drift.insert(

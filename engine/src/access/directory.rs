@@ -188,6 +188,13 @@ impl Directory {
         self.users.get(id)
     }
 
+    /// Every group it lists, with the roles its members get.
+    pub fn groups(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.groups
+            .iter()
+            .map(|(n, g)| (n.as_str(), g.roles.as_slice()))
+    }
+
     /// The caller as the request knows it, completed with what the directory says.
     #[must_use]
     pub fn resolve(&self, request: &Principal) -> Principal {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::access::{AccessEngine, AccessError, AccessPolicies, ColumnEffect};
+use crate::access::{AccessEngine, AccessError, AccessPolicies, ColumnEffect, Directory};
 use crate::contract::{Interface, Product};
 use crate::mesh::Mesh;
 use crate::pack::PolicyPack;
@@ -64,6 +64,21 @@ struct FilterSetting {
 /// # Errors
 /// The pack's access policies or settings do not load.
 pub fn compile(pack: &PolicyPack, mesh: &Mesh) -> Result<ExportModel, ExportError> {
+    compile_with_directory(pack, mesh, None)
+}
+
+/// [`compile`], every synthetic principal completed by `directory` (the principal
+/// directory of `charter serve --principals`): a group whose members get a role that
+/// matters is searched too, so the export names the group where the engine's own grants
+/// would let its members read. Users' own roles and attributes are not exported.
+///
+/// # Errors
+/// The pack's access policies or settings do not load.
+pub fn compile_with_directory(
+    pack: &PolicyPack,
+    mesh: &Mesh,
+    directory: Option<&Directory>,
+) -> Result<ExportModel, ExportError> {
     let policies = Arc::new(AccessPolicies::from_pack(pack)?);
     let engine = AccessEngine::with_policies(policies, mesh)?;
     let filters = filter_settings(pack)?;
@@ -75,7 +90,15 @@ pub fn compile(pack: &PolicyPack, mesh: &Mesh) -> Result<ExportModel, ExportErro
         .collect();
     let results: Vec<Result<TableExport, Refusal>> = jobs
         .par_iter()
-        .map(|(product, interface)| table(&engine, product, interface, &filters, &literals))
+        .map(|(product, interface)| {
+            let env = Env {
+                engine: &engine,
+                directory,
+                filters: &filters,
+                literals: &literals,
+            };
+            table(&env, product, interface)
+        })
         .collect();
     let (mut tables, mut refused) = (Vec::new(), Vec::new());
     for result in results {
@@ -149,8 +172,17 @@ fn location(interface: &Interface) -> Option<[String; 3]> {
     }
 }
 
+/// What every table is compiled with.
+struct Env<'a> {
+    engine: &'a AccessEngine,
+    directory: Option<&'a Directory>,
+    filters: &'a [FilterSetting],
+    literals: &'a BTreeSet<String>,
+}
+
 struct Ctx<'a> {
     engine: &'a AccessEngine,
+    directory: Option<&'a Directory>,
     product: &'a Product,
     dotted: String,
     physical: Vec<String>,
@@ -158,7 +190,13 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn ask(&self, probe: &Probe) -> Answer {
-        ask(self.engine, &self.dotted, &self.physical, probe)
+        ask(
+            self.engine,
+            self.directory,
+            &self.dotted,
+            &self.physical,
+            probe,
+        )
     }
 
     fn refuse(&self, answers: &[&Answer], message: String) -> Refusal {
@@ -192,13 +230,8 @@ impl Ctx<'_> {
     }
 }
 
-fn table(
-    engine: &AccessEngine,
-    product: &Product,
-    interface: &Interface,
-    filters: &[FilterSetting],
-    literals: &BTreeSet<String>,
-) -> Result<TableExport, Refusal> {
+fn table(env: &Env<'_>, product: &Product, interface: &Interface) -> Result<TableExport, Refusal> {
+    let filters = env.filters;
     let location = location(interface).unwrap_or_default();
     let fields: Vec<&crate::contract::Field> = product
         .fields
@@ -208,12 +241,13 @@ fn table(
         })
         .collect();
     let ctx = Ctx {
-        engine,
+        engine: env.engine,
+        directory: env.directory,
         product,
         dotted: interface.table.trim().to_owned(),
         physical: fields.iter().map(|f| physical(f)).collect(),
     };
-    let atoms = universe(product, filters, literals);
+    let atoms = universe(product, filters, env.literals, env.directory);
     let sets = subsets(&atoms, MAX_TERM);
     let answers: Vec<Answer> = sets.iter().map(|s| ctx.ask(&Probe::of(s))).collect();
     let readers = minimal_terms(&pick(&sets, &answers, |a| a.query));
@@ -259,6 +293,7 @@ fn universe(
     product: &Product,
     filters: &[FilterSetting],
     literals: &BTreeSet<String>,
+    directory: Option<&Directory>,
 ) -> Vec<Atom> {
     let mut roles: BTreeSet<String> = literals.clone();
     roles.extend(product.access.roles.iter().cloned());
@@ -266,6 +301,15 @@ fn universe(
     roles.extend(filters.iter().flat_map(|f| f.exempt_roles.iter().cloned()));
     let mut groups: BTreeSet<String> = product.owner.iter().cloned().collect();
     groups.extend(literals.iter().filter(|l| l.contains('@')).cloned());
+    // Directory groups whose members get a role that matters.
+    if let Some(directory) = directory {
+        groups.extend(
+            directory
+                .groups()
+                .filter(|(_, granted)| granted.iter().any(|r| roles.contains(r)))
+                .map(|(g, _)| g.to_owned()),
+        );
+    }
     roles
         .into_iter()
         .filter(|r| !r.trim().is_empty())

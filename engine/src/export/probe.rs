@@ -4,14 +4,26 @@
 use std::collections::BTreeMap;
 
 use crate::access::{
-    AccessEngine, AccessRequest, ColumnEffect, Decision, MaskMethod, Principal, ProductEffect,
-    ProductRef,
+    AccessEngine, AccessRequest, ColumnEffect, Decision, Directory, MaskMethod, Principal,
+    ProductEffect, ProductRef,
 };
 
 use super::model::Term;
 
 /// The id of every synthetic principal but the one that checks ids do not matter.
 pub(super) const PROBE_ID: &str = "charter-export-probe";
+
+/// How often a request denied for running out of time is asked again.
+const RETRIES: usize = 6;
+
+/// Whether the engine failed, or denied because the row-filter rules ran out of time.
+fn out_of_time(decided: &Result<Decision, crate::access::RequestError>) -> bool {
+    decided.as_ref().map_or(true, |d| {
+        d.reasons
+            .iter()
+            .any(|r| r.message.contains("row_filter_time_limit_ms"))
+    })
+}
 
 /// A role or a group.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,8 +63,15 @@ impl Probe {
     }
 }
 
-/// Asks the engine what `probe` gets of `table` reading `columns`.
-pub(super) fn ask(engine: &AccessEngine, table: &str, columns: &[String], probe: &Probe) -> Answer {
+/// Asks the engine what `probe` gets of `table` reading `columns`, the principal completed
+/// by the directory as `charter serve --principals` completes callers.
+pub(super) fn ask(
+    engine: &AccessEngine,
+    directory: Option<&Directory>,
+    table: &str,
+    columns: &[String],
+    probe: &Probe,
+) -> Answer {
     let mut principal = Principal {
         id: probe.id.clone(),
         attributes: probe.attributes.clone(),
@@ -64,6 +83,9 @@ pub(super) fn ask(engine: &AccessEngine, table: &str, columns: &[String], probe:
             Atom::Group(g) => principal.groups.push(g.clone()),
         }
     }
+    if let Some(directory) = directory {
+        principal = directory.resolve(&principal);
+    }
     let request = AccessRequest {
         principal,
         product: ProductRef::Table(table.to_owned()),
@@ -71,7 +93,18 @@ pub(super) fn ask(engine: &AccessEngine, table: &str, columns: &[String], probe:
         purpose: probe.purpose.clone(),
         dialect: None,
     };
-    match engine.decide(&request) {
+    // The row-filter rules run under a time limit: a machine under load can miss it (the
+    // request is then denied), and the export must not depend on the load. A lasting
+    // failure stays a denial, which the comparisons of `compile` turn into a refusal.
+    let mut decided = engine.decide(&request);
+    for attempt in 1..=RETRIES {
+        if !out_of_time(&decided) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50 * attempt as u64));
+        decided = engine.decide(&request);
+    }
+    match decided {
         Ok(decision) => answer_of(&decision),
         // A request the engine refuses is an answer no export can reproduce: nobody reads.
         Err(_) => Answer {

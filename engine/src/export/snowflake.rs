@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::access::{MaskMethod, quote_literal};
+use crate::access::MaskMethod;
 
 use super::model::{ExportModel, ExportedFile, TableExport};
 use super::sql::{Family, condition, header, method_name, safe_name};
@@ -17,6 +17,13 @@ use super::sql::{Family, condition, header, method_name, safe_name};
 #[must_use]
 pub fn ident(name: &str) -> String {
     crate::access::quote_identifier(name)
+}
+
+/// Quotes a Snowflake string literal: `'…'`, `'` doubled and `\` escaped (Snowflake reads
+/// backslash escapes in single-quoted literals).
+#[must_use]
+pub fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 /// One `.sql` file per exported table.
@@ -34,7 +41,7 @@ pub fn render(model: &ExportModel) -> Vec<ExportedFile> {
 }
 
 fn role(r: &str) -> String {
-    format!("IS_ROLE_IN_SESSION({})", quote_literal(r))
+    format!("IS_ROLE_IN_SESSION({})", literal(r))
 }
 
 fn sql_type(family: Family) -> &'static str {
@@ -124,7 +131,7 @@ fn table(t: &TableExport) -> String {
         let exempt: Vec<String> = f.exempt_roles.iter().map(|r| role(r)).collect();
         let mine = format!(
             "SELECT VALUE FROM {attributes} WHERE PRINCIPAL = CURRENT_USER() AND ATTRIBUTE = {}",
-            quote_literal(&f.attribute)
+            literal(&f.attribute)
         );
         let mut alternatives = exempt;
         alternatives.push(format!("NOT EXISTS ({mine})"));
