@@ -15,6 +15,12 @@ mod bundle;
 mod common;
 #[path = "cli/deploy.rs"]
 mod deploy;
+#[path = "cli/export.rs"]
+mod export;
+#[path = "cli/export_ranger.rs"]
+mod export_ranger;
+#[path = "cli/export_sql.rs"]
+mod export_sql;
 #[cfg(unix)]
 #[path = "cli/hostile_tree.rs"]
 mod hostile_tree;

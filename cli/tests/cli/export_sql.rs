@@ -2,19 +2,11 @@
 //! (sqlglot, from PyPI: `.ci/run` installs it in a venv named by `CHARTER_SQLGLOT_VENV`),
 //! hostile names included: every statement tokenizes, those sqlglot models parse, and each
 //! hostile column or attribute name comes back exactly as an identifier or literal.
-#![expect(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::print_stderr,
-    reason = "a test fails loudly on a broken fixture, and says when it skips"
-)]
+#![cfg(test)]
 
+use crate::common::{charter, repo};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn python() -> Option<PathBuf> {
     let python = std::env::var_os("CHARTER_SQLGLOT_VENV")
@@ -28,14 +20,6 @@ fn python() -> Option<PathBuf> {
         eprintln!("skipped: set CHARTER_SQLGLOT_VENV to a venv with sqlglot (see .ci/run)");
     }
     python
-}
-
-fn charter(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_charter"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("charter runs")
 }
 
 fn parse(python: &Path, dialect: &str, dir: &Path, names: &[&str]) -> Output {

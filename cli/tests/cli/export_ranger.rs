@@ -2,32 +2,15 @@
 //! reference policies and service definition, every PII column is masked, every region
 //! column filtered, the retired product gets no allow, names are quoted per dialect, the
 //! output is deterministic and names its revisions, and `--check` reports drift.
-#![expect(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::print_stderr,
-    reason = "a test fails loudly on a broken fixture, and says when it skips"
-)]
+#![cfg(test)]
 
+use crate::common::{charter, repo};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use charter_engine::contract::ReaderSettings;
 use charter_engine::mesh::{LoadOptions, Mesh};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn charter(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_charter"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .expect("charter runs")
-}
 
 /// Exports `mesh` to a fresh folder; the status, the files by table and stderr.
 fn export(mesh: &str, extra: &[&str]) -> (Option<i32>, BTreeMap<String, Value>, String, Vec<u8>) {

@@ -1,19 +1,8 @@
 //! `charter export` as a user runs it: files written, no drift right after, drift per table
 //! (exit 1) once a deployed file is changed or removed.
-#![expect(
-    clippy::expect_used,
-    reason = "a test fails loudly on a broken fixture"
-)]
+#![cfg(test)]
 
-use std::process::Command;
-
-fn charter(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_charter"))
-        .args(args)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
-        .output()
-        .expect("charter runs")
-}
+use crate::common::charter;
 
 #[test]
 fn export_then_check_reports_drift_per_table() {
