@@ -26,6 +26,11 @@ pub fn charter(args: &[&str]) {
 
 /// Builds a signed bundle of `mesh`; `revision` None: the default (the snapshot's).
 pub fn bundle(dir: &Path, mesh: &Path, revision: Option<&str>) -> Vec<u8> {
+    bundle_with(dir, mesh, revision, &[])
+}
+
+/// [`bundle`], with more `charter bundle build` flags (e.g. `--principals FILE`).
+pub fn bundle_with(dir: &Path, mesh: &Path, revision: Option<&str>, extra: &[String]) -> Vec<u8> {
     let out = dir.join(format!("b-{}.tar.gz", revision.unwrap_or("default")));
     let key = repo().join("testdata/bundle/rsa-test-key.pem");
     let mut args = vec![
@@ -43,6 +48,7 @@ pub fn bundle(dir: &Path, mesh: &Path, revision: Option<&str>) -> Vec<u8> {
     if let Some(rev) = revision {
         args.extend(["--revision".into(), rev.into()]);
     }
+    args.extend(extra.iter().cloned());
     charter(&args.iter().map(String::as_str).collect::<Vec<_>>());
     std::fs::read(out).unwrap()
 }

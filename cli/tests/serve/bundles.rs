@@ -15,7 +15,9 @@ use tonic_health::pb::health_client::HealthClient;
 
 use super::bundle_server::{BundleServer, Mode};
 use super::bundle_support::*;
-use super::harness::{analyst_request, copy_dir, free_port, repo, wait_serving};
+use super::harness::{
+    analyst_request, copy_dir, free_port, principal, repo, request, wait_serving,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_converge_keep_the_last_good_and_restart_from_their_cache() {
@@ -242,6 +244,35 @@ fn tls_pki() -> (String, Arc<rustls::ServerConfig>) {
     )
     .unwrap();
     (ca_cert.pem(), Arc::new(config))
+}
+
+/// A bundle built with `--principals` carries the directory, and the replica completes its
+/// callers from it: a bare user id gets the roles and attributes the directory gives it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundled_principal_directory_completes_callers() {
+    let work = tempfile::tempdir().unwrap();
+    let directory = work.path().join("principals.yaml");
+    std::fs::write(
+        &directory,
+        "users:\n  ana: {roles: [analyst], attributes: {region: eu}}\n",
+    )
+    .unwrap();
+    let with = bundle_with(
+        work.path(),
+        &repo().join("testdata/mesh"),
+        Some("p1"),
+        &["--principals".to_owned(), directory.display().to_string()],
+    );
+    let server = BundleServer::start(with, None);
+    let replica = spawn_replica(&server.url(), &work.path().join("cache"), None, true, &[]);
+    let mut client = replica.server.client().await;
+    let bare = |id: &str| request(principal(id, &[]), "orders.order_events", &["order_id"]);
+    let ana = client.check_access(bare("ana")).await.unwrap().into_inner();
+    assert_eq!(ana.decision, pb::Outcome::Allow as i32, "{ana:?}");
+    assert_eq!(ana.row_filters.len(), 1, "{ana:?}");
+    assert!(ana.row_filters[0].sql.contains("'eu'"), "{ana:?}");
+    let bob = client.check_access(bare("bob")).await.unwrap().into_inner();
+    assert_eq!(bob.decision, pb::Outcome::Deny as i32, "{bob:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
