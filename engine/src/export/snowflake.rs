@@ -66,19 +66,66 @@ fn masked(method: Option<MaskMethod>, family: Family) -> String {
 }
 
 fn table(t: &TableExport) -> String {
-    let [db, schema, name] = &t.location;
-    let qualified = format!("{}.{}.{}", ident(db), ident(schema), ident(name));
-    let object = |suffix: &str| {
-        format!(
-            "{}.{}.{}",
-            ident(db),
-            ident(schema),
-            ident(&safe_name(&["charter", name, suffix]))
-        )
-    };
+    let names = Names::of(t);
     let mut out = format!("-- product {}, table {}\n", t.product, t.dotted());
-    let _ = writeln!(out, "ALTER TABLE {qualified} DROP ALL ROW ACCESS POLICIES;");
-    // Masking policies: one per (method, type, who reads in clear, who reads masked).
+    let _ = writeln!(
+        out,
+        "ALTER TABLE {} DROP ALL ROW ACCESS POLICIES;",
+        names.qualified
+    );
+    masking(t, &names, &mut out);
+    row_access(t, &names, &mut out);
+    let mut grantees: Vec<&String> = t
+        .readers
+        .iter()
+        .flat_map(|r| r.roles.iter().chain(&r.groups))
+        .collect();
+    grantees.sort();
+    grantees.dedup();
+    for g in grantees {
+        let _ = writeln!(
+            out,
+            "GRANT SELECT ON TABLE {} TO ROLE {};",
+            names.qualified,
+            ident(g)
+        );
+    }
+    out
+}
+
+/// The table's quoted names, and those of the objects Charter creates beside it.
+struct Names<'a> {
+    db: &'a str,
+    schema: &'a str,
+    name: &'a str,
+    qualified: String,
+}
+
+impl<'a> Names<'a> {
+    fn of(t: &'a TableExport) -> Self {
+        let [db, schema, name] = &t.location;
+        Self {
+            db,
+            schema,
+            name,
+            qualified: format!("{}.{}.{}", ident(db), ident(schema), ident(name)),
+        }
+    }
+
+    /// A schema-level object of this table (`charter_<table>_<suffix>`).
+    fn object(&self, suffix: &str) -> String {
+        self.in_schema(&safe_name(&["charter", self.name, suffix]))
+    }
+
+    fn in_schema(&self, name: &str) -> String {
+        format!("{}.{}.{}", ident(self.db), ident(self.schema), ident(name))
+    }
+}
+
+/// Masking policies, one per (method, type, who reads in clear, who reads masked), and
+/// each protected column unset then set to its policy.
+fn masking(t: &TableExport, names: &Names<'_>, out: &mut String) {
+    let qualified = &names.qualified;
     let mut policies: Vec<(String, String)> = Vec::new();
     let mut attach = String::new();
     for c in t.columns.iter().filter(|c| c.is_protected(&t.readers)) {
@@ -99,7 +146,7 @@ fn table(t: &TableExport) -> String {
             name.clone()
         } else {
             let same = policies.iter().filter(|(n, _)| n.contains(&kind)).count();
-            let name = object(&format!("{kind}_{same}"));
+            let name = names.object(&format!("{kind}_{same}"));
             policies.push((name.clone(), body));
             name
         };
@@ -117,13 +164,11 @@ fn table(t: &TableExport) -> String {
         let _ = writeln!(out, "CREATE OR REPLACE MASKING POLICY {name} {body};");
     }
     out.push_str(&attach);
-    // Who may read, and the attribute row filters, in one row access policy.
-    let attributes = format!(
-        "{}.{}.{}",
-        ident(db),
-        ident(schema),
-        ident("CHARTER_PRINCIPAL_ATTRIBUTES")
-    );
+}
+
+/// Who may read, and the attribute row filters, in one row access policy on the table.
+fn row_access(t: &TableExport, names: &Names<'_>, out: &mut String) {
+    let attributes = names.in_schema("CHARTER_PRINCIPAL_ATTRIBUTES");
     let mut args = Vec::new();
     let mut predicate = format!("({})", condition(&t.readers, &role, &role));
     for (i, f) in t.row_filters.iter().enumerate() {
@@ -139,25 +184,26 @@ fn table(t: &TableExport) -> String {
         let _ = write!(predicate, "\n    AND ({})", alternatives.join(" OR "));
     }
     let first = t.columns.first();
-    let signature = if args.is_empty() {
+    let (signature, on) = if args.is_empty() {
         let family = Family::of(first.and_then(|c| c.data_type.as_deref()));
-        format!("(charter_any {})", sql_type(family))
-    } else {
-        format!(
-            "({})",
-            args.iter()
-                .map(|(a, _)| format!("{a} VARCHAR"))
-                .collect::<Vec<_>>()
-                .join(", ")
+        (
+            format!("(charter_any {})", sql_type(family)),
+            first.map(|c| ident(&c.name)).unwrap_or_default(),
         )
-    };
-    let on = if args.is_empty() {
-        first.map(|c| ident(&c.name)).unwrap_or_default()
     } else {
-        args.iter()
-            .map(|(_, c)| ident(c))
-            .collect::<Vec<_>>()
-            .join(", ")
+        (
+            format!(
+                "({})",
+                args.iter()
+                    .map(|(a, _)| format!("{a} VARCHAR"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            args.iter()
+                .map(|(_, c)| ident(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
     };
     if !t.row_filters.is_empty() {
         let _ = writeln!(
@@ -165,7 +211,7 @@ fn table(t: &TableExport) -> String {
             "CREATE TABLE IF NOT EXISTS {attributes} (PRINCIPAL VARCHAR, ATTRIBUTE VARCHAR, VALUE VARCHAR);"
         );
     }
-    let rows = object("rows");
+    let rows = names.object("rows");
     let _ = writeln!(
         out,
         "CREATE OR REPLACE ROW ACCESS POLICY {rows} AS {signature} RETURNS BOOLEAN ->\n  {predicate};"
@@ -173,22 +219,8 @@ fn table(t: &TableExport) -> String {
     if !on.is_empty() {
         let _ = writeln!(
             out,
-            "ALTER TABLE {qualified} ADD ROW ACCESS POLICY {rows} ON ({on});"
+            "ALTER TABLE {} ADD ROW ACCESS POLICY {rows} ON ({on});",
+            names.qualified
         );
     }
-    let mut grantees: Vec<&String> = t
-        .readers
-        .iter()
-        .flat_map(|r| r.roles.iter().chain(&r.groups))
-        .collect();
-    grantees.sort();
-    grantees.dedup();
-    for g in grantees {
-        let _ = writeln!(
-            out,
-            "GRANT SELECT ON TABLE {qualified} TO ROLE {};",
-            ident(g)
-        );
-    }
-    out
 }
