@@ -178,31 +178,8 @@ pub(super) fn read(
 
     let domain = text(doc.domain.clone()).unwrap_or_default();
     let contract_id = text(doc.id.clone());
-    let (name, name_key): (String, &'static str) =
-        match (text(doc.data_product.clone()), text(doc.name.clone())) {
-            (Some(p), _) => (p, "dataProduct"),
-            (None, Some(n)) => (n, "name"),
-            (None, None) => (contract_id.clone().unwrap_or_default(), "id"),
-        };
-    // `name` already reads `<domain>.<product>`, or the id is `<domain>.<name>`.
-    map.name_key = name_key;
-    let id = if name.contains('.') || domain.is_empty() {
-        name
-    } else {
-        format!("{domain}.{name}")
-    };
-
-    let owner = match doc.team {
-        Some(Team::Members(m) | Team::Object { members: m }) => m
-            .into_iter()
-            .find(|m| {
-                m.role
-                    .as_ref()
-                    .is_some_and(|r| r.0.trim().eq_ignore_ascii_case("owner"))
-            })
-            .and_then(|m| text(m.username)),
-        None => None,
-    };
+    let id = product_id(&doc, &domain, contract_id.as_deref(), &mut map);
+    let owner = owner(doc.team);
     let (sla, retention) = service_levels(&doc.sla_properties, text_in, &mut map)?;
 
     let custom = |key: &str| {
@@ -232,21 +209,7 @@ pub(super) fn read(
     map.policies = position(&["accessPolicies"]);
 
     let schema = Schema::read(doc.schema, &doc.servers, settings, &mut map);
-    let mut access = Access {
-        policies: custom_list("accessPolicies"),
-        ..Access::default()
-    };
-    for (i, role) in doc.roles.into_iter().enumerate() {
-        let (read, write) = role_access(role.access.and_then(|a| text(Some(a))).as_deref());
-        if read {
-            map.roles.push(i);
-            access.roles.push(role.role.0.clone());
-        }
-        if write && !read {
-            map.write_roles.push(i);
-            access.write_roles.push(role.role.0);
-        }
-    }
+    let access = access(doc.roles, custom_list("accessPolicies"), &mut map);
 
     let product = Product {
         model: super::model::MODEL_VERSION,
@@ -277,6 +240,59 @@ pub(super) fn read(
         },
     };
     Ok((product, PathMap::Odcs(Box::new(map))))
+}
+
+/// The product id: `dataProduct`, else `name`, else the contract `id`, prefixed with the
+/// domain unless it already reads `<domain>.<product>`; `map` learns which key it came from.
+fn product_id(doc: &Doc, domain: &str, contract_id: Option<&str>, map: &mut OdcsMap) -> String {
+    let (name, name_key): (String, &'static str) =
+        match (text(doc.data_product.clone()), text(doc.name.clone())) {
+            (Some(p), _) => (p, "dataProduct"),
+            (None, Some(n)) => (n, "name"),
+            (None, None) => (contract_id.unwrap_or_default().to_owned(), "id"),
+        };
+    map.name_key = name_key;
+    if name.contains('.') || domain.is_empty() {
+        name
+    } else {
+        format!("{domain}.{name}")
+    }
+}
+
+/// The username of the team member whose role is `owner`.
+fn owner(team: Option<Team>) -> Option<String> {
+    match team {
+        Some(Team::Members(m) | Team::Object { members: m }) => m
+            .into_iter()
+            .find(|m| {
+                m.role
+                    .as_ref()
+                    .is_some_and(|r| r.0.trim().eq_ignore_ascii_case("owner"))
+            })
+            .and_then(|m| text(m.username)),
+        None => None,
+    }
+}
+
+/// The roles that may read, and apart those that may only write (a write-only role never
+/// grants reads), with the access policies.
+fn access(roles: Vec<Role>, policies: Vec<String>, map: &mut OdcsMap) -> Access {
+    let mut access = Access {
+        policies,
+        ..Access::default()
+    };
+    for (i, role) in roles.into_iter().enumerate() {
+        let (read, write) = role_access(role.access.and_then(|a| text(Some(a))).as_deref());
+        if read {
+            map.roles.push(i);
+            access.roles.push(role.role.0.clone());
+        }
+        if write && !read {
+            map.write_roles.push(i);
+            access.write_roles.push(role.role.0);
+        }
+    }
+    access
 }
 
 /// Whether a role's `access` grants reading and writing: `read`, `write`, both

@@ -166,64 +166,9 @@ pub(super) fn read(
     // The seed format has one schema: one table, named after the product, physically
     // named after the last part of its first interface.
     let table_name = product_part(&id);
-    let physical_table = spec
-        .interfaces
-        .first()
-        .and_then(|i| {
-            i.table
-                .0
-                .rsplit('.')
-                .next()
-                .map(str::trim)
-                .map(str::to_owned)
-        })
-        .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| table_name.clone());
-    let fields: Vec<Field> = spec
-        .schema
-        .map(|s| s.fields)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|f| {
-            let c = f.constraints;
-            let tags = f.tags.0;
-            let pii = c.pii.unwrap_or(false) || tags.iter().any(|t| settings.is_pii_tag(t));
-            let physical_name = text(f.physical_name).unwrap_or_else(|| f.name.0.clone());
-            Field {
-                table: table_name.clone(),
-                path: f.name.0.clone(),
-                physical_name,
-                name: f.name.0,
-                data_type: text(f.data_type),
-                nullable: c.null.or(c.nullable).unwrap_or(true),
-                primary_key: c.primary_key.unwrap_or(false),
-                unique: c.unique.unwrap_or(false),
-                pii,
-                masking: text(c.masking),
-                classification: text(f.classification),
-                tags,
-                transform: text(f.transform),
-            }
-        })
-        .collect();
-
-    let quality = spec
-        .quality
-        .map(|q| q.checks)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|c| {
-            let assertion = text(c.assertion).unwrap_or_default();
-            QualityCheck {
-                table: Some(table_name.clone()),
-                bounds: std::collections::BTreeMap::new(),
-                field: text(c.column),
-                kind: kind_of(&assertion).to_owned(),
-                assertion,
-                threshold: c.threshold.map(|n| n.0),
-            }
-        })
-        .collect();
+    let physical_table = physical_table(&spec.interfaces, &table_name);
+    let fields = fields(spec.schema, &table_name, settings);
+    let quality = quality(spec.quality, &table_name);
 
     let interfaces = spec
         .interfaces
@@ -278,6 +223,72 @@ pub(super) fn read(
         },
     };
     Ok((product, PathMap::Seed))
+}
+
+/// The physical table: the last part of the first interface's table, or `table_name`.
+fn physical_table(interfaces: &[InterfaceDoc], table_name: &str) -> String {
+    interfaces
+        .first()
+        .and_then(|i| {
+            i.table
+                .0
+                .rsplit('.')
+                .next()
+                .map(str::trim)
+                .map(str::to_owned)
+        })
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| table_name.to_owned())
+}
+
+/// The schema's fields, all of the one table `table_name`.
+fn fields(schema: Option<SchemaDoc>, table_name: &str, settings: &ReaderSettings) -> Vec<Field> {
+    schema
+        .map(|s| s.fields)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| {
+            let c = f.constraints;
+            let tags = f.tags.0;
+            let pii = c.pii.unwrap_or(false) || tags.iter().any(|t| settings.is_pii_tag(t));
+            let physical_name = text(f.physical_name).unwrap_or_else(|| f.name.0.clone());
+            Field {
+                table: table_name.to_owned(),
+                path: f.name.0.clone(),
+                physical_name,
+                name: f.name.0,
+                data_type: text(f.data_type),
+                nullable: c.null.or(c.nullable).unwrap_or(true),
+                primary_key: c.primary_key.unwrap_or(false),
+                unique: c.unique.unwrap_or(false),
+                pii,
+                masking: text(c.masking),
+                classification: text(f.classification),
+                tags,
+                transform: text(f.transform),
+            }
+        })
+        .collect()
+}
+
+/// The quality checks, all of the one table `table_name`.
+fn quality(quality: Option<QualityDoc>, table_name: &str) -> Vec<QualityCheck> {
+    quality
+        .map(|q| q.checks)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            let assertion = text(c.assertion).unwrap_or_default();
+            QualityCheck {
+                table: Some(table_name.to_owned()),
+                bounds: std::collections::BTreeMap::new(),
+                field: text(c.column),
+                kind: kind_of(&assertion).to_owned(),
+                assertion,
+                threshold: c.threshold.map(|n| n.0),
+            }
+        })
+        .collect()
 }
 
 fn text_of(t: Option<Text>) -> String {
