@@ -93,7 +93,7 @@ impl Handlers {
             deadline,
             "its decision was logged (it was neither logged nor returned)",
         )?;
-        self.log.record(line).await.map_err(|e| errors::log(&e))?;
+        self.log.record(&line).map_err(|e| errors::log(&e))?;
         self.count(&decided);
         Ok(convert::decision(decided, &snapshot.revision))
     }
@@ -145,7 +145,7 @@ impl Handlers {
             deadline,
             "its decisions were logged (they were neither logged nor returned)",
         )?;
-        self.log.record(lines).await.map_err(|e| errors::log(&e))?;
+        self.log.record(&lines).map_err(|e| errors::log(&e))?;
         let decisions = decisions
             .into_iter()
             .map(|decided| match decided {

@@ -1,7 +1,7 @@
 //! `--decision-log-url`: decision-log lines shipped to a collector, nothing lost.
 //!
-//! The decision-log writer appends every group of lines to a spool on disk
-//! (`--decision-log-spool`) before the calls are answered. The spool is a folder of
+//! Every call that logs appends its lines to a spool on disk
+//! (`--decision-log-spool`) before it is answered. The spool is a folder of
 //! segments: the open one (`N.open`) is sealed into a batch (`N.batch`) once it holds
 //! `--decision-log-batch-bytes` or is `--decision-log-batch-interval` old. Batches are POSTed
 //! oldest first as a gzip JSON array of OPA decision-log events (one object per decision,

@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by RPC and status code, latency histograms, decisions
-//! and column effects, reloads by outcome, the decision-log backlog; served as text
+//! and column effects, reloads by outcome; served as text
 //! on `--metrics-listen` at `/metrics` (axum, the HTTP stack of `--http-listen`).
 
 use std::net::SocketAddr;
@@ -52,7 +52,6 @@ pub struct Metrics {
     decisions: Family<EffectLabels, Counter>,
     columns: Family<EffectLabels, Counter>,
     reloads: Family<OutcomeLabels, Counter>,
-    log_backlog: Gauge,
     bundle: BundleMetrics,
     health: std::sync::OnceLock<HealthDetail>,
 }
@@ -114,12 +113,6 @@ impl Metrics {
             "snapshot reloads by outcome (ok, error)",
             reloads.clone(),
         );
-        let log_backlog = Gauge::default();
-        registry.register(
-            "decision_log_backlog",
-            "decision-log lines waiting to be written",
-            log_backlog.clone(),
-        );
         let bundle = BundleMetrics::default();
         registry.register(
             "bundle_polls",
@@ -155,7 +148,6 @@ impl Metrics {
             decisions,
             columns,
             reloads,
-            log_backlog,
         }
     }
 
@@ -190,12 +182,6 @@ impl Metrics {
     pub fn reload(&self, ok: bool) {
         let outcome = if ok { "ok" } else { "error" };
         self.reloads.get_or_create(&OutcomeLabels { outcome }).inc();
-    }
-
-    /// Sets the decision-log backlog.
-    pub fn log_backlog(&self, lines: usize) {
-        self.log_backlog
-            .set(i64::try_from(lines).unwrap_or(i64::MAX));
     }
 
     /// Counts a bundle poll.

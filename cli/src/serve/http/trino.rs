@@ -176,7 +176,7 @@ async fn answer(
                 elapsed,
             );
             count(state, &answer.asked);
-            call::log(state, lines).await?;
+            call::log(state, &lines)?;
             Ok(answer.result)
         }
         Err(failure) => {
@@ -190,7 +190,7 @@ async fn answer(
             };
             decision_log::write_operation(&mut lines, &op, &snapshot.revision, elapsed);
             state.handlers.metrics.decision("deny", std::iter::empty());
-            call::log(state, lines).await?;
+            call::log(state, &lines)?;
             Err(Refusal(StatusCode::INTERNAL_SERVER_ERROR, failure.0))
         }
     }
