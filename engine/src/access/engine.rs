@@ -20,6 +20,7 @@ use super::error::AccessError;
 use super::policies::AccessPolicies;
 use super::request::{AccessRequest, ProductRef, RequestError};
 use super::row_filter::RowFilterRule;
+use super::row_filter_memo::{Budget, RowFilterMemo};
 use super::settings::AccessSettings;
 use crate::mesh::Mesh;
 use crate::pack::PolicyPack;
@@ -45,6 +46,8 @@ pub(super) struct Slot {
     pub(super) classes: Vec<[Plan; 2]>,
     /// `input.product` of the row-filter rule, when the rule applies to this product.
     pub(super) rego: Option<regorus::Value>,
+    /// The rule's answers for the input shapes seen so far.
+    pub(super) row_filters: RowFilterMemo,
 }
 
 /// Access decisions over one mesh with one policy pack.
@@ -71,6 +74,8 @@ pub struct AccessEngine {
     by_id: HashMap<String, Target>,
     by_table: HashMap<String, Target>,
     unreadable: Vec<String>,
+    /// How many row-filter answers all products remember together.
+    pub(super) remembered: Budget,
 }
 
 const _: () = {
@@ -217,6 +222,7 @@ impl AccessEngine {
             by_id,
             by_table,
             unreadable: mesh.failures().iter().map(|f| f.file.clone()).collect(),
+            remembered: Budget::default(),
         })
     }
 
@@ -394,6 +400,7 @@ fn build_slot(
         },
         classes: Vec::new(),
         rego,
+        row_filters: RowFilterMemo::default(),
     })
 }
 

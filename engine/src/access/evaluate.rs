@@ -1,7 +1,7 @@
 //! Deciding one request: resolve the product and columns, add the principal to the
 //! product's prepared entity store, ask Cedar once for the product (`query`) and once
 //! or twice per *class* of columns (`read`, then `readMasked`), attach masks, evaluate
-//! row filters.
+//! row filters (remembered per product and input shape, see `row_filter_memo.rs`).
 //!
 //! The product's store holds just what policies can reach: its domain, the product,
 //! one column per class (columns alike in every attribute a policy reads get the same
@@ -266,7 +266,24 @@ impl AccessEngine {
                 .filter_map(|((_, i), _)| i.map(|i| entry.columns[i].name.as_str()))
                 .collect();
             if !readable.is_empty() || wanted.is_empty() {
-                match rule.evaluate(request, entry, input, &readable) {
+                let remembered = rule
+                    .memoizable()
+                    .then(|| slot.row_filters.get(request, &readable))
+                    .flatten();
+                let answer = remembered.map_or_else(
+                    || {
+                        let answer = rule.evaluate(request, entry, input, &readable);
+                        if let Ok(filters) = &answer
+                            && rule.memoizable()
+                        {
+                            slot.row_filters
+                                .put(&self.remembered, request, &readable, filters);
+                        }
+                        answer
+                    },
+                    Ok,
+                );
+                match answer {
                     Ok(filters) => decision.row_filters = filters,
                     Err(e) => {
                         decision.product.effect = ProductEffect::Deny;

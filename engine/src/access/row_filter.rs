@@ -23,6 +23,7 @@ use super::entities::ProductEntry;
 use super::error::AccessError;
 use super::mask::{quote_identifier, quote_literal};
 use super::request::AccessRequest;
+use super::row_filter_memo::deterministic;
 use super::settings::SETTINGS_KEY;
 use crate::contract::Product;
 use crate::pack::PolicyPack;
@@ -42,6 +43,9 @@ pub(crate) struct RowFilterRule {
     engine: regorus::Engine,
     /// Wall-clock budget of one evaluation.
     time_limit: Duration,
+    /// Whether its answers may be remembered per input shape (no module loaded calls a
+    /// builtin whose result can change between calls; see `row_filter_memo.rs`).
+    memoizable: bool,
 }
 
 impl RowFilterRule {
@@ -53,6 +57,7 @@ impl RowFilterRule {
         // here, and every module loaded makes each evaluation dearer.
         let mut engine = regorus::Engine::new();
         let mut has_package = false;
+        let mut loaded = Vec::new();
         for file in pack.rego() {
             let mut probe = regorus::Engine::new();
             let package = probe
@@ -64,6 +69,7 @@ impl RowFilterRule {
                 continue;
             }
             has_package |= package == ROW_FILTERS_PACKAGE;
+            loaded.push(file.text.as_str());
             engine
                 .add_policy(file.path.clone(), file.text.clone())
                 .map_err(|e| AccessError::RowFilters(format!("{}: {e}", file.path)))?;
@@ -84,7 +90,17 @@ impl RowFilterRule {
             limit: time_limit,
             check_interval: TIME_CHECK_INTERVAL,
         });
-        Ok(Some(Self { engine, time_limit }))
+        let memoizable = deterministic(loaded.into_iter());
+        Ok(Some(Self {
+            engine,
+            time_limit,
+            memoizable,
+        }))
+    }
+
+    /// Whether the rule's answers may be remembered per input shape.
+    pub fn memoizable(&self) -> bool {
+        self.memoizable
     }
 
     /// What the rule sees of a product as `input.product`: the product's attributes,

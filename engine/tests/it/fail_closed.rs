@@ -742,6 +742,144 @@ fn a_row_filter_rule_past_its_time_limit_denies() {
     }
 }
 
+/// The row filters of a request, as the rule gives them (the SQL and its reason).
+fn filters_of(d: &Decision) -> Vec<(String, Option<String>)> {
+    d.row_filters
+        .iter()
+        .map(|f| (f.sql.clone(), f.reason.clone()))
+        .collect()
+}
+
+#[test]
+fn remembered_row_filters_are_the_rules_answers() {
+    // Shapes that differ in one thing each: the attribute's value (an injection among
+    // them), an exempt role, the columns read, the purpose, the principal.
+    let pack = pack_with(&[]);
+    let shapes: Vec<AccessRequest> = [
+        (
+            "ana",
+            vec!["analyst"],
+            vec![("region", "eu")],
+            vec!["order_id", "region"],
+            None,
+        ),
+        (
+            "ana",
+            vec!["analyst"],
+            vec![("region", "us")],
+            vec!["order_id", "region"],
+            None,
+        ),
+        (
+            "ana",
+            vec!["analyst"],
+            vec![("region", "eu' OR '1'='1")],
+            vec!["order_id"],
+            None,
+        ),
+        (
+            "ana",
+            vec!["analyst", "global-reader"],
+            vec![("region", "eu")],
+            vec!["order_id"],
+            None,
+        ),
+        (
+            "ana",
+            vec!["analyst"],
+            vec![],
+            vec!["order_id", "region"],
+            None,
+        ),
+        (
+            "bo",
+            vec!["analyst"],
+            vec![("region", "apac")],
+            vec!["amount"],
+            None,
+        ),
+        (
+            "ana",
+            vec!["analyst"],
+            vec![("region", "eu")],
+            vec!["amount"],
+            Some("fraud"),
+        ),
+        ("ana", vec!["analyst"], vec![("region", "eu")], vec![], None),
+    ]
+    .into_iter()
+    .map(|(who, roles, attributes, columns, purpose)| {
+        let mut r = request(
+            principal(who, &roles, &[], &attributes),
+            id("sales.orders"),
+            &columns,
+        );
+        r.purpose = purpose.map(str::to_owned);
+        r
+    })
+    .collect();
+    // What the rule says for each shape, each asked of an engine that has seen nothing.
+    let fresh: Vec<Decision> = shapes
+        .iter()
+        .map(|r| access_engine(&pack).decide(r).unwrap())
+        .collect();
+    let distinct: BTreeSet<_> = fresh.iter().map(filters_of).collect();
+    assert!(
+        distinct.len() >= 4,
+        "the shapes differ in their filters: {distinct:?}"
+    );
+    // One engine asked every shape, interleaved, many times: the same filters every time.
+    let warm = access_engine(&pack);
+    for round in 0..5 {
+        for (r, expected) in shapes.iter().zip(&fresh) {
+            let d = warm.decide(r).unwrap();
+            assert_eq!(filters_of(&d), filters_of(expected), "round {round}: {r:?}");
+            assert_eq!(d.decision, expected.decision, "round {round}: {r:?}");
+        }
+    }
+}
+
+#[test]
+fn row_filters_that_change_between_calls_or_fail_are_evaluated_every_time() {
+    // A rule that reads the clock is never remembered: two calls, two values.
+    let clock = "package charter.access\n\nimport rego.v1\n\nrow_filters contains {\"column\": \"region\", \"op\": \"=\", \"value\": sprintf(\"%d\", [time.now_ns()])} if input.principal.id\n";
+    let engine = access_engine(&pack_with(&[("rego/access/row_filters.rego", Some(clock))]));
+    let r = request(ana(), id("sales.orders"), &["order_id"]);
+    let first = filters_of(&engine.decide(&r).unwrap());
+    std::thread::sleep(Duration::from_millis(2));
+    let second = filters_of(&engine.decide(&r).unwrap());
+    assert_eq!(first.len(), 1);
+    assert_ne!(first, second, "the clock was read again");
+
+    // A failure denies every time, and the shapes that succeed are still answered.
+    let engine = access_engine(&pack_with(&[(
+        "rego/access/row_filters.rego",
+        Some(ROW_FILTER_FAILURES),
+    )]));
+    let failing = request(
+        principal(
+            "ana",
+            &["analyst"],
+            &[],
+            &[("mode", "type-error"), ("region", "eu")],
+        ),
+        id("sales.orders"),
+        &["order_id"],
+    );
+    let fine = request(
+        principal("ana", &["analyst"], &[], &[("region", "eu")]),
+        id("sales.orders"),
+        &["order_id"],
+    );
+    for _ in 0..3 {
+        assert_denied(
+            &engine.decide(&failing).unwrap(),
+            &["row filters could not be decided"],
+        );
+        assert_eq!(engine.decide(&fine).unwrap().decision, Outcome::Allow);
+    }
+}
+
 #[test]
 fn a_bad_time_limit_setting_refuses_the_pack() {
     let access = charter_policies::files()
