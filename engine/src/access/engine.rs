@@ -15,7 +15,7 @@ use cedar_policy::{Entities, Entity, EntityUid};
 
 use super::ask::{Action, Plan, PlanKey, PlanSets, plan};
 use super::decision::{Decision, Reason, Revision};
-use super::entities::{ProductEntry, build_product};
+use super::entities::{Model, ProductEntry, build_product};
 use super::error::AccessError;
 use super::policies::AccessPolicies;
 use super::request::{AccessRequest, ProductRef, RequestError};
@@ -199,7 +199,7 @@ impl AccessEngine {
                 }
             }
         }
-        let literals = literal_entities(&slots, &policies.cedar.literals);
+        let literals = literal_entities(&slots, &policies.cedar.literals, &policies.model)?;
         let keys: Vec<(PlanKey, Vec<[PlanKey; 2]>)> = slots
             .par_iter_mut()
             .map(|slot| -> Result<_, AccessError> {
@@ -274,7 +274,7 @@ impl AccessEngine {
     /// # Errors
     /// Cedar cannot serialize an entity (not expected for entities built here).
     pub fn entities_json(&self) -> Result<serde_json::Value, AccessError> {
-        self.all_entities()
+        self.all_entities()?
             .iter()
             .map(|e| {
                 e.to_json_value()
@@ -284,18 +284,19 @@ impl AccessEngine {
             .map(serde_json::Value::Array)
     }
 
-    fn all_entities(&self) -> Vec<Entity> {
+    fn all_entities(&self) -> Result<Vec<Entity>, AccessError> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for slot in &self.slots {
             let e = &slot.entry;
-            for entity in [&e.domain, &e.entity].into_iter().chain(&e.column_entities) {
+            let columns = e.column_entities(&self.policies.model)?;
+            for entity in [&e.domain, &e.entity].into_iter().chain(&columns) {
                 if seen.insert(entity.uid()) {
                     out.push(entity.clone());
                 }
             }
         }
-        out
+        Ok(out)
     }
 
     /// Whether a product id or table is governed: declared by exactly one contract
@@ -383,7 +384,7 @@ fn build_slot(
         &policies.key_fields,
     )?;
     let mut entities = vec![entry.domain.clone(), entry.entity.clone()];
-    entities.extend(entry.column_entities.iter().cloned());
+    entities.extend(entry.column_entities(&policies.model)?);
     Entities::from_entities(entities, Some(&policies.cedar.schema))
         .map_err(|e| AccessError::Entities(format!("product `{}`: {e}", entry.id)))?;
     let rego = policies
@@ -422,21 +423,23 @@ fn check_principal(policies: &AccessPolicies) -> Result<(), AccessError> {
 }
 
 /// The mesh entities policies name literally, and their ancestors.
-fn literal_entities(slots: &[Slot], literals: &[EntityUid]) -> Vec<Entity> {
+fn literal_entities(
+    slots: &[Slot],
+    literals: &[EntityUid],
+    model: &Model,
+) -> Result<Vec<Entity>, AccessError> {
     let wanted: HashSet<&EntityUid> = literals.iter().collect();
     if wanted.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let mut out: Vec<Entity> = Vec::new();
     for slot in slots {
         let e = &slot.entry;
         let hit = |entity: &Entity| wanted.contains(&entity.uid());
-        let columns: Vec<Entity> = e
-            .column_entities
-            .iter()
-            .filter(|c| hit(c))
-            .cloned()
-            .collect();
+        let columns: Vec<Entity> = (0..e.columns.len())
+            .filter(|&i| wanted.contains(&e.column_uid(model, i)))
+            .map(|i| e.column_entity(model, i))
+            .collect::<Result<_, _>>()?;
         if hit(&e.domain) || hit(&e.entity) || !columns.is_empty() {
             out.push(e.domain.clone());
             if hit(&e.entity) || !columns.is_empty() {
@@ -447,7 +450,7 @@ fn literal_entities(slots: &[Slot], literals: &[EntityUid]) -> Vec<Entity> {
     }
     let mut seen = HashSet::new();
     out.retain(|e| seen.insert(e.uid()));
-    out
+    Ok(out)
 }
 
 /// The plans of a product's questions: `query`, and `read` / `readMasked` per class.

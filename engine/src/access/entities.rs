@@ -96,6 +96,11 @@ pub(crate) enum Masking {
 pub(crate) struct ColumnEntry {
     /// The physical name (what query engines know; masks are written against it).
     pub name: String,
+    /// The id of its `Column` entity (`<product>/<column>` or `<product>/<table>/<column>`).
+    pub entity_id: String,
+    /// What its `Column` entity says besides `pii` (the entity itself is built when
+    /// asked for: a Cedar entity takes kilobytes, these few strings far less).
+    pub attrs: ColumnAttrs,
     /// Index into [`ProductEntry::classes`].
     pub class: usize,
     pub pii: bool,
@@ -123,8 +128,6 @@ pub(crate) struct ProductEntry {
     pub by_logical: HashMap<String, Option<usize>>,
     /// One representative `Column` entity per class.
     pub classes: Vec<Entity>,
-    /// Every column entity (for the entities export and policy literals).
-    pub column_entities: Vec<Entity>,
 }
 
 impl ProductEntry {
@@ -136,6 +139,33 @@ impl ProductEntry {
             .copied()
             .or_else(|| self.by_lower.get(&name.to_lowercase()).copied().flatten())
             .or_else(|| self.by_logical.get(name).copied().flatten())
+    }
+
+    /// The uid of column `index`'s `Column` entity.
+    pub fn column_uid(&self, model: &Model, index: usize) -> EntityUid {
+        Model::uid(&model.column, &self.columns[index].entity_id)
+    }
+
+    /// Column `index`'s `Column` entity (built when asked for: for explanations, the
+    /// entities export, the schema check and policy literals).
+    pub fn column_entity(&self, model: &Model, index: usize) -> Result<Entity, AccessError> {
+        let column = &self.columns[index];
+        let attrs = &column.attrs;
+        let mut cedar = vec![
+            ("pii", RestrictedExpression::new_bool(column.pii)),
+            ("tags", string_set(&attrs.tags)),
+        ];
+        push_opt(&mut cedar, "masking", attrs.masking.clone());
+        push_opt(&mut cedar, "classification", attrs.classification.clone());
+        push_opt(&mut cedar, "type", attrs.data_type.clone());
+        entity(self.column_uid(model, index), cedar, Some(self.uid.clone()))
+    }
+
+    /// Every column entity, in column order.
+    pub fn column_entities(&self, model: &Model) -> Result<Vec<Entity>, AccessError> {
+        (0..self.columns.len())
+            .map(|i| self.column_entity(model, i))
+            .collect()
     }
 }
 
@@ -176,7 +206,8 @@ struct ClassKey {
 }
 
 /// Column attributes as Cedar sees them.
-struct ColumnAttrs {
+#[derive(Debug, Clone)]
+pub(crate) struct ColumnAttrs {
     masking: Option<String>,
     classification: Option<String>,
     data_type: Option<String>,
@@ -290,7 +321,6 @@ pub(crate) fn build_product(
         by_lower: HashMap::new(),
         by_logical: HashMap::new(),
         classes: Vec::new(),
-        column_entities: Vec::new(),
     };
     let mut class_of: HashMap<ClassKey, usize> = HashMap::new();
     let fields = product
@@ -324,30 +354,15 @@ pub(crate) fn build_product(
                 None => Masking::Unknown(written.to_owned()),
             },
         };
-        let column_attrs = ColumnAttrs::new(field, &masking);
-        let column_id = match table {
+        let attrs = ColumnAttrs::new(field, &masking);
+        let entity_id = match table {
             None => format!("{}/{physical}", product.id),
             Some(t) => format!("{}/{t}/{physical}", product.id),
         };
-        let column_uid = Model::uid(&model.column, &column_id);
-        let mut attrs = vec![
-            ("pii", RestrictedExpression::new_bool(field.pii)),
-            ("tags", string_set(&column_attrs.tags)),
-        ];
-        push_opt(&mut attrs, "masking", column_attrs.masking.clone());
-        push_opt(
-            &mut attrs,
-            "classification",
-            column_attrs.classification.clone(),
-        );
-        push_opt(&mut attrs, "type", column_attrs.data_type.clone());
-        let column_entity = entity(column_uid, attrs, Some(uid.clone()))?;
-
-        let key = column_attrs.key(key_fields, field.pii, physical);
-        let class = *class_of.entry(key).or_insert_with(|| {
-            entry.classes.push(column_entity.clone());
-            entry.classes.len() - 1
-        });
+        let key = attrs.key(key_fields, field.pii, physical);
+        let index = entry.columns.len();
+        let known = class_of.get(&key).copied();
+        let class = known.unwrap_or(entry.classes.len());
         let masks = match &masking {
             Masking::Known(method) => Some(
                 Dialect::ALL
@@ -355,7 +370,6 @@ pub(crate) fn build_product(
             ),
             _ => None,
         };
-        let index = entry.columns.len();
         entry.by_name.insert(physical.clone(), index);
         entry
             .by_lower
@@ -367,15 +381,21 @@ pub(crate) fn build_product(
             .entry(logical.clone())
             .and_modify(|slot| *slot = None)
             .or_insert(Some(index));
-        entry.column_entities.push(column_entity);
         entry.columns.push(ColumnEntry {
             name: physical.clone(),
+            entity_id,
+            attrs,
             class,
             pii: field.pii,
             masking,
             masks,
             duplicate: false,
         });
+        if known.is_none() {
+            // The first column of a new class is its representative.
+            entry.classes.push(entry.column_entity(model, index)?);
+            class_of.insert(key, class);
+        }
     }
     Ok(entry)
 }

@@ -145,13 +145,17 @@ impl AccessEngine {
         }
         let mut new_entities = vec![principal];
         if explaining {
-            new_entities.extend(
-                units
-                    .iter()
-                    .map(|&i| &entry.column_entities[i])
-                    .filter(|column| slot.store.get(&column.uid()).is_none())
-                    .cloned(),
-            );
+            for &i in &units {
+                if slot.store.get(&entry.column_uid(model, i)).is_some() {
+                    continue;
+                }
+                match entry.column_entity(model, i) {
+                    Ok(column) => new_entities.push(column),
+                    Err(e) => {
+                        return Ok(fail(decision, format!("cannot build a column entity: {e}")));
+                    }
+                }
+            }
         }
         let store = match slot.store.clone().add_entities(new_entities, None) {
             Ok(store) => store,
@@ -186,7 +190,7 @@ impl AccessEngine {
         for &unit in &units {
             let (resource, members) = if explaining {
                 (
-                    entry.column_entities[unit].uid(),
+                    entry.column_uid(model, unit),
                     vec![entry.columns[unit].name.clone()],
                 )
             } else {
