@@ -32,6 +32,10 @@ fn start(max_concurrency: &str) -> (Server, u16) {
             "20000".to_owned(),
             "--max-message-bytes".to_owned(),
             "16777216".to_owned(),
+            // A loaded machine decides two debug-build listings slowly: the drain is what
+            // is tested here, not its speed.
+            "--drain-timeout".to_owned(),
+            "120s".to_owned(),
         ],
         ..Options::default()
     });
@@ -81,7 +85,7 @@ fn beyond_max_concurrency_is_429_naming_the_flag() {
 
 #[test]
 fn sigterm_drains_http_calls_in_flight_and_logs_every_decision() {
-    const ITEMS: usize = 15000;
+    const ITEMS: usize = 5000;
     let (server, http) = start("2");
     let answered = |status: u16, body: &Value| -> usize {
         match status {
@@ -120,7 +124,9 @@ fn sigterm_drains_http_calls_in_flight_and_logs_every_decision() {
     assert!(status.success(), "exit {status}:\n{}", server.stderr());
     // The probe's 429 proves both listings had been admitted: each is answered in full.
     for slot in calls {
-        let (status, body) = slot.join().unwrap();
+        let Ok((status, body)) = slot.join() else {
+            panic!("a listing got no answer; the server said:\n{}", server.stderr());
+        };
         assert_eq!(status, 200, "admitted before SIGTERM, so drained: {body}");
         assert_eq!(body["result"].as_array().map(Vec::len), Some(ITEMS));
         served += ITEMS;

@@ -203,7 +203,7 @@ impl AccessEngine {
         let keys: Vec<(PlanKey, Vec<[PlanKey; 2]>)> = slots
             .par_iter_mut()
             .map(|slot| -> Result<_, AccessError> {
-                slot.store = product_store(slot, &literals, &policies.actions)?;
+                slot.store = product_store(slot, &literals, &policies)?;
                 Ok(plan_keys(slot, &policies))
             })
             .collect::<Result<_, _>>()?;
@@ -358,14 +358,20 @@ fn row_filter_applies(settings: &AccessSettings, entry: &ProductEntry) -> bool {
 fn product_store(
     slot: &Slot,
     literals: &[Entity],
-    actions: &[Entity],
+    policies: &AccessPolicies,
 ) -> Result<Entities, AccessError> {
     let e = &slot.entry;
     let mut entities: Vec<Entity> = vec![e.domain.clone(), e.entity.clone()];
-    entities.extend(e.classes.iter().cloned());
+    // Each class's representative: its first column.
+    let mut represented = vec![false; e.classes.len()];
+    for (i, column) in e.columns.iter().enumerate() {
+        if !std::mem::replace(&mut represented[column.class], true) {
+            entities.push(e.column_entity(&policies.model, i)?);
+        }
+    }
     let mut seen: HashSet<EntityUid> = entities.iter().map(Entity::uid).collect();
     entities.extend(literals.iter().filter(|l| seen.insert(l.uid())).cloned());
-    entities.extend(actions.iter().cloned());
+    entities.extend(policies.actions.iter().cloned());
     Entities::from_entities(entities, None)
         .map_err(|err| AccessError::Entities(format!("product `{}`: {err}", e.id)))
 }
@@ -460,11 +466,10 @@ fn plan_keys(slot: &Slot, policies: &AccessPolicies) -> (PlanKey, Vec<[PlanKey; 
         .entry
         .classes
         .iter()
-        .map(|class| {
-            let uid = class.uid();
+        .map(|uid| {
             [
-                plan(policies, Action::Read, &uid, &slot.store),
-                plan(policies, Action::ReadMasked, &uid, &slot.store),
+                plan(policies, Action::Read, uid, &slot.store),
+                plan(policies, Action::ReadMasked, uid, &slot.store),
             ]
         })
         .collect();

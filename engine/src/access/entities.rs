@@ -126,8 +126,9 @@ pub(crate) struct ProductEntry {
     pub by_lower: HashMap<String, Option<usize>>,
     /// Logical path → column, `None` when two columns share it.
     pub by_logical: HashMap<String, Option<usize>>,
-    /// One representative `Column` entity per class.
-    pub classes: Vec<Entity>,
+    /// The uid of one representative `Column` entity per class (the entity itself is in
+    /// the product's entity store).
+    pub classes: Vec<EntityUid>,
 }
 
 impl ProductEntry {
@@ -393,7 +394,7 @@ pub(crate) fn build_product(
         });
         if known.is_none() {
             // The first column of a new class is its representative.
-            entry.classes.push(entry.column_entity(model, index)?);
+            entry.classes.push(entry.column_uid(model, index));
             class_of.insert(key, class);
         }
     }

@@ -194,7 +194,7 @@ impl AccessEngine {
                     vec![entry.columns[unit].name.clone()],
                 )
             } else {
-                (entry.classes[unit].uid(), Vec::new())
+                (entry.classes[unit].clone(), Vec::new())
             };
             let class = if explaining {
                 entry.columns[unit].class

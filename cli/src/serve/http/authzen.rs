@@ -118,20 +118,23 @@ async fn answer(
         }
     }
     let snapshot = state.handlers.store.current();
-    let decided = catch_unwind(AssertUnwindSafe(|| match &items {
-        Some(items) => authzen::evaluate_all(
-            &snapshot.access,
-            &snapshot.directory,
-            &request,
-            items,
-            semantic,
-        ),
-        None => vec![authzen::evaluate(
-            &snapshot.access,
-            &snapshot.directory,
-            &request.defaults,
-        )],
-    }))
+    let count = items.as_ref().map_or(1, Vec::len);
+    let decided = call::decide(count, || {
+        catch_unwind(AssertUnwindSafe(|| match &items {
+            Some(items) => authzen::evaluate_all(
+                &snapshot.access,
+                &snapshot.directory,
+                &request,
+                items,
+                semantic,
+            ),
+            None => vec![authzen::evaluate(
+                &snapshot.access,
+                &snapshot.directory,
+                &request.defaults,
+            )],
+        }))
+    })
     .map_err(|_| {
         Refusal(
             StatusCode::INTERNAL_SERVER_ERROR,

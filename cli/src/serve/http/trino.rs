@@ -153,9 +153,12 @@ async fn answer(
     let snapshot = state.handlers.store.current();
     let principal = snapshot.directory.resolve(&request.principal());
     let trino = Trino::new(&snapshot.access, snapshot.trino);
-    let decided = catch_unwind(AssertUnwindSafe(|| {
-        decide(&trino, &request.input, &principal)
-    }))
+    let items = request.input.action.filter_resources.len();
+    let decided = call::decide(items, || {
+        catch_unwind(AssertUnwindSafe(|| {
+            decide(&trino, &request.input, &principal)
+        }))
+    })
     .map_err(|_| {
         Refusal(
             StatusCode::INTERNAL_SERVER_ERROR,
