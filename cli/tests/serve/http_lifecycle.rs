@@ -125,7 +125,10 @@ fn sigterm_drains_http_calls_in_flight_and_logs_every_decision() {
     // The probe's 429 proves both listings had been admitted: each is answered in full.
     for slot in calls {
         let Ok((status, body)) = slot.join() else {
-            panic!("a listing got no answer; the server said:\n{}", server.stderr());
+            panic!(
+                "a listing got no answer; the server said:\n{}",
+                server.stderr()
+            );
         };
         assert_eq!(status, 200, "admitted before SIGTERM, so drained: {body}");
         assert_eq!(body["result"].as_array().map(Vec::len), Some(ITEMS));
