@@ -362,12 +362,8 @@ fn product_store(
 ) -> Result<Entities, AccessError> {
     let e = &slot.entry;
     let mut entities: Vec<Entity> = vec![e.domain.clone(), e.entity.clone()];
-    // Each class's representative: its first column.
-    let mut represented = vec![false; e.classes.len()];
-    for (i, column) in e.columns.iter().enumerate() {
-        if !std::mem::replace(&mut represented[column.class], true) {
-            entities.push(e.column_entity(&policies.model, i)?);
-        }
+    for class in &e.classes {
+        entities.push(e.column_entity(&policies.model, class.representative)?);
     }
     let mut seen: HashSet<EntityUid> = entities.iter().map(Entity::uid).collect();
     entities.extend(literals.iter().filter(|l| seen.insert(l.uid())).cloned());
@@ -466,10 +462,10 @@ fn plan_keys(slot: &Slot, policies: &AccessPolicies) -> (PlanKey, Vec<[PlanKey; 
         .entry
         .classes
         .iter()
-        .map(|uid| {
+        .map(|class| {
             [
-                plan(policies, Action::Read, uid, &slot.store),
-                plan(policies, Action::ReadMasked, uid, &slot.store),
+                plan(policies, Action::Read, &class.uid, &slot.store),
+                plan(policies, Action::ReadMasked, &class.uid, &slot.store),
             ]
         })
         .collect();

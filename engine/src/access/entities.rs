@@ -126,9 +126,18 @@ pub(crate) struct ProductEntry {
     pub by_lower: HashMap<String, Option<usize>>,
     /// Logical path → column, `None` when two columns share it.
     pub by_logical: HashMap<String, Option<usize>>,
-    /// The uid of one representative `Column` entity per class (the entity itself is in
-    /// the product's entity store).
-    pub classes: Vec<EntityUid>,
+    /// The classes of its columns, in first-use order.
+    pub classes: Vec<ColumnClass>,
+}
+
+/// Columns alike in every attribute a policy reads: Cedar is asked about one of them.
+#[derive(Debug, Clone)]
+pub(crate) struct ColumnClass {
+    /// The column Cedar is asked about (the class's first); its entity is in the
+    /// product's entity store.
+    pub representative: usize,
+    /// That column's entity uid.
+    pub uid: EntityUid,
 }
 
 impl ProductEntry {
@@ -394,7 +403,10 @@ pub(crate) fn build_product(
         });
         if known.is_none() {
             // The first column of a new class is its representative.
-            entry.classes.push(entry.column_uid(model, index));
+            entry.classes.push(ColumnClass {
+                representative: index,
+                uid: entry.column_uid(model, index),
+            });
             class_of.insert(key, class);
         }
     }

@@ -194,7 +194,7 @@ impl AccessEngine {
                     vec![entry.columns[unit].name.clone()],
                 )
             } else {
-                (entry.classes[unit].clone(), Vec::new())
+                (entry.classes[unit].uid.clone(), Vec::new())
             };
             let class = if explaining {
                 entry.columns[unit].class
@@ -270,22 +270,12 @@ impl AccessEngine {
                 .filter_map(|((_, i), _)| i.map(|i| entry.columns[i].name.as_str()))
                 .collect();
             if !readable.is_empty() || wanted.is_empty() {
-                let remembered = rule
-                    .memoizable()
-                    .then(|| slot.row_filters.get(request, &readable))
-                    .flatten();
-                let answer = remembered.map_or_else(
-                    || {
-                        let answer = rule.evaluate(request, entry, input, &readable);
-                        if let Ok(filters) = &answer
-                            && rule.memoizable()
-                        {
-                            slot.row_filters
-                                .put(&self.remembered, request, &readable, filters);
-                        }
-                        answer
-                    },
-                    Ok,
+                let answer = slot.row_filters.answer(
+                    rule.memoizable(),
+                    &self.remembered,
+                    request,
+                    &readable,
+                    || rule.evaluate(request, entry, input, &readable),
                 );
                 match answer {
                     Ok(filters) => decision.row_filters = filters,

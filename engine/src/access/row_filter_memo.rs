@@ -109,8 +109,32 @@ impl RowFilterMemo {
         h.finish()
     }
 
+    /// The rule's answer for this request's shape: the remembered one, else `evaluate`'s,
+    /// remembered when it is an answer (not an error) and `memoizable` (the pack's rules
+    /// give the same answer to the same input).
+    pub(crate) fn answer(
+        &self,
+        memoizable: bool,
+        budget: &Budget,
+        request: &AccessRequest,
+        columns: &[&str],
+        evaluate: impl FnOnce() -> Result<Vec<RowFilter>, String>,
+    ) -> Result<Vec<RowFilter>, String> {
+        if !memoizable {
+            return evaluate();
+        }
+        if let Some(filters) = self.get(request, columns) {
+            return Ok(filters);
+        }
+        let answer = evaluate();
+        if let Ok(filters) = &answer {
+            self.put(budget, request, columns, filters);
+        }
+        answer
+    }
+
     /// The remembered answer for this request's shape, if any.
-    pub(crate) fn get(&self, request: &AccessRequest, columns: &[&str]) -> Option<Vec<RowFilter>> {
+    fn get(&self, request: &AccessRequest, columns: &[&str]) -> Option<Vec<RowFilter>> {
         let key = self.hash(request, columns);
         let shapes = self.shapes.read().unwrap_or_else(PoisonError::into_inner);
         shapes
@@ -121,7 +145,7 @@ impl RowFilterMemo {
     }
 
     /// Remembers the rule's answer for this request's shape, room permitting.
-    pub(crate) fn put(
+    fn put(
         &self,
         budget: &Budget,
         request: &AccessRequest,
@@ -220,6 +244,37 @@ mod tests {
         let other = RowFilterMemo::default();
         other.put(&full, &request("ana", "eu"), &[], &[]);
         assert!(other.get(&request("ana", "eu"), &[]).is_none());
+    }
+
+    #[test]
+    fn only_answers_of_a_memoizable_rule_are_remembered() {
+        let budget = Budget::default();
+        let eu = request("ana", "eu");
+        let calls = std::cell::Cell::new(0);
+        let evaluate = |result: Result<Vec<RowFilter>, String>| {
+            calls.set(calls.get() + 1);
+            result
+        };
+        let memo = RowFilterMemo::default();
+        for _ in 0..3 {
+            let answer = memo.answer(true, &budget, &eu, &[], || evaluate(Err("boom".into())));
+            assert_eq!(answer.unwrap_err(), "boom");
+        }
+        assert_eq!(calls.get(), 3, "an error is evaluated again every time");
+        for _ in 0..3 {
+            let answer = memo.answer(false, &budget, &eu, &[], || evaluate(Ok(vec![filter("x")])));
+            assert_eq!(answer.unwrap()[0].sql, "x");
+        }
+        assert_eq!(
+            calls.get(),
+            6,
+            "a rule that is not memoizable is evaluated every time"
+        );
+        for _ in 0..3 {
+            let answer = memo.answer(true, &budget, &eu, &[], || evaluate(Ok(vec![filter("eu")])));
+            assert_eq!(answer.unwrap()[0].sql, "eu");
+        }
+        assert_eq!(calls.get(), 7, "an answer is evaluated once");
     }
 
     #[test]

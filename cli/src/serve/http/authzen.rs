@@ -119,7 +119,7 @@ async fn answer(
     }
     let snapshot = state.handlers.store.current();
     let count = items.as_ref().map_or(1, Vec::len);
-    let decided = call::decide(count, || {
+    let decided = call::off_worker_if_large(count, || {
         catch_unwind(AssertUnwindSafe(|| match &items {
             Some(items) => authzen::evaluate_all(
                 &snapshot.access,

@@ -75,7 +75,7 @@ const BLOCKING_ITEMS: usize = 8;
 /// Runs `work`, deciding `items` items, without holding up the other calls of this worker:
 /// a batch of [`BLOCKING_ITEMS`] or more first hands the worker's other tasks to another
 /// thread (a listing of thousands of tables takes milliseconds; one item, microseconds).
-pub fn decide<T>(items: usize, work: impl FnOnce() -> T) -> T {
+pub fn off_worker_if_large<T>(items: usize, work: impl FnOnce() -> T) -> T {
     if items >= BLOCKING_ITEMS {
         tokio::task::block_in_place(work)
     } else {

@@ -154,7 +154,7 @@ async fn answer(
     let principal = snapshot.directory.resolve(&request.principal());
     let trino = Trino::new(&snapshot.access, snapshot.trino);
     let items = request.input.action.filter_resources.len();
-    let decided = call::decide(items, || {
+    let decided = call::off_worker_if_large(items, || {
         catch_unwind(AssertUnwindSafe(|| {
             decide(&trino, &request.input, &principal)
         }))
