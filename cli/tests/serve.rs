@@ -38,3 +38,5 @@ mod soak;
 mod tree;
 #[path = "serve/trino.rs"]
 mod trino;
+#[path = "serve/trino_rego.rs"]
+mod trino_rego;

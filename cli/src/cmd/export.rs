@@ -8,8 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use charter_engine::access::Directory;
+use charter_engine::access::trino::TrinoSettings;
 use charter_engine::export::{
-    ExportedFile, Refusal, compile_with_directory, ranger, snowflake, unity,
+    ExportedFile, Refusal, compile_with_directory, ranger, snowflake, trino_rego, unity,
 };
 use charter_engine::mesh::Mesh;
 use clap::{Args, ValueEnum};
@@ -18,7 +19,7 @@ use clap::{Args, ValueEnum};
 #[derive(Args, Debug)]
 #[command(
     group = clap::ArgGroup::new("mode").required(true).args(["output", "check"]),
-    after_help = "Examples:\n  charter export --target snowflake --mesh testdata/mesh --output deploy/\n  charter export --target snowflake --mesh testdata/mesh --check deploy/\n  charter export --target ranger --dialect hive --mesh testdata/mesh --output deploy/\n\nExit codes: 0 written (or no drift), 1 drift or a refused table, 2 could not export."
+    after_help = "Examples:\n  charter export --target snowflake --mesh testdata/mesh --output deploy/\n  charter export --target snowflake --mesh testdata/mesh --check deploy/\n  charter export --target ranger --dialect hive --mesh testdata/mesh --output deploy/\n  charter export --target trino-rego --mesh testdata/mesh --principals principals.yaml --output deploy/\n  opa run --server --bundle deploy/trino-rego/\n\nExit codes: 0 written (or no drift), 1 drift or a refused table, 2 could not export."
 )]
 pub struct ExportArgs {
     /// The engine to compile for.
@@ -37,7 +38,8 @@ pub struct ExportArgs {
     /// The Ranger service definition to write for (`--target ranger` only; default `trino`).
     #[arg(long, value_enum)]
     pub dialect: Option<ExportDialect>,
-    /// Where to write the files (`<target>/<catalog.schema.table>.sql`).
+    /// Where to write the files (`<target>/<catalog.schema.table>.sql`; for `trino-rego`,
+    /// the bundle folder `trino-rego/`).
     #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
     /// Compare a previous export in DIR with what the mesh implies now; exit 1 on drift.
@@ -56,6 +58,8 @@ pub enum ExportTarget {
     Unity,
     /// Apache Ranger policy-import files: access, data-masking and row-filter policies.
     Ranger,
+    /// An OPA bundle for Trino's OPA access control, answering as `charter serve` does.
+    TrinoRego,
 }
 
 impl ExportTarget {
@@ -64,6 +68,7 @@ impl ExportTarget {
             ExportTarget::Snowflake => "snowflake",
             ExportTarget::Unity => "unity",
             ExportTarget::Ranger => "ranger",
+            ExportTarget::TrinoRego => "trino-rego",
         }
     }
 }
@@ -120,6 +125,12 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
             refusals.extend(rendered.refused);
             rendered.files
         }
+        ExportTarget::TrinoRego => {
+            let settings = TrinoSettings::from_settings(pack.settings())?;
+            let rendered = trino_rego::render(&model, settings, directory.as_ref());
+            refusals.extend(rendered.refused);
+            rendered.files
+        }
     };
     refusals.sort_by(|a, b| a.location.cmp(&b.location));
     let mut err = std::io::stderr().lock();
@@ -133,12 +144,8 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
         for (table, what) in &drift {
             writeln!(out, "drift: {table}: {what}")?;
         }
-        writeln!(
-            out,
-            "{} table(s) checked, {} drifted",
-            files.len(),
-            drift.len()
-        )?;
+        let tables = files.iter().filter(|f| !f.table.is_empty()).count();
+        writeln!(out, "{tables} table(s) checked, {} drifted", drift.len())?;
         return Ok(if drift.is_empty() && !refused {
             ExitCode::SUCCESS
         } else {
@@ -180,12 +187,14 @@ fn check(
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         {
-            // The revisions are in `metaDataInfo`: everything else must be the same.
+            // The revisions are in `metaDataInfo` (Ranger) or `generated` (the Trino bundle):
+            // everything else must be the same.
             return serde_json::from_str::<serde_json::Value>(text).map_or_else(
                 |_| text.to_owned(),
                 |mut v| {
                     if let Some(map) = v.as_object_mut() {
                         map.remove("metaDataInfo");
+                        map.remove("generated");
                     }
                     v.to_string()
                 },
@@ -196,34 +205,66 @@ fn check(
     };
     let mut drift = BTreeMap::new();
     for file in files {
+        // A file that is about no one table (the Trino bundle's policy and data) drifts
+        // under its path.
+        let label = if file.table.is_empty() {
+            file.path.clone()
+        } else {
+            file.table.clone()
+        };
         match std::fs::read_to_string(dir.join(&file.path)) {
             Ok(deployed) if body(&file.path, &deployed) == body(&file.path, &file.text) => {}
             Ok(_) => {
-                drift.insert(
-                    file.table.clone(),
-                    "differs from what the mesh implies".to_owned(),
-                );
+                drift.insert(label, "differs from what the mesh implies".to_owned());
             }
             Err(_) => {
-                drift.insert(file.table.clone(), "not exported".to_owned());
+                drift.insert(label, "not exported".to_owned());
             }
         }
     }
-    let sub = dir.join(target.folder());
-    if let Ok(entries) = std::fs::read_dir(&sub) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(table) = name
-                .strip_suffix(".sql")
-                .or_else(|| name.strip_suffix(".json"))
-                && !files.iter().any(|f| f.table == table)
-            {
-                drift.insert(
-                    table.to_owned(),
-                    "exported but no longer governed by the mesh".to_owned(),
-                );
-            }
+    for table in deployed_tables(dir, target) {
+        if !files.iter().any(|f| f.table == table) {
+            drift.insert(
+                table,
+                "exported but no longer governed by the mesh".to_owned(),
+            );
         }
     }
     Ok(drift)
+}
+
+/// The tables a previous export in `dir` holds: one `.sql` or `.json` file each, or for
+/// the Trino bundle one `tables/<key>/data.json` naming its table.
+fn deployed_tables(dir: &Path, target: ExportTarget) -> Vec<String> {
+    let names = |folder: &Path| -> Vec<(PathBuf, String)> {
+        std::fs::read_dir(folder).map_or_else(
+            |_| Vec::new(),
+            |entries| {
+                entries
+                    .flatten()
+                    .map(|e| (e.path(), e.file_name().to_string_lossy().into_owned()))
+                    .collect()
+            },
+        )
+    };
+    if target == ExportTarget::TrinoRego {
+        return names(&dir.join("trino-rego/charter/trino/tables"))
+            .into_iter()
+            .map(|(path, name)| {
+                std::fs::read_to_string(path.join("data.json"))
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                    .and_then(|v| v["table"].as_str().map(str::to_owned))
+                    .unwrap_or(name)
+            })
+            .collect();
+    }
+    names(&dir.join(target.folder()))
+        .into_iter()
+        .filter_map(|(_, name)| {
+            name.strip_suffix(".sql")
+                .or_else(|| name.strip_suffix(".json"))
+                .map(str::to_owned)
+        })
+        .collect()
 }

@@ -121,11 +121,17 @@ pub struct Options {
     /// Wait for health with TLS (the caller waits itself).
     pub no_wait: bool,
     pub decision_log: Option<String>,
+    /// Serve a copy of this mesh rather than `testdata/mesh`.
+    pub mesh: Option<PathBuf>,
 }
 
 pub fn spawn(options: Options) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("testdata/mesh"), &dir.path().join("mesh"));
+    let mesh = options
+        .mesh
+        .clone()
+        .unwrap_or_else(|| repo().join("testdata/mesh"));
+    copy_dir(&mesh, &dir.path().join("mesh"));
     for sub in ["rego", "cedar", "data"] {
         copy_dir(
             &repo().join("policies").join(sub),

@@ -38,7 +38,7 @@ pub fn call(
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
-fn post(port: u16, endpoint: &str, input: &Value) -> (u16, Value) {
+pub fn post(port: u16, endpoint: &str, input: &Value) -> (u16, Value) {
     call(
         port,
         "POST",
@@ -49,14 +49,14 @@ fn post(port: u16, endpoint: &str, input: &Value) -> (u16, Value) {
 }
 
 /// The input of one Trino call by `user` in `groups`.
-fn input(user: &str, groups: &[&str], action: Value) -> Value {
+pub fn input(user: &str, groups: &[&str], action: Value) -> Value {
     json!({
         "context": {"identity": {"user": user, "groups": groups}, "softwareStack": {"trinoVersion": "476"}, "queryId": "q1"},
         "action": action,
     })
 }
 
-fn table(name: &str, columns: Option<&[&str]>) -> Value {
+pub fn table(name: &str, columns: Option<&[&str]>) -> Value {
     let parts: Vec<&str> = name.split('.').collect();
     let mut t = json!({"catalogName": parts[0], "schemaName": parts[1], "tableName": parts[2]});
     if let Some(columns) = columns {
@@ -65,7 +65,7 @@ fn table(name: &str, columns: Option<&[&str]>) -> Value {
     json!({ "table": t })
 }
 
-fn column(name: &str, column: &str) -> Value {
+pub fn column(name: &str, column: &str) -> Value {
     let parts: Vec<&str> = name.split('.').collect();
     json!({"column": {"catalogName": parts[0], "schemaName": parts[1], "tableName": parts[2], "columnName": column, "columnType": "varchar"}})
 }
@@ -135,6 +135,9 @@ fn health_select_writes_listings_filters_and_masks_over_the_sample_mesh() {
     let pick = |cols: &[&str]| json!({"operation": "SelectFromColumns", "resource": table(sessions, Some(cols))});
     assert!(allow("tea", &team, pick(&["session_id"])));
     assert!(!allow("tea", &team, pick(&["session_id", "ip_address"])));
+    // No columns (`SELECT count(*)`): the product alone decides, a denied column aside.
+    assert!(allow("tea", &team, pick(&[])));
+    assert!(!allow("mallory", &[], pick(&[])));
     // Writes and DDL: the owning team only.
     for op in [
         "InsertIntoTable",

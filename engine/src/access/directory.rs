@@ -188,6 +188,11 @@ impl Directory {
         self.users.get(id)
     }
 
+    /// Every user it lists.
+    pub fn users(&self) -> impl Iterator<Item = (&str, &DirectoryUser)> {
+        self.users.iter().map(|(n, u)| (n.as_str(), u))
+    }
+
     /// Every group it lists, with the roles its members get.
     pub fn groups(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.groups

@@ -10,8 +10,9 @@ use crate::contract::{Interface, Product};
 use crate::mesh::Mesh;
 use crate::pack::PolicyPack;
 
+use super::actions::{self, ACTIONS};
 use super::model::{AttributeFilter, ColumnExport, ExportModel, Mask, Refusal, TableExport, Term};
-use super::probe::{Answer, Atom, Probe, ask, minimal_terms, satisfies, subsets};
+use super::probe::{Answer, Atom, Probe, ask, minimal_terms, principal_of, satisfies, subsets};
 
 /// The largest conjunction of roles and groups searched for (every larger set is checked
 /// only as the whole universe and the universe less one atom).
@@ -83,11 +84,19 @@ pub fn compile_with_directory(
     let engine = AccessEngine::with_policies(policies, mesh)?;
     let filters = filter_settings(pack)?;
     let literals = cedar_literals(pack);
-    let jobs: Vec<(&Product, &Interface)> = mesh
+    let interfaces: Vec<(&Product, &Interface)> = mesh
         .products()
         .flat_map(|p| p.interfaces.iter().map(move |i| (p, i)))
-        .filter(|(_, i)| location(i).is_some())
         .collect();
+    let mut uncompiled: Vec<String> = interfaces
+        .iter()
+        .filter(|(_, i)| location(i).is_none())
+        .map(|(_, i)| lookup_key(&i.table))
+        .filter(|k| !k.is_empty())
+        .collect();
+    uncompiled.sort();
+    uncompiled.dedup();
+    let (jobs, shared) = owned_tables(&interfaces);
     let results: Vec<Result<TableExport, Refusal>> = jobs
         .par_iter()
         .map(|(product, interface)| {
@@ -100,7 +109,7 @@ pub fn compile_with_directory(
             table(&env, product, interface)
         })
         .collect();
-    let (mut tables, mut refused) = (Vec::new(), Vec::new());
+    let (mut tables, mut refused) = (Vec::new(), shared);
     for result in results {
         match result {
             Ok(t) => tables.push(t),
@@ -108,13 +117,59 @@ pub fn compile_with_directory(
         }
     }
     tables.sort_by(|a, b| a.location.cmp(&b.location));
-    tables.dedup_by(|a, b| a.location == b.location);
     refused.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(ExportModel {
         revision: engine.revision(),
         tables,
         refused,
+        uncompiled,
+        unreadable: engine.unreadable_count(),
     })
+}
+
+/// A table as the access engine looks it up: trimmed, ASCII lower case.
+fn lookup_key(table: &str) -> String {
+    table.trim().to_ascii_lowercase()
+}
+
+/// The SQL tables to compile, each with the product that owns it (the first interface of
+/// a product naming it), and a refusal for every table several products name: the engine
+/// denies those (it cannot tell whose contract applies), so no target may grant them.
+fn owned_tables<'a>(
+    interfaces: &[(&'a Product, &'a Interface)],
+) -> (Vec<(&'a Product, &'a Interface)>, Vec<Refusal>) {
+    let mut owners: BTreeMap<String, Vec<(&Product, &Interface)>> = BTreeMap::new();
+    for &(product, interface) in interfaces {
+        if location(interface).is_some() {
+            let named = owners.entry(lookup_key(&interface.table)).or_default();
+            if !named.iter().any(|(p, _)| p.id == product.id) {
+                named.push((product, interface));
+            }
+        }
+    }
+    let mut jobs = Vec::new();
+    let mut refused = Vec::new();
+    for named in owners.into_values() {
+        match named.as_slice() {
+            [one] => jobs.push(*one),
+            [(first, interface), ..] => {
+                let products: Vec<String> =
+                    named.iter().map(|(p, _)| format!("`{}`", p.id)).collect();
+                let dotted = interface.table.trim().to_owned();
+                refused.push(Refusal {
+                    product: first.id.clone(),
+                    location: dotted.clone(),
+                    policies: Vec::new(),
+                    message: format!(
+                        "table `{dotted}` is named by several products ({}): Charter denies it until one contract owns it; not exported (fail closed)",
+                        products.join(", ")
+                    ),
+                });
+            }
+            [] => {}
+        }
+    }
+    (jobs, refused)
 }
 
 fn filter_settings(pack: &PolicyPack) -> Result<Vec<FilterSetting>, ExportError> {
@@ -258,12 +313,28 @@ fn table(env: &Env<'_>, product: &Product, interface: &Interface) -> Result<Tabl
     verify(&ctx, &atoms, &readers, &columns)?;
     independent(&ctx, &sets, &answers, &readers, filters)?;
     let row_filters = row_filters(&ctx, &fields, &readers, filters)?;
+    let [writers, managers] = ACTIONS.map(|action| {
+        actions::terms(
+            env.engine,
+            env.directory,
+            &ctx.dotted,
+            action,
+            &atoms,
+            &sets,
+        )
+    });
+    let (writers, managers) = match (writers, managers) {
+        (Ok(w), Ok(m)) => (w, m),
+        (Err(why), _) | (_, Err(why)) => return Err(ctx.refuse(&[], why)),
+    };
     Ok(TableExport {
         product: product.id.clone(),
         table: interface.serves.clone(),
         kind: interface.kind.clone(),
         location,
         readers,
+        writers,
+        managers,
         columns,
         row_filters,
     })
@@ -366,6 +437,11 @@ fn column(
     };
     Ok(ColumnExport {
         name: physical(field),
+        logical: if field.path.is_empty() {
+            field.name.clone()
+        } else {
+            field.path.clone()
+        },
         data_type: field.data_type.clone(),
         clear,
         mask,
@@ -511,20 +587,31 @@ fn row_filters(
                     .flat_map(|f| f.exempt_roles.iter().cloned().map(Atom::Role)),
             )
             .collect();
+        // A reader without the filters' attributes is not filtered (the targets read the
+        // attribute per user, and a user without it gets no predicate).
+        let bare = ctx.ask(&Probe::of(&atoms));
+        if bare.query && !bare.filters.is_empty() {
+            return Err(ctx.refuse(
+                &[&bare],
+                format!(
+                    "the row-filter rules filter a reader without the filters' attributes ({:?})",
+                    bare.filters
+                ),
+            ));
+        }
         for set in [atoms, with_exempt] {
-            let answer = ctx.ask(&Probe {
+            let probe = Probe {
                 attributes: attributes.clone(),
                 ..Probe::of(&set)
-            });
+            };
+            let answer = ctx.ask(&probe);
+            // Exempt by a role the principal holds, directly or through the directory.
+            let roles = principal_of(&probe, ctx.directory).roles;
             let mut got: Vec<(String, String, String)> = answer.filters.clone();
             got.sort();
             let mut expected: Vec<(String, String, String)> = applicable
                 .iter()
-                .filter(|(f, _)| {
-                    !f.exempt_roles
-                        .iter()
-                        .any(|r| set.contains(&Atom::Role(r.clone())))
-                })
+                .filter(|(f, _)| !f.exempt_roles.iter().any(|r| roles.contains(r)))
                 .map(|(f, _)| (f.column.clone(), "=".to_owned(), PROBE_VALUE.to_owned()))
                 .collect();
             expected.sort();

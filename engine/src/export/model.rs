@@ -28,6 +28,8 @@ pub struct Mask {
 pub struct ColumnExport {
     /// The physical column name.
     pub name: String,
+    /// The logical name (`path`, else `name`) requests may also use.
+    pub logical: String,
     /// The contract's type, as written.
     pub data_type: Option<String>,
     /// Readers (any of these terms) who get the value in clear.
@@ -68,6 +70,10 @@ pub struct TableExport {
     pub location: [String; 3],
     /// Who may read (any of these terms); empty: nobody.
     pub readers: Vec<Term>,
+    /// Who may change rows (the Cedar action `write`; any of these terms).
+    pub writers: Vec<Term>,
+    /// Who may change the table's definition (the Cedar action `manage`).
+    pub managers: Vec<Term>,
     /// The table's columns, in contract order.
     pub columns: Vec<ColumnExport>,
     /// Attribute row filters that apply to the table.
@@ -104,6 +110,12 @@ pub struct ExportModel {
     pub tables: Vec<TableExport>,
     /// Refused tables, by location.
     pub refused: Vec<Refusal>,
+    /// Tables the mesh governs that are not SQL tables of three parts (a topic, a file…),
+    /// as the access engine looks them up (trimmed, ASCII lower case): a target that
+    /// answers for any table must deny these.
+    pub uncompiled: Vec<String>,
+    /// Contract files of the mesh that could not be read (any unknown table may be theirs).
+    pub unreadable: usize,
 }
 
 /// One rendered file: a path relative to the output folder and its text.
@@ -115,4 +127,14 @@ pub struct ExportedFile {
     pub table: String,
     /// The content; its first line says what it was generated from.
     pub text: String,
+}
+
+/// Rendered files and the tables a target cannot express (in addition to the model's own
+/// refusals).
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    /// The files, one or more per table.
+    pub files: Vec<ExportedFile>,
+    /// Tables refused by the target.
+    pub refused: Vec<Refusal>,
 }

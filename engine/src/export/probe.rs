@@ -63,15 +63,9 @@ impl Probe {
     }
 }
 
-/// Asks the engine what `probe` gets of `table` reading `columns`, the principal completed
-/// by the directory as `charter serve --principals` completes callers.
-pub(super) fn ask(
-    engine: &AccessEngine,
-    directory: Option<&Directory>,
-    table: &str,
-    columns: &[String],
-    probe: &Probe,
-) -> Answer {
+/// The principal `probe` stands for, completed by the directory as `charter serve
+/// --principals` completes callers.
+pub(super) fn principal_of(probe: &Probe, directory: Option<&Directory>) -> Principal {
     let mut principal = Principal {
         id: probe.id.clone(),
         attributes: probe.attributes.clone(),
@@ -83,11 +77,23 @@ pub(super) fn ask(
             Atom::Group(g) => principal.groups.push(g.clone()),
         }
     }
-    if let Some(directory) = directory {
-        principal = directory.resolve(&principal);
+    match directory {
+        Some(directory) => directory.resolve(&principal),
+        None => principal,
     }
+}
+
+/// Asks the engine what `probe` gets of `table` reading `columns`, the principal completed
+/// by the directory as `charter serve --principals` completes callers.
+pub(super) fn ask(
+    engine: &AccessEngine,
+    directory: Option<&Directory>,
+    table: &str,
+    columns: &[String],
+    probe: &Probe,
+) -> Answer {
     let request = AccessRequest {
-        principal,
+        principal: principal_of(probe, directory),
         product: ProductRef::Table(table.to_owned()),
         columns: columns.to_vec(),
         purpose: probe.purpose.clone(),

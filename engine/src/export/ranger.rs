@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 use crate::access::{Dialect, MaskMethod};
 
+pub use super::model::Rendered;
 use super::model::{ExportModel, ExportedFile, Refusal, TableExport, Term};
 use super::sql::Family;
 
@@ -49,15 +50,6 @@ impl RangerDialect {
             RangerDialect::Hive => format!("`{}`", column.replace('`', "``")),
         }
     }
-}
-
-/// Rendered Ranger files and the tables Ranger cannot express.
-#[derive(Debug, Clone, Default)]
-pub struct Rendered {
-    /// One import file per table.
-    pub files: Vec<ExportedFile>,
-    /// Tables refused for Ranger (in addition to the model's own refusals).
-    pub refused: Vec<Refusal>,
 }
 
 /// One `ranger/<catalog.schema.table>.json` import file per exportable table.

@@ -4,7 +4,7 @@
 //!
 //! - tables resolve to products by physical table `catalog.schema.table`;
 //! - `SelectFromColumns` (and creating a view over them) is allowed only when the product
-//!   may be queried and no listed column is denied;
+//!   may be queried and no listed column is denied (no column listed: the product alone);
 //! - writes are the Cedar action `write`, DDL `manage` (see [`operation`]);
 //! - `ExecuteQuery`, `AccessCatalog` and metadata listings are allowed for any caller;
 //!   catalogs and schemas are listed to anyone, tables when the product may be queried,
@@ -179,11 +179,14 @@ impl<'a> Trino<'a> {
         }
         let columns = table.columns.clone().unwrap_or_default();
         let (request, decision) = self.read(principal, &name, &columns);
+        // No columns (`SELECT count(*)`, a table listing): the product alone decides; the
+        // engine answers for every column then, and a denied one must not hide the table.
         let allowed = decision.product.effect == ProductEffect::Allow
-            && decision
-                .columns
-                .iter()
-                .all(|c| c.effect != ColumnEffect::Deny);
+            && (columns.is_empty()
+                || decision
+                    .columns
+                    .iter()
+                    .all(|c| c.effect != ColumnEffect::Deny));
         asked.push(Asked::Access(Box::new((request, decision))));
         allowed
     }
