@@ -40,16 +40,38 @@ impl AccessEngine {
         if principal.id.trim().is_empty() {
             return Err(RequestError::MissingPrincipal);
         }
-        let deny = |why: String| ActionDecision {
-            allowed: false,
-            product: None,
-            reasons: vec![Reason::message(why)],
+        let (request, store) = match self.other_request(principal, action, resource, context) {
+            Ok(asked) => asked,
+            Err(why) => {
+                return Ok(ActionDecision {
+                    allowed: false,
+                    product: None,
+                    reasons: vec![Reason::message(why)],
+                });
+            }
         };
+        let response =
+            self.policies
+                .authorizer
+                .is_authorized(&request, &self.policies.cedar.set, &store);
+        Ok(action_decision(&response, action, resource.kind))
+    }
+
+    /// The Cedar request and its entities (the principal, the resource as given, the
+    /// actions), each checked against the pack's schema; `Err` says why not.
+    fn other_request(
+        &self,
+        principal: &Principal,
+        action: &str,
+        resource: &OtherResource<'_>,
+        context: &serde_json::Value,
+    ) -> Result<(Request, Entities), String> {
         let schema = &self.policies.cedar.schema;
-        let user = match self.policies.model.principal(principal) {
-            Ok(e) => e,
-            Err(e) => return Ok(deny(format!("cannot build the principal entity: {e}"))),
-        };
+        let user = self
+            .policies
+            .model
+            .principal(principal)
+            .map_err(|e| format!("cannot build the principal entity: {e}"))?;
         let principal_uid = user.uid();
         let attrs = match resource.properties {
             serde_json::Value::Null => serde_json::json!({}),
@@ -60,15 +82,12 @@ impl AccessEngine {
             "attrs": attrs,
             "parents": [],
         });
-        let entity = match Entity::from_json_value(json, Some(schema)) {
-            Ok(e) => e,
-            Err(e) => {
-                return Ok(deny(format!(
-                    "resource `{}::{}` does not fit the pack's schema: {e}",
-                    resource.kind, resource.id
-                )));
-            }
-        };
+        let entity = Entity::from_json_value(json, Some(schema)).map_err(|e| {
+            format!(
+                "resource `{}::{}` does not fit the pack's schema: {e}",
+                resource.kind, resource.id
+            )
+        })?;
         let resource_uid = entity.uid();
         let action_uid = EntityUid::from_type_name_and_id(
             self.policies.model.query.type_name().clone(),
@@ -77,74 +96,64 @@ impl AccessEngine {
         let context = match context {
             serde_json::Value::Null => Ok(Context::empty()),
             value => Context::from_json_value(value.clone(), Some((schema, &action_uid))),
-        };
-        let context = match context {
-            Ok(c) => c,
-            Err(e) => return Ok(deny(format!("the context does not fit the schema: {e}"))),
-        };
-        let request = match Request::new(
+        }
+        .map_err(|e| format!("the context does not fit the schema: {e}"))?;
+        let request = Request::new(
             principal_uid,
             action_uid,
             resource_uid,
             context,
             Some(schema),
-        ) {
-            Ok(r) => r,
-            Err(e) => {
-                return Ok(deny(format!(
-                    "the policy pack cannot decide `{action}` on `{}`: {e}",
-                    resource.kind
-                )));
-            }
-        };
+        )
+        .map_err(|e| {
+            format!(
+                "the policy pack cannot decide `{action}` on `{}`: {e}",
+                resource.kind
+            )
+        })?;
         let mut entities = vec![user, entity];
         entities.extend(self.policies.actions.iter().cloned());
-        let store = match Entities::from_entities(entities, None) {
-            Ok(s) => s,
-            Err(e) => {
-                return Ok(deny(format!(
-                    "cannot build the entities of the request: {e}"
-                )));
-            }
-        };
-        let response =
-            self.policies
-                .authorizer
-                .is_authorized(&request, &self.policies.cedar.set, &store);
-        let errors: Vec<Reason> = response
-            .diagnostics()
-            .errors()
-            .map(|e| Reason::message(format!("a policy failed to evaluate: {e}")))
-            .collect();
-        if !errors.is_empty() {
-            return Ok(ActionDecision {
-                allowed: false,
-                product: None,
-                reasons: errors,
-            });
-        }
-        let allowed = response.decision() == CedarDecision::Allow;
-        let mut reasons: Vec<Reason> = response
-            .diagnostics()
-            .reason()
-            .map(|p| Reason {
-                policy: Some(p.to_string()),
-                message: format!(
-                    "policy `{p}` {} `{action}`",
-                    if allowed { "permits" } else { "forbids" }
-                ),
-            })
-            .collect();
-        if reasons.is_empty() {
-            reasons.push(Reason::message(format!(
-                "no policy permits `{action}` on `{}`",
-                resource.kind
-            )));
-        }
-        Ok(ActionDecision {
-            allowed,
+        let store = Entities::from_entities(entities, None)
+            .map_err(|e| format!("cannot build the entities of the request: {e}"))?;
+        Ok((request, store))
+    }
+}
+
+/// Cedar's answer as a decision: an evaluation error denies; the reasons name the
+/// deciding policies, or say that none permits.
+fn action_decision(response: &cedar_policy::Response, action: &str, kind: &str) -> ActionDecision {
+    let errors: Vec<Reason> = response
+        .diagnostics()
+        .errors()
+        .map(|e| Reason::message(format!("a policy failed to evaluate: {e}")))
+        .collect();
+    if !errors.is_empty() {
+        return ActionDecision {
+            allowed: false,
             product: None,
-            reasons,
+            reasons: errors,
+        };
+    }
+    let allowed = response.decision() == CedarDecision::Allow;
+    let mut reasons: Vec<Reason> = response
+        .diagnostics()
+        .reason()
+        .map(|p| Reason {
+            policy: Some(p.to_string()),
+            message: format!(
+                "policy `{p}` {} `{action}`",
+                if allowed { "permits" } else { "forbids" }
+            ),
         })
+        .collect();
+    if reasons.is_empty() {
+        reasons.push(Reason::message(format!(
+            "no policy permits `{action}` on `{kind}`"
+        )));
+    }
+    ActionDecision {
+        allowed,
+        product: None,
+        reasons,
     }
 }

@@ -22,6 +22,7 @@ use super::request::{AccessRequest, ProductRef, RequestError};
 use super::row_filter::RowFilterRule;
 use super::row_filter_memo::{Budget, RowFilterMemo};
 use super::settings::AccessSettings;
+use crate::contract::Contract;
 use crate::mesh::Mesh;
 use crate::pack::PolicyPack;
 
@@ -99,122 +100,29 @@ impl AccessEngine {
     /// # Errors
     /// The schema does not describe the entities Charter builds.
     pub fn with_policies(policies: Arc<AccessPolicies>, mesh: &Mesh) -> Result<Self, AccessError> {
-        // A contract is identified by its ODCS contract id, or by its product id. A
-        // contract whose identity more than one file declares cannot be decided safely;
-        // nor can a product id or a table that several contracts declare.
         let contracts = mesh.contracts();
-        let identity = |p: &crate::contract::Product| match &p.contract_id {
-            Some(id) => format!("contract:{id}"),
-            None => format!("product:{}", p.id),
-        };
-        let mut files_of: HashMap<String, Vec<String>> = HashMap::new();
-        let mut contracts_of_id: HashMap<&str, Vec<usize>> = HashMap::new();
-        for (ci, contract) in contracts.iter().enumerate() {
-            let p = &contract.product;
-            files_of
-                .entry(identity(p))
-                .or_default()
-                .push(p.source.file.clone());
-            contracts_of_id.entry(&p.id).or_default().push(ci);
-        }
-        let duplicated = |p: &crate::contract::Product| {
-            files_of
-                .get(&identity(p))
-                .filter(|files| files.len() > 1)
-                .cloned()
-        };
+        let identities = Identities::of(contracts);
         // Per contract, in parallel: its entities (checked against the schema) and the
         // row-filter rule's input; a product of several tables also gets one slot per
         // table, which requests by physical table resolve to.
-        let jobs: Vec<(usize, Option<&str>)> = contracts
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| duplicated(&c.product).is_none())
-            .flat_map(|(ci, c)| {
-                let p = &c.product;
-                let tables: Vec<Option<&str>> = if p.tables.len() > 1 {
-                    p.tables.iter().map(|t| Some(t.name.as_str())).collect()
-                } else {
-                    Vec::new()
-                };
-                std::iter::once((ci, None)).chain(tables.into_iter().map(move |t| (ci, t)))
-            })
-            .collect();
+        let jobs = identities.slot_jobs(contracts);
         let mut slots: Vec<Slot> = jobs
             .par_iter()
             .map(|&(ci, table)| build_slot(&contracts[ci].product, table, &policies))
             .collect::<Result<_, _>>()?;
         check_principal(&policies)?;
-        let slot_of: HashMap<(usize, Option<&str>), usize> = jobs
-            .iter()
-            .enumerate()
-            .map(|(i, &(ci, table))| ((ci, table), i))
-            .collect();
-        let target_of = |ci: usize, table: Option<&str>| {
-            let product = &contracts[ci].product;
-            if let Some(files) = duplicated(product) {
-                return Target::Ambiguous(files);
-            }
-            let scoped = table.filter(|_| product.tables.len() > 1);
-            slot_of
-                .get(&(ci, scoped))
-                .or_else(|| slot_of.get(&(ci, None)))
-                .map_or_else(|| Target::Ambiguous(Vec::new()), |&i| Target::Product(i))
+        let targets = Targets {
+            contracts,
+            identities: &identities,
+            slot_of: jobs
+                .iter()
+                .enumerate()
+                .map(|(i, &(ci, table))| ((ci, table), i))
+                .collect(),
         };
-
-        let mut by_id: HashMap<String, Target> = HashMap::new();
-        for (id, cis) in &contracts_of_id {
-            let target = match cis.as_slice() {
-                [ci] => target_of(*ci, None),
-                _ => Target::Ambiguous(
-                    cis.iter()
-                        .map(|&ci| contracts[ci].product.source.file.clone())
-                        .collect(),
-                ),
-            };
-            by_id.insert((*id).to_owned(), target);
-        }
-        let mut by_table: HashMap<String, Target> = HashMap::new();
-        let mut table_owner: HashMap<String, usize> = HashMap::new();
-        for (ci, contract) in contracts.iter().enumerate() {
-            for interface in &contract.product.interfaces {
-                let table = interface.table.trim().to_ascii_lowercase();
-                if table.is_empty() {
-                    continue;
-                }
-                let serves = Some(interface.serves.as_str()).filter(|s| !s.is_empty());
-                match table_owner.get(&table) {
-                    Some(&owner) if owner != ci => {
-                        let owners = vec![
-                            contracts[owner].product.source.file.clone(),
-                            contract.product.source.file.clone(),
-                        ];
-                        by_table.insert(table, Target::Ambiguous(owners));
-                    }
-                    Some(_) => {}
-                    None => {
-                        table_owner.insert(table.clone(), ci);
-                        by_table.insert(table, target_of(ci, serves));
-                    }
-                }
-            }
-        }
-        let literals = literal_entities(&slots, &policies.cedar.literals, &policies.model)?;
-        let keys: Vec<(PlanKey, Vec<[PlanKey; 2]>)> = slots
-            .par_iter_mut()
-            .map(|slot| -> Result<_, AccessError> {
-                slot.store = product_store(slot, &literals, &policies)?;
-                Ok(plan_keys(slot, &policies))
-            })
-            .collect::<Result<_, _>>()?;
-        let mut sets = PlanSets::default();
-        for (slot, (query, classes)) in slots.iter_mut().zip(keys) {
-            slot.query = sets.plan(query, &policies);
-            slot.classes = classes
-                .into_iter()
-                .map(|[read, masked]| [sets.plan(read, &policies), sets.plan(masked, &policies)])
-                .collect();
-        }
+        let by_id = targets.by_id();
+        let by_table = targets.by_table();
+        prepare_slots(&mut slots, &policies)?;
         Ok(Self {
             policies,
             mesh_revision: mesh.revision().to_owned(),
@@ -346,6 +254,157 @@ impl AccessEngine {
             }
         }
     }
+}
+
+/// Who declares what: a contract is identified by its ODCS contract id, or by its product
+/// id. A contract whose identity more than one file declares cannot be decided safely;
+/// nor can a product id or a table that several contracts declare.
+struct Identities<'a> {
+    files_of: HashMap<String, Vec<String>>,
+    contracts_of_id: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> Identities<'a> {
+    fn identity(p: &crate::contract::Product) -> String {
+        match &p.contract_id {
+            Some(id) => format!("contract:{id}"),
+            None => format!("product:{}", p.id),
+        }
+    }
+
+    fn of(contracts: &'a [Contract]) -> Self {
+        let mut files_of: HashMap<String, Vec<String>> = HashMap::new();
+        let mut contracts_of_id: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (ci, contract) in contracts.iter().enumerate() {
+            let p = &contract.product;
+            files_of
+                .entry(Self::identity(p))
+                .or_default()
+                .push(p.source.file.clone());
+            contracts_of_id.entry(&p.id).or_default().push(ci);
+        }
+        Self {
+            files_of,
+            contracts_of_id,
+        }
+    }
+
+    /// The files declaring `p`'s identity, when more than one does.
+    fn duplicated(&self, p: &crate::contract::Product) -> Option<Vec<String>> {
+        self.files_of
+            .get(&Self::identity(p))
+            .filter(|files| files.len() > 1)
+            .cloned()
+    }
+
+    /// The slots to build: every contract whose identity is its own, and each table of a
+    /// product of several.
+    fn slot_jobs(&self, contracts: &'a [Contract]) -> Vec<(usize, Option<&'a str>)> {
+        contracts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| self.duplicated(&c.product).is_none())
+            .flat_map(|(ci, c)| {
+                let p = &c.product;
+                let tables: Vec<Option<&str>> = if p.tables.len() > 1 {
+                    p.tables.iter().map(|t| Some(t.name.as_str())).collect()
+                } else {
+                    Vec::new()
+                };
+                std::iter::once((ci, None)).chain(tables.into_iter().map(move |t| (ci, t)))
+            })
+            .collect()
+    }
+}
+
+/// Where requests by product id and by physical table resolve to.
+struct Targets<'a> {
+    contracts: &'a [Contract],
+    identities: &'a Identities<'a>,
+    slot_of: HashMap<(usize, Option<&'a str>), usize>,
+}
+
+impl Targets<'_> {
+    fn target(&self, ci: usize, table: Option<&str>) -> Target {
+        let product = &self.contracts[ci].product;
+        if let Some(files) = self.identities.duplicated(product) {
+            return Target::Ambiguous(files);
+        }
+        let scoped = table.filter(|_| product.tables.len() > 1);
+        self.slot_of
+            .get(&(ci, scoped))
+            .or_else(|| self.slot_of.get(&(ci, None)))
+            .map_or_else(|| Target::Ambiguous(Vec::new()), |&i| Target::Product(i))
+    }
+
+    fn by_id(&self) -> HashMap<String, Target> {
+        self.identities
+            .contracts_of_id
+            .iter()
+            .map(|(id, cis)| {
+                let target = match cis.as_slice() {
+                    [ci] => self.target(*ci, None),
+                    _ => Target::Ambiguous(
+                        cis.iter()
+                            .map(|&ci| self.contracts[ci].product.source.file.clone())
+                            .collect(),
+                    ),
+                };
+                ((*id).to_owned(), target)
+            })
+            .collect()
+    }
+
+    /// Tables, trimmed and in ASCII lower case; one two contracts name is ambiguous.
+    fn by_table(&self) -> HashMap<String, Target> {
+        let mut by_table: HashMap<String, Target> = HashMap::new();
+        let mut table_owner: HashMap<String, usize> = HashMap::new();
+        for (ci, contract) in self.contracts.iter().enumerate() {
+            for interface in &contract.product.interfaces {
+                let table = interface.table.trim().to_ascii_lowercase();
+                if table.is_empty() {
+                    continue;
+                }
+                let serves = Some(interface.serves.as_str()).filter(|s| !s.is_empty());
+                match table_owner.get(&table) {
+                    Some(&owner) if owner != ci => {
+                        let owners = vec![
+                            self.contracts[owner].product.source.file.clone(),
+                            contract.product.source.file.clone(),
+                        ];
+                        by_table.insert(table, Target::Ambiguous(owners));
+                    }
+                    Some(_) => {}
+                    None => {
+                        table_owner.insert(table.clone(), ci);
+                        by_table.insert(table, self.target(ci, serves));
+                    }
+                }
+            }
+        }
+        by_table
+    }
+}
+
+/// Every slot's entity store (with the entities policies name literally) and plans.
+fn prepare_slots(slots: &mut [Slot], policies: &AccessPolicies) -> Result<(), AccessError> {
+    let literals = literal_entities(slots, &policies.cedar.literals, &policies.model)?;
+    let keys: Vec<(PlanKey, Vec<[PlanKey; 2]>)> = slots
+        .par_iter_mut()
+        .map(|slot| -> Result<_, AccessError> {
+            slot.store = product_store(slot, &literals, policies)?;
+            Ok(plan_keys(slot, policies))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut sets = PlanSets::default();
+    for (slot, (query, classes)) in slots.iter_mut().zip(keys) {
+        slot.query = sets.plan(query, policies);
+        slot.classes = classes
+            .into_iter()
+            .map(|[read, masked]| [sets.plan(read, policies), sets.plan(masked, policies)])
+            .collect();
+    }
+    Ok(())
 }
 
 fn row_filter_applies(settings: &AccessSettings, entry: &ProductEntry) -> bool {

@@ -151,6 +151,20 @@ impl ProductEntry {
             .or_else(|| self.by_logical.get(name).copied().flatten())
     }
 
+    /// Names column `index` by its physical name, its lower case and its logical name (a
+    /// lower-case or logical name two columns share names neither).
+    fn index_column(&mut self, physical: &str, logical: &str, index: usize) {
+        self.by_name.insert(physical.to_owned(), index);
+        self.by_lower
+            .entry(physical.to_lowercase())
+            .and_modify(|slot| *slot = None)
+            .or_insert(Some(index));
+        self.by_logical
+            .entry(logical.to_owned())
+            .and_modify(|slot| *slot = None)
+            .or_insert(Some(index));
+    }
+
     /// The uid of column `index`'s `Column` entity.
     pub fn column_uid(&self, model: &Model, index: usize) -> EntityUid {
         Model::uid(&model.column, &self.columns[index].entity_id)
@@ -288,6 +302,60 @@ pub(crate) fn build_product(
     settings: &AccessSettings,
     key_fields: &ClassKeyFields,
 ) -> Result<ProductEntry, AccessError> {
+    let (domain, product_entity) = product_entities(product, model)?;
+    let mut entry = ProductEntry {
+        id: product.id.clone(),
+        table: table.map(str::to_owned),
+        uid: product_entity.uid(),
+        entity: product_entity,
+        domain,
+        columns: Vec::new(),
+        by_name: HashMap::new(),
+        by_lower: HashMap::new(),
+        by_logical: HashMap::new(),
+        classes: Vec::new(),
+    };
+    let mut class_of: HashMap<ClassKey, usize> = HashMap::new();
+    let fields = product
+        .fields
+        .iter()
+        .filter(|f| table.is_none_or(|t| f.table == t));
+    for field in fields {
+        let physical = if field.physical_name.is_empty() {
+            &field.name
+        } else {
+            &field.physical_name
+        };
+        if let Some(&first) = entry.by_name.get(physical) {
+            entry.columns[first].duplicate = true;
+            continue;
+        }
+        let column = column_entry(product, table, field, physical, settings);
+        let key = column.attrs.key(key_fields, field.pii, physical);
+        let index = entry.columns.len();
+        let known = class_of.get(&key).copied();
+        let class = known.unwrap_or(entry.classes.len());
+        let logical = if field.path.is_empty() {
+            &field.name
+        } else {
+            &field.path
+        };
+        entry.index_column(physical, logical, index);
+        entry.columns.push(ColumnEntry { class, ..column });
+        if known.is_none() {
+            // The first column of a new class is its representative.
+            entry.classes.push(ColumnClass {
+                representative: index,
+                uid: entry.column_uid(model, index),
+            });
+            class_of.insert(key, class);
+        }
+    }
+    Ok(entry)
+}
+
+/// The product's `Domain` and `DataProduct` entities.
+fn product_entities(product: &Product, model: &Model) -> Result<(Entity, Entity), AccessError> {
     let domain_uid = Model::uid(&model.domain, &product.domain);
     let domain = entity(
         domain_uid.clone(),
@@ -318,97 +386,50 @@ pub(crate) fn build_product(
         lower(product.classification.as_ref()),
     );
     push_opt(&mut attrs, "status", lower(product.status.as_ref()));
-    let product_entity = entity(uid.clone(), attrs, Some(domain_uid))?;
+    let product_entity = entity(uid, attrs, Some(domain_uid))?;
+    Ok((domain, product_entity))
+}
 
-    let mut entry = ProductEntry {
-        id: product.id.clone(),
-        table: table.map(str::to_owned),
-        uid: uid.clone(),
-        entity: product_entity,
-        domain,
-        columns: Vec::new(),
-        by_name: HashMap::new(),
-        by_lower: HashMap::new(),
-        by_logical: HashMap::new(),
-        classes: Vec::new(),
+/// One column of the product (its class is set by the caller): the masking method as the
+/// settings read the contract's, the attributes policies see, the mask in every dialect.
+fn column_entry(
+    product: &Product,
+    table: Option<&str>,
+    field: &Field,
+    physical: &str,
+    settings: &AccessSettings,
+) -> ColumnEntry {
+    let masking = match field
+        .masking
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
+        None => Masking::None,
+        Some(written) => match settings.mask_method(written) {
+            Some(method) => Masking::Known(method),
+            None => Masking::Unknown(written.to_owned()),
+        },
     };
-    let mut class_of: HashMap<ClassKey, usize> = HashMap::new();
-    let fields = product
-        .fields
-        .iter()
-        .filter(|f| table.is_none_or(|t| f.table == t));
-    for field in fields {
-        let physical = if field.physical_name.is_empty() {
-            &field.name
-        } else {
-            &field.physical_name
-        };
-        let logical = if field.path.is_empty() {
-            &field.name
-        } else {
-            &field.path
-        };
-        if let Some(&first) = entry.by_name.get(physical) {
-            entry.columns[first].duplicate = true;
-            continue;
-        }
-        let masking = match field
-            .masking
-            .as_deref()
-            .map(str::trim)
-            .filter(|m| !m.is_empty())
-        {
-            None => Masking::None,
-            Some(written) => match settings.mask_method(written) {
-                Some(method) => Masking::Known(method),
-                None => Masking::Unknown(written.to_owned()),
-            },
-        };
-        let attrs = ColumnAttrs::new(field, &masking);
-        let entity_id = match table {
-            None => format!("{}/{physical}", product.id),
-            Some(t) => format!("{}/{t}/{physical}", product.id),
-        };
-        let key = attrs.key(key_fields, field.pii, physical);
-        let index = entry.columns.len();
-        let known = class_of.get(&key).copied();
-        let class = known.unwrap_or(entry.classes.len());
-        let masks = match &masking {
-            Masking::Known(method) => Some(
-                Dialect::ALL
-                    .map(|dialect| method.sql(dialect, physical, field.data_type.as_deref())),
-            ),
-            _ => None,
-        };
-        entry.by_name.insert(physical.clone(), index);
-        entry
-            .by_lower
-            .entry(physical.to_lowercase())
-            .and_modify(|slot| *slot = None)
-            .or_insert(Some(index));
-        entry
-            .by_logical
-            .entry(logical.clone())
-            .and_modify(|slot| *slot = None)
-            .or_insert(Some(index));
-        entry.columns.push(ColumnEntry {
-            name: physical.clone(),
-            entity_id,
-            attrs,
-            class,
-            pii: field.pii,
-            masking,
-            masks,
-            duplicate: false,
-        });
-        if known.is_none() {
-            // The first column of a new class is its representative.
-            entry.classes.push(ColumnClass {
-                representative: index,
-                uid: entry.column_uid(model, index),
-            });
-            class_of.insert(key, class);
-        }
+    let attrs = ColumnAttrs::new(field, &masking);
+    let entity_id = match table {
+        None => format!("{}/{physical}", product.id),
+        Some(t) => format!("{}/{t}/{physical}", product.id),
+    };
+    let masks = match &masking {
+        Masking::Known(method) => Some(
+            Dialect::ALL.map(|dialect| method.sql(dialect, physical, field.data_type.as_deref())),
+        ),
+        _ => None,
+    };
+    ColumnEntry {
+        name: physical.to_owned(),
+        entity_id,
+        attrs,
+        class: 0,
+        pii: field.pii,
+        masking,
+        masks,
+        duplicate: false,
     }
-    Ok(entry)
 }

@@ -14,8 +14,8 @@ use super::decision::{
     ColumnDecision, ColumnEffect, Decision, Explanation, Outcome, ProductDecision, ProductEffect,
     Reason,
 };
-use super::engine::AccessEngine;
-use super::entities::{ColumnEntry, Masking};
+use super::engine::{AccessEngine, Slot};
+use super::entities::{ColumnEntry, Masking, ProductEntry};
 use super::mask::Dialect;
 use super::request::{AccessRequest, ProductRef, RequestError};
 
@@ -27,17 +27,92 @@ enum ClassAnswer {
     Denied(Vec<Reason>),
 }
 
+/// Why a decision stopped early: every requested column is denied, with the reason.
+struct Denial(String);
+
+/// A column as the request names it, and where it is in the contract.
+type Wanted<'a> = (&'a str, Option<usize>);
+
+/// What Cedar is asked about in one request: the classes of the wanted columns in
+/// first-use order, or, when explaining, every column itself (people read the
+/// explanation column by column).
+struct Units {
+    explaining: bool,
+    /// The units asked about, in first-use order.
+    asked: Vec<usize>,
+    /// How many units the product has (classes, or columns when explaining).
+    count: usize,
+}
+
+impl Units {
+    fn of(entry: &ProductEntry, wanted: &[Wanted<'_>], explaining: bool) -> Self {
+        let count = if explaining {
+            entry.columns.len()
+        } else {
+            entry.classes.len()
+        };
+        let mut units = Self {
+            explaining,
+            asked: Vec::new(),
+            count,
+        };
+        let mut seen = vec![false; count];
+        for &(_, index) in wanted {
+            if let Some(i) = index
+                && !entry.columns[i].duplicate
+                && !std::mem::replace(&mut seen[units.unit_of(entry, i)], true)
+            {
+                units.asked.push(units.unit_of(entry, i));
+            }
+        }
+        units
+    }
+
+    /// The unit column `i` is answered with.
+    fn unit_of(&self, entry: &ProductEntry, i: usize) -> usize {
+        if self.explaining {
+            i
+        } else {
+            entry.columns[i].class
+        }
+    }
+}
+
 impl AccessEngine {
+    /// Decides `request`: resolve the product → the columns wanted → the request's
+    /// entities → `query` on the product → `read`/`readMasked` per unit → column decisions
+    /// → row filters → the outcome. Anything that cannot be decided denies.
     pub(super) fn run(
         &self,
         request: &AccessRequest,
         explain: bool,
     ) -> Result<Decision, RequestError> {
         request.check()?;
+        let mut decision = self.undecided(request, explain);
+        let slot = match self.resolve(&request.product) {
+            Ok(slot) => slot,
+            Err(reasons) => {
+                decision.reasons = reasons;
+                decision.columns = deny_all(&request.columns, "the product cannot be decided");
+                return Ok(decision);
+            }
+        };
+        decision.product.id = Some(slot.entry.id.clone());
+        let wanted = wanted(&slot.entry, request);
+        if let Err(Denial(why)) = self.decide_columns(slot, request, &wanted, &mut decision) {
+            // A principal that may not query the product learns nothing of its columns.
+            decision.reasons.push(Reason::message(why));
+            decision.columns = deny_all(&request.columns, "the decision failed");
+        }
+        Ok(decision)
+    }
+
+    /// A decision that denies everything, for `request`, before anything is asked.
+    fn undecided(&self, request: &AccessRequest, explain: bool) -> Decision {
         let dialect = request
             .dialect
             .unwrap_or(self.policies.settings.default_dialect);
-        let mut decision = Decision {
+        Decision {
             decision: Outcome::Deny,
             decision_id: uuid::Uuid::now_v7().to_string(),
             revision: self.revision(),
@@ -57,115 +132,27 @@ impl AccessEngine {
             reasons: Vec::new(),
             dialect,
             explanation: explain.then(Explanation::default),
-        };
-        let slot = match self.resolve(&request.product) {
-            Ok(slot) => slot,
-            Err(reasons) => {
-                decision.reasons = reasons;
-                decision.columns = deny_all(&request.columns, "the product cannot be decided");
-                return Ok(decision);
-            }
-        };
+        }
+    }
+
+    /// Everything after the product is resolved. `Ok` also for a product the principal
+    /// may not query (the decision says so); `Err` when something could not be decided.
+    fn decide_columns(
+        &self,
+        slot: &Slot,
+        request: &AccessRequest,
+        wanted: &[Wanted<'_>],
+        decision: &mut Decision,
+    ) -> Result<(), Denial> {
         let entry = &slot.entry;
-        decision.product.id = Some(entry.id.clone());
-
-        // The columns as the request names them, and where they are in the contract.
-        let wanted: Vec<(&str, Option<usize>)> = if request.columns.is_empty() {
-            entry
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.name.as_str(), Some(i)))
-                .collect()
-        } else {
-            request
-                .columns
-                .iter()
-                .map(|c| (c.as_str(), entry.column(c)))
-                .collect()
-        };
-        // A principal that may not query the product learns nothing of its columns.
-        let fail = |mut decision: Decision, why: String| {
-            decision.reasons.push(Reason::message(why));
-            decision.columns = deny_all(&request.columns, "the decision failed");
-            decision
-        };
-
         let model = &self.policies.model;
-        let principal = match model.principal(&request.principal) {
-            Ok(p) => p,
-            Err(e) => {
-                return Ok(fail(
-                    decision,
-                    format!("cannot build the principal entity: {e}"),
-                ));
-            }
-        };
+        let principal = model
+            .principal(&request.principal)
+            .map_err(|e| Denial(format!("cannot build the principal entity: {e}")))?;
         let principal_uid = principal.uid();
-        let context = match &request.purpose {
-            None => Context::empty(),
-            Some(p) => match Context::from_pairs([(
-                "purpose".to_owned(),
-                RestrictedExpression::new_string(p.clone()),
-            )]) {
-                Ok(c) => c,
-                Err(e) => {
-                    return Ok(fail(
-                        decision,
-                        format!("cannot build the request context: {e}"),
-                    ));
-                }
-            },
-        };
-
-        // What Cedar is asked about: one column per class, in first-use order; when
-        // explaining, every column itself (people read the explanation column by column).
-        let explaining = decision.explanation.is_some();
-        let unit_of = |i: usize| {
-            if explaining {
-                i
-            } else {
-                entry.columns[i].class
-            }
-        };
-        let unit_count = if explaining {
-            entry.columns.len()
-        } else {
-            entry.classes.len()
-        };
-        let mut units: Vec<usize> = Vec::new();
-        let mut seen = vec![false; unit_count];
-        for &(_, index) in &wanted {
-            if let Some(i) = index
-                && !entry.columns[i].duplicate
-                && !std::mem::replace(&mut seen[unit_of(i)], true)
-            {
-                units.push(unit_of(i));
-            }
-        }
-        let mut new_entities = vec![principal];
-        if explaining {
-            for &i in &units {
-                if slot.store.get(&entry.column_uid(model, i)).is_some() {
-                    continue;
-                }
-                match entry.column_entity(model, i) {
-                    Ok(column) => new_entities.push(column),
-                    Err(e) => {
-                        return Ok(fail(decision, format!("cannot build a column entity: {e}")));
-                    }
-                }
-            }
-        }
-        let store = match slot.store.clone().add_entities(new_entities, None) {
-            Ok(store) => store,
-            Err(e) => {
-                return Ok(fail(
-                    decision,
-                    format!("cannot build the entities of the request: {e}"),
-                ));
-            }
-        };
+        let context = context(request)?;
+        let units = Units::of(entry, wanted, decision.explanation.is_some());
+        let store = self.request_store(slot, &units, principal)?;
         let asker = Asker {
             policies: &self.policies,
             principal: &principal_uid,
@@ -182,126 +169,216 @@ impl AccessEngine {
         decision.reasons = query.reasons;
         if !query.allowed {
             decision.columns = deny_all(&request.columns, "the product may not be queried");
-            return Ok(decision);
+            return Ok(());
         }
         decision.product.effect = ProductEffect::Allow;
-
-        let mut answers: Vec<Option<ClassAnswer>> = vec![None; unit_count];
-        for &unit in &units {
-            let (resource, members) = if explaining {
-                (
-                    entry.column_uid(model, unit),
-                    vec![entry.columns[unit].name.clone()],
-                )
-            } else {
-                (entry.classes[unit].uid.clone(), Vec::new())
-            };
-            let class = if explaining {
-                entry.columns[unit].class
-            } else {
-                unit
-            };
-            let plans = slot.classes.get(class);
-            let read = asker.answer(
-                Action::Read,
-                &resource,
-                plans.map(|[read, _]| read),
-                &members,
-                decision.explanation.as_mut(),
-            );
-            answers[unit] = Some(if read.allowed {
-                ClassAnswer::Clear(read.reasons)
-            } else if read.errored {
-                // An evaluation error decides nothing, not even a masked read.
-                ClassAnswer::Denied(read.reasons)
-            } else {
-                let masked = asker.answer(
-                    Action::ReadMasked,
-                    &resource,
-                    plans.map(|[_, masked]| masked),
-                    &members,
-                    decision.explanation.as_mut(),
-                );
-                if masked.allowed {
-                    ClassAnswer::Masked(masked.reasons)
-                } else {
-                    let mut reasons = read.reasons;
-                    reasons.extend(masked.reasons);
-                    ClassAnswer::Denied(reasons)
-                }
-            });
-        }
+        let answers = ask_units(slot, &asker, &units, decision.explanation.as_mut());
+        let dialect = decision.dialect;
         decision.columns = wanted
             .iter()
-            .map(|&(name, index)| match index {
-                None => denied(
-                    name,
-                    &match &entry.table {
-                        None => format!("column `{name}` is not in the contract of `{}`", entry.id),
-                        Some(table) => format!(
-                            "column `{name}` is not in table `{table}` of `{}`",
-                            entry.id
-                        ),
-                    },
-                ),
-                Some(i) => {
-                    let column = &entry.columns[i];
-                    match answers[unit_of(i)].as_ref() {
-                        Some(answer) if !column.duplicate => {
-                            column_decision(name, column, answer, dialect)
-                        }
-                        _ => denied(
-                            name,
-                            &format!(
-                                "column `{}` is declared more than once in the contract (in one table, or in several: ask by table)",
-                                column.name
-                            ),
-                        ),
-                    }
-                }
-            })
+            .map(|&(name, index)| column_outcome(entry, &units, &answers, name, index, dialect))
             .collect();
+        if let Err(why) = self.row_filters(slot, request, wanted, decision) {
+            decision.product.effect = ProductEffect::Deny;
+            return Err(why);
+        }
+        decision.decision = outcome(&decision.columns);
+        Ok(())
+    }
 
-        if let (Some(rule), Some(input)) = (&self.policies.row_filters, &slot.rego) {
-            let readable: Vec<&str> = wanted
-                .iter()
-                .zip(&decision.columns)
-                .filter(|(_, d)| d.effect != ColumnEffect::Deny)
-                .filter_map(|((_, i), _)| i.map(|i| entry.columns[i].name.as_str()))
-                .collect();
-            if !readable.is_empty() || wanted.is_empty() {
-                let answer = slot.row_filters.answer(
-                    rule.memoizable(),
-                    &self.remembered,
-                    request,
-                    &readable,
-                    || rule.evaluate(request, entry, input, &readable),
-                );
-                match answer {
-                    Ok(filters) => decision.row_filters = filters,
-                    Err(e) => {
-                        decision.product.effect = ProductEffect::Deny;
-                        return Ok(fail(
-                            decision,
-                            format!("row filters could not be decided: {e}"),
-                        ));
-                    }
+    /// The product's store with the principal added (and, when explaining, every asked
+    /// column's own entity).
+    fn request_store(
+        &self,
+        slot: &Slot,
+        units: &Units,
+        principal: cedar_policy::Entity,
+    ) -> Result<cedar_policy::Entities, Denial> {
+        let model = &self.policies.model;
+        let mut new_entities = vec![principal];
+        if units.explaining {
+            for &i in &units.asked {
+                if slot.store.get(&slot.entry.column_uid(model, i)).is_some() {
+                    continue;
                 }
+                let column = slot
+                    .entry
+                    .column_entity(model, i)
+                    .map_err(|e| Denial(format!("cannot build a column entity: {e}")))?;
+                new_entities.push(column);
             }
         }
-        let denied_count = decision
+        slot.store
+            .clone()
+            .add_entities(new_entities, None)
+            .map_err(|e| Denial(format!("cannot build the entities of the request: {e}")))
+    }
+
+    /// The row filters of the readable columns (none read: none asked), remembered per
+    /// input shape.
+    fn row_filters(
+        &self,
+        slot: &Slot,
+        request: &AccessRequest,
+        wanted: &[Wanted<'_>],
+        decision: &mut Decision,
+    ) -> Result<(), Denial> {
+        let (Some(rule), Some(input)) = (&self.policies.row_filters, &slot.rego) else {
+            return Ok(());
+        };
+        let entry = &slot.entry;
+        let readable: Vec<&str> = wanted
+            .iter()
+            .zip(&decision.columns)
+            .filter(|(_, d)| d.effect != ColumnEffect::Deny)
+            .filter_map(|((_, i), _)| i.map(|i| entry.columns[i].name.as_str()))
+            .collect();
+        if readable.is_empty() && !wanted.is_empty() {
+            return Ok(());
+        }
+        let answer = slot.row_filters.answer(
+            rule.memoizable(),
+            &self.remembered,
+            request,
+            &readable,
+            || rule.evaluate(request, entry, input, &readable),
+        );
+        decision.row_filters =
+            answer.map_err(|e| Denial(format!("row filters could not be decided: {e}")))?;
+        Ok(())
+    }
+}
+
+/// The columns as the request names them (none named: every column of the contract),
+/// and where they are in the contract.
+fn wanted<'a>(entry: &'a ProductEntry, request: &'a AccessRequest) -> Vec<Wanted<'a>> {
+    if request.columns.is_empty() {
+        entry
             .columns
             .iter()
-            .filter(|c| c.effect == ColumnEffect::Deny)
-            .count();
-        decision.decision = if denied_count == 0 {
-            Outcome::Allow
-        } else if denied_count == decision.columns.len() {
-            Outcome::Deny
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), Some(i)))
+            .collect()
+    } else {
+        request
+            .columns
+            .iter()
+            .map(|c| (c.as_str(), entry.column(c)))
+            .collect()
+    }
+}
+
+/// The Cedar context: the purpose, when the request names one.
+fn context(request: &AccessRequest) -> Result<Context, Denial> {
+    match &request.purpose {
+        None => Ok(Context::empty()),
+        Some(p) => Context::from_pairs([(
+            "purpose".to_owned(),
+            RestrictedExpression::new_string(p.clone()),
+        )])
+        .map_err(|e| Denial(format!("cannot build the request context: {e}"))),
+    }
+}
+
+/// `read`, then (when not read in clear) `readMasked`, for every asked unit.
+fn ask_units(
+    slot: &Slot,
+    asker: &Asker<'_>,
+    units: &Units,
+    mut explanation: Option<&mut Explanation>,
+) -> Vec<Option<ClassAnswer>> {
+    let entry = &slot.entry;
+    let model = &asker.policies.model;
+    let mut answers: Vec<Option<ClassAnswer>> = vec![None; units.count];
+    for &unit in &units.asked {
+        let (resource, members, class) = if units.explaining {
+            (
+                entry.column_uid(model, unit),
+                vec![entry.columns[unit].name.clone()],
+                entry.columns[unit].class,
+            )
         } else {
-            Outcome::Partial
+            (entry.classes[unit].uid.clone(), Vec::new(), unit)
         };
-        Ok(decision)
+        let plans = slot.classes.get(class);
+        let read = asker.answer(
+            Action::Read,
+            &resource,
+            plans.map(|[read, _]| read),
+            &members,
+            explanation.as_deref_mut(),
+        );
+        answers[unit] = Some(if read.allowed {
+            ClassAnswer::Clear(read.reasons)
+        } else if read.errored {
+            // An evaluation error decides nothing, not even a masked read.
+            ClassAnswer::Denied(read.reasons)
+        } else {
+            let masked = asker.answer(
+                Action::ReadMasked,
+                &resource,
+                plans.map(|[_, masked]| masked),
+                &members,
+                explanation.as_deref_mut(),
+            );
+            if masked.allowed {
+                ClassAnswer::Masked(masked.reasons)
+            } else {
+                let mut reasons = read.reasons;
+                reasons.extend(masked.reasons);
+                ClassAnswer::Denied(reasons)
+            }
+        });
+    }
+    answers
+}
+
+/// The decision on one wanted column.
+fn column_outcome(
+    entry: &ProductEntry,
+    units: &Units,
+    answers: &[Option<ClassAnswer>],
+    name: &str,
+    index: Option<usize>,
+    dialect: Dialect,
+) -> ColumnDecision {
+    let Some(i) = index else {
+        return denied(
+            name,
+            &match &entry.table {
+                None => format!("column `{name}` is not in the contract of `{}`", entry.id),
+                Some(table) => format!(
+                    "column `{name}` is not in table `{table}` of `{}`",
+                    entry.id
+                ),
+            },
+        );
+    };
+    let column = &entry.columns[i];
+    match answers[units.unit_of(entry, i)].as_ref() {
+        Some(answer) if !column.duplicate => column_decision(name, column, answer, dialect),
+        _ => denied(
+            name,
+            &format!(
+                "column `{}` is declared more than once in the contract (in one table, or in several: ask by table)",
+                column.name
+            ),
+        ),
+    }
+}
+
+/// Allow when no column is denied, deny when all are, partial otherwise.
+fn outcome(columns: &[ColumnDecision]) -> Outcome {
+    let denied_count = columns
+        .iter()
+        .filter(|c| c.effect == ColumnEffect::Deny)
+        .count();
+    if denied_count == 0 {
+        Outcome::Allow
+    } else if denied_count == columns.len() {
+        Outcome::Deny
+    } else {
+        Outcome::Partial
     }
 }
 

@@ -168,123 +168,21 @@ impl CedarPolicies {
     /// Parses the schema and every policy of `pack`, and validates them strictly.
     pub fn load(pack: &PolicyPack) -> Result<Self, AccessError> {
         let schema = load_schema(pack)?;
-        let mut set = PolicySet::new();
-        let mut infos = Vec::new();
-        let mut singles = Vec::new();
-        let mut origin: HashMap<String, (String, usize)> = HashMap::new();
         let files: Vec<_> = pack.files_in("cedar", ".cedar").collect();
+        let mut collected = Collected::default();
         for (file_index, file) in files.iter().enumerate() {
-            let parsed = PolicySet::from_str(&file.text).map_err(|e| {
-                let (line, message) = located(&DetailedError::from(&e), &file.text);
-                AccessError::Parse {
-                    file: file.path.clone(),
-                    line,
-                    message,
-                }
-            })?;
-            if let Some(template) = parsed.templates().next() {
-                let line = line_of_text(&file.text, &template.to_cedar());
-                return Err(AccessError::PolicyId {
-                    file: file.path.clone(),
-                    line,
-                    message: "policy templates are not supported: write static policies".into(),
-                });
-            }
-            let mut policies: Vec<(u32, &Policy)> = parsed
-                .policies()
-                .map(|p| {
-                    (
-                        p.to_cedar()
-                            .as_deref()
-                            .map_or(1, |src| line_of_text(&file.text, src)),
-                        p,
-                    )
-                })
-                .collect();
-            policies.sort_by_key(|(line, _)| *line);
-            for (line, policy) in policies {
-                let Some(id) = policy
-                    .annotation("id")
-                    .map(str::trim)
-                    .filter(|id| !id.is_empty())
-                else {
-                    return Err(AccessError::PolicyId {
-                        file: file.path.clone(),
-                        line,
-                        message:
-                            "policy has no `@id(\"…\")` annotation; every policy needs a unique id"
-                                .into(),
-                    });
-                };
-                if let Some(first) = infos.iter().find(|i: &&PolicyInfo| i.id == id) {
-                    return Err(AccessError::PolicyId {
-                        file: file.path.clone(),
-                        line,
-                        message: format!(
-                            "policy id `{id}` is already used at {}:{}",
-                            first.file, first.line
-                        ),
-                    });
-                }
-                let renamed = policy.new_id(PolicyId::new(id));
-                let single = PolicySet::from_policies([renamed.clone()]).map_err(|e| {
-                    AccessError::PolicyId {
-                        file: file.path.clone(),
-                        line,
-                        message: e.to_string(),
-                    }
-                })?;
-                set.add(renamed).map_err(|e| AccessError::PolicyId {
-                    file: file.path.clone(),
-                    line,
-                    message: e.to_string(),
-                })?;
-                singles.push(single);
-                origin.insert(id.to_owned(), (file.path.clone(), file_index));
-                infos.push(PolicyInfo {
-                    id: id.to_owned(),
-                    effect: effect_name(policy.effect()).to_owned(),
-                    file: file.path.clone(),
-                    line,
-                });
+            for (line, policy) in parse_file(&file.path, &file.text)? {
+                collected.add(&file.path, file_index, line, &policy)?;
             }
         }
-
-        let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
-        let place = |policy: &PolicyId, detail: &DetailedError| -> (String, u32, String) {
-            match origin.get(id_str(policy)) {
-                Some((path, index)) => {
-                    let (line, message) = located(detail, &files[*index].text);
-                    (path.clone(), line, message)
-                }
-                None => ("cedar".to_owned(), 1, detail.message.clone()),
-            }
-        };
-        let mut errors = result.validation_errors().collect::<Vec<_>>();
-        errors.sort_by_key(|e| infos.iter().position(|i| i.id == id_str(e.policy_id())));
-        if let Some(first) = errors.first() {
-            let (file, line, mut message) = place(first.policy_id(), &DetailedError::from(*first));
-            if errors.len() > 1 {
-                message.push_str(&format!(
-                    " (and {} more validation errors)",
-                    errors.len() - 1
-                ));
-            }
-            return Err(AccessError::Validation {
-                file,
-                line,
-                policy: first.policy_id().to_string(),
-                message,
-            });
-        }
-        let warnings = result
-            .validation_warnings()
-            .map(|w| {
-                let (file, line, message) = place(w.policy_id(), &DetailedError::from(w));
-                format!("{file}:{line}: policy `{}`: {message}", w.policy_id())
-            })
-            .collect();
-
+        let Collected {
+            set,
+            infos,
+            singles,
+            origin,
+        } = collected;
+        let texts: Vec<&str> = files.iter().map(|f| f.text.as_str()).collect();
+        let warnings = validate(&schema, &set, &infos, &origin, &texts)?;
         let mut attributes = BTreeSet::new();
         let mut literals = Vec::new();
         for policy in set.policies() {
@@ -307,6 +205,140 @@ impl CedarPolicies {
             warnings,
         })
     }
+}
+
+/// The policies of the pack as they are read, file by file.
+#[derive(Default)]
+struct Collected {
+    set: PolicySet,
+    infos: Vec<PolicyInfo>,
+    singles: Vec<PolicySet>,
+    /// Policy id → (file, index of the file).
+    origin: HashMap<String, (String, usize)>,
+}
+
+impl Collected {
+    /// Adds `policy` under its `@id`, which must be there and unique.
+    fn add(
+        &mut self,
+        path: &str,
+        file_index: usize,
+        line: u32,
+        policy: &Policy,
+    ) -> Result<(), AccessError> {
+        let refuse = |message: String| AccessError::PolicyId {
+            file: path.to_owned(),
+            line,
+            message,
+        };
+        let Some(id) = policy
+            .annotation("id")
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+        else {
+            return Err(refuse(
+                "policy has no `@id(\"…\")` annotation; every policy needs a unique id".into(),
+            ));
+        };
+        if let Some(first) = self.infos.iter().find(|i| i.id == id) {
+            return Err(refuse(format!(
+                "policy id `{id}` is already used at {}:{}",
+                first.file, first.line
+            )));
+        }
+        let renamed = policy.new_id(PolicyId::new(id));
+        let single =
+            PolicySet::from_policies([renamed.clone()]).map_err(|e| refuse(e.to_string()))?;
+        self.set.add(renamed).map_err(|e| refuse(e.to_string()))?;
+        self.singles.push(single);
+        self.origin
+            .insert(id.to_owned(), (path.to_owned(), file_index));
+        self.infos.push(PolicyInfo {
+            id: id.to_owned(),
+            effect: effect_name(policy.effect()).to_owned(),
+            file: path.to_owned(),
+            line,
+        });
+        Ok(())
+    }
+}
+
+/// The static policies of one file with their lines, in file order; templates are refused.
+fn parse_file(path: &str, text: &str) -> Result<Vec<(u32, Policy)>, AccessError> {
+    let parsed = PolicySet::from_str(text).map_err(|e| {
+        let (line, message) = located(&DetailedError::from(&e), text);
+        AccessError::Parse {
+            file: path.to_owned(),
+            line,
+            message,
+        }
+    })?;
+    if let Some(template) = parsed.templates().next() {
+        let line = line_of_text(text, &template.to_cedar());
+        return Err(AccessError::PolicyId {
+            file: path.to_owned(),
+            line,
+            message: "policy templates are not supported: write static policies".into(),
+        });
+    }
+    let mut policies: Vec<(u32, Policy)> = parsed
+        .policies()
+        .map(|p| {
+            (
+                p.to_cedar()
+                    .as_deref()
+                    .map_or(1, |src| line_of_text(text, src)),
+                p.clone(),
+            )
+        })
+        .collect();
+    policies.sort_by_key(|(line, _)| *line);
+    Ok(policies)
+}
+
+/// Strict validation against the schema: the first error (in policy order) fails the
+/// load, naming its file and line; warnings come back as `file:line: message`.
+fn validate(
+    schema: &Schema,
+    set: &PolicySet,
+    infos: &[PolicyInfo],
+    origin: &HashMap<String, (String, usize)>,
+    texts: &[&str],
+) -> Result<Vec<String>, AccessError> {
+    let result = Validator::new(schema.clone()).validate(set, ValidationMode::Strict);
+    let place = |policy: &PolicyId, detail: &DetailedError| -> (String, u32, String) {
+        match origin.get(id_str(policy)) {
+            Some((path, index)) => {
+                let (line, message) = located(detail, texts[*index]);
+                (path.clone(), line, message)
+            }
+            None => ("cedar".to_owned(), 1, detail.message.clone()),
+        }
+    };
+    let mut errors = result.validation_errors().collect::<Vec<_>>();
+    errors.sort_by_key(|e| infos.iter().position(|i| i.id == id_str(e.policy_id())));
+    if let Some(first) = errors.first() {
+        let (file, line, mut message) = place(first.policy_id(), &DetailedError::from(*first));
+        if errors.len() > 1 {
+            message.push_str(&format!(
+                " (and {} more validation errors)",
+                errors.len() - 1
+            ));
+        }
+        return Err(AccessError::Validation {
+            file,
+            line,
+            policy: first.policy_id().to_string(),
+            message,
+        });
+    }
+    Ok(result
+        .validation_warnings()
+        .map(|w| {
+            let (file, line, message) = place(w.policy_id(), &DetailedError::from(w));
+            format!("{file}:{line}: policy `{}`: {message}", w.policy_id())
+        })
+        .collect())
 }
 
 impl CedarPolicies {
