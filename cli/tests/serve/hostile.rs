@@ -39,13 +39,22 @@ async fn still_serving(server: &mut Server) {
     .unwrap()
     .into_inner();
     assert_eq!(answer.status, ServingStatus::Serving as i32);
-    let decision = server
-        .client()
-        .await
-        .check_access(analyst_request())
-        .await
-        .unwrap()
-        .into_inner();
+    // An abandoned batch the server decoded late may still hold a slot (its work runs to
+    // the end): RESOURCE_EXHAUSTED until it is done is fine, anything else is not.
+    let mut client = server.client().await;
+    let started = Instant::now();
+    let decision = loop {
+        match client.check_access(analyst_request()).await {
+            Ok(answer) => break answer.into_inner(),
+            Err(status)
+                if status.code() == Code::ResourceExhausted
+                    && started.elapsed() < Duration::from_secs(60) =>
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(status) => panic!("{status:?}"),
+        }
+    };
     assert_eq!(decision.decision, pb::Outcome::Allow as i32);
     let stderr = server.stderr();
     assert!(

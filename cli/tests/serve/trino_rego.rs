@@ -157,6 +157,8 @@ fn cases(tables: &[Exported], refused: &[String]) -> Vec<(&'static str, Value)> 
             asked.push("no_such_column".to_owned());
             asked.extend(columns.iter().map(|c| c.to_ascii_lowercase()));
             asked.extend(columns.iter().take(1).map(|c| c.to_ascii_uppercase()));
+            let mut once = std::collections::HashSet::new();
+            asked.retain(|c| once.insert(c.clone()));
             let refs: Vec<&str> = asked.iter().map(String::as_str).collect();
             let select = |cols: &[&str]| json!({"operation": "SelectFromColumns", "resource": table(name, Some(cols))});
             out.push(ask("allow", select(&[])));
