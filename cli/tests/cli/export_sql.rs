@@ -9,17 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("CHARTER_SQLGLOT_VENV")
-        .map(|v| PathBuf::from(v).join("bin/python"))
-        .filter(|p| p.exists());
-    if python.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CHARTER_SQLGLOT_VENV names no venv with sqlglot and CI=true (.ci/run creates it)"
-        );
-        eprintln!("skipped: set CHARTER_SQLGLOT_VENV to a venv with sqlglot (see .ci/run)");
-    }
-    python
+    crate::common::venv_python("CHARTER_SQLGLOT_VENV", "sqlglot")
 }
 
 fn parse(python: &Path, dialect: &str, dir: &Path, names: &[&str]) -> Output {

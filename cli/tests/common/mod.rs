@@ -36,6 +36,22 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The Python of the venv that environment variable `var` names (`.ci/run` creates it with
+/// `what` installed), or `None`: the test skips, and fails under `CI=true`.
+pub fn venv_python(var: &str, what: &str) -> Option<PathBuf> {
+    let python = std::env::var_os(var)
+        .map(|v| PathBuf::from(v).join("bin/python"))
+        .filter(|p| p.exists());
+    if python.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{var} names no venv with {what} and CI=true (.ci/run creates it)"
+        );
+        eprintln!("skipped: set {var} to a venv with {what} (see .ci/run)");
+    }
+    python
+}
+
 /// Copies a folder tree.
 pub fn copy_dir(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {

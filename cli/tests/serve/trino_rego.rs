@@ -28,19 +28,7 @@ const CALLERS: [(&str, &[&str]); 8] = [
 ];
 
 fn opa_python() -> Option<PathBuf> {
-    let python = std::env::var_os("CHARTER_OPA_VENV")
-        .map(|v| PathBuf::from(v).join("bin/python"))
-        .filter(|p| p.exists());
-    if python.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CHARTER_OPA_VENV names no venv with opa-golib-python-bindings and CI=true (.ci/run creates it)"
-        );
-        eprintln!(
-            "skipped: set CHARTER_OPA_VENV to a venv with opa-golib-python-bindings (see .ci/run)"
-        );
-    }
-    python
+    crate::common::venv_python("CHARTER_OPA_VENV", "opa-golib-python-bindings")
 }
 
 /// The sample mesh, plus a product whose table and column names are hostile (quotes,
@@ -236,43 +224,35 @@ fn opa_answers(python: &Path, bundle: &Path, cases: &[(&str, Value)]) -> Vec<Val
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-#[test]
-fn opa_answers_every_trino_case_as_charter_serve_does() {
-    let Some(python) = opa_python() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let mesh = mesh(dir.path());
-    let principals = dir.path().join("principals.yaml");
+/// Exports `mesh` (with `pack`, or the default) for Trino, serves the same, asks both
+/// every case; panics naming the cases they differ on. The export's stderr and the OPA
+/// answers come back for further checks.
+fn differential(
+    python: &Path,
+    dir: &Path,
+    mesh: &Path,
+    pack: Option<&Path>,
+) -> (std::process::Output, Vec<(Value, Value)>) {
+    let principals = dir.join("principals.yaml");
     std::fs::write(&principals, DIRECTORY).unwrap();
-    let out = dir.path().join("out");
-    let export = Command::new(env!("CARGO_BIN_EXE_charter"))
+    let out = dir.join("out");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_charter"));
+    command
         .args(["export", "--target", "trino-rego", "--mesh"])
-        .arg(&mesh)
+        .arg(mesh)
         .arg("--principals")
         .arg(&principals)
         .arg("--output")
-        .arg(&out)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&export.stderr);
-    // The claimed table is refused (exit 1), naming both products; nothing else is.
-    assert_eq!(export.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("lake.orders.order_lines")
-            && stderr.contains("orders.order_lines_copy")
-            && stderr
-                .lines()
-                .all(|l| l.contains("lake.orders.order_lines")),
-        "{stderr}"
-    );
+        .arg(&out);
+    let mut args = vec!["--principals".to_owned(), principals.display().to_string()];
+    if let Some(pack) = pack {
+        command.arg("--policies").arg(pack);
+        args.extend(["--policies".to_owned(), pack.display().to_string()]);
+    }
+    let export = command.output().unwrap();
     let bundle = out.join("trino-rego");
     let tables = exported_tables(&bundle);
     assert!(tables.len() >= 15, "{} tables exported", tables.len());
-    assert!(
-        tables
-            .iter()
-            .any(|t| t.name == "lake.Orders.Hostile'Returns"),
-        "the hostile table is exported"
-    );
     let root: Value = serde_json::from_str(
         &std::fs::read_to_string(bundle.join("charter/trino/data.json")).unwrap(),
     )
@@ -283,25 +263,16 @@ fn opa_answers_every_trino_case_as_charter_serve_does() {
         .keys()
         .cloned()
         .collect();
-    assert!(
-        refused.contains(&"lake.orders.order_lines".to_owned()),
-        "{root}"
-    );
 
     let http = free_port();
+    args.extend(["--http-listen".to_owned(), format!("127.0.0.1:{http}")]);
     let server = spawn(Options {
-        args: vec![
-            "--http-listen".to_owned(),
-            format!("127.0.0.1:{http}"),
-            "--principals".to_owned(),
-            principals.display().to_string(),
-        ],
-        mesh: Some(mesh.clone()),
+        args,
+        mesh: Some(mesh.to_owned()),
         ..Options::default()
     });
     let cases = cases(&tables, &refused);
-    assert!(cases.len() > 2000, "{} cases", cases.len());
-    let opa = opa_answers(&python, &bundle, &cases);
+    let opa = opa_answers(python, &bundle, &cases);
     assert_eq!(opa.len(), cases.len());
     let mut differences = Vec::new();
     for ((endpoint, input), opa) in cases.iter().zip(&opa) {
@@ -340,8 +311,37 @@ fn opa_answers_every_trino_case_as_charter_serve_does() {
             .collect::<Vec<_>>()
             .join("\n")
     );
+    drop(server);
+    let asked = cases.into_iter().map(|(_, input)| input);
+    (export, asked.zip(opa).collect())
+}
+
+#[test]
+fn opa_answers_every_trino_case_as_charter_serve_does() {
+    let Some(python) = opa_python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = mesh(dir.path());
+    let (export, opa) = differential(&python, dir.path(), &mesh, None);
+    let stderr = String::from_utf8_lossy(&export.stderr);
+    // The claimed table is refused (exit 1), naming both products; nothing else is.
+    assert_eq!(export.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("lake.orders.order_lines")
+            && stderr.contains("orders.order_lines_copy")
+            && stderr
+                .lines()
+                .all(|l| l.contains("lake.orders.order_lines")),
+        "{stderr}"
+    );
+    let tables = exported_tables(&dir.path().join("out/trino-rego"));
+    assert!(
+        tables
+            .iter()
+            .any(|t| t.name == "lake.Orders.Hostile'Returns"),
+        "the hostile table is exported"
+    );
     // The cases cover allows, denials, masks, filters and failures on every endpoint.
-    let answers: Vec<String> = opa.iter().map(Value::to_string).collect();
+    let answers: Vec<String> = opa.iter().map(|(_, a)| a.to_string()).collect();
     for needle in [
         r#"{"result":true}"#,
         r#"{"result":false}"#,
@@ -355,5 +355,51 @@ fn opa_answers_every_trino_case_as_charter_serve_does() {
             "no answer has {needle}"
         );
     }
-    drop(server);
+}
+
+/// With `trino.ungoverned_tables: allow` and every contract readable, a table no contract
+/// governs is open on both sides (and a governed one is not).
+#[test]
+fn with_ungoverned_tables_allowed_opa_still_answers_as_charter_serve_does() {
+    let Some(python) = opa_python() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = mesh(dir.path());
+    for unreadable in [
+        "domains/orders/broken.yaml",
+        "domains/billing/unknown_kind.yaml",
+        "domains/inventory/wrong_types.yaml",
+        "domains/orders/order_lines_copy.yaml",
+    ] {
+        let _ = std::fs::remove_file(mesh.join(unreadable));
+    }
+    let pack = dir.path().join("policies");
+    crate::common::copy_dir(&repo().join("policies"), &pack);
+    std::fs::write(
+        pack.join("data/trino.yaml"),
+        "trino:\n  ungoverned_tables: allow\n",
+    )
+    .unwrap();
+    let (export, opa) = differential(&python, dir.path(), &mesh, Some(&pack));
+    assert_eq!(
+        export.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let root =
+        std::fs::read_to_string(dir.path().join("out/trino-rego/charter/trino/data.json")).unwrap();
+    assert!(
+        root.contains("\"ungoverned_tables\": \"allow\"")
+            && root.contains("\"unreadable_contracts\": 0"),
+        "{root}"
+    );
+    let scratch_select = |(input, answer): &&(Value, Value)| {
+        input["action"]["operation"] == "SelectFromColumns"
+            && input["action"]["resource"]["table"]["schemaName"] == "scratch"
+            && *answer == json!({"result": true})
+    };
+    assert!(
+        opa.iter().filter(scratch_select).count() >= CALLERS.len(),
+        "an ungoverned table is selectable for every caller"
+    );
 }

@@ -5,9 +5,7 @@
 //! Anything the schema does not describe, and any evaluation error, is a deny with its
 //! reason.
 
-use cedar_policy::{
-    Context, Decision as CedarDecision, Entities, Entity, EntityId, EntityUid, Request,
-};
+use cedar_policy::{Context, Entities, Entity, EntityId, EntityUid, Request};
 
 use super::decision::Reason;
 use super::engine::AccessEngine;
@@ -54,7 +52,12 @@ impl AccessEngine {
             self.policies
                 .authorizer
                 .is_authorized(&request, &self.policies.cedar.set, &store);
-        Ok(action_decision(&response, action, resource.kind))
+        Ok(ActionDecision::from_response(
+            &response,
+            action,
+            resource.kind,
+            None,
+        ))
     }
 
     /// The Cedar request and its entities (the principal, the resource as given, the
@@ -116,44 +119,5 @@ impl AccessEngine {
         let store = Entities::from_entities(entities, None)
             .map_err(|e| format!("cannot build the entities of the request: {e}"))?;
         Ok((request, store))
-    }
-}
-
-/// Cedar's answer as a decision: an evaluation error denies; the reasons name the
-/// deciding policies, or say that none permits.
-fn action_decision(response: &cedar_policy::Response, action: &str, kind: &str) -> ActionDecision {
-    let errors: Vec<Reason> = response
-        .diagnostics()
-        .errors()
-        .map(|e| Reason::message(format!("a policy failed to evaluate: {e}")))
-        .collect();
-    if !errors.is_empty() {
-        return ActionDecision {
-            allowed: false,
-            product: None,
-            reasons: errors,
-        };
-    }
-    let allowed = response.decision() == CedarDecision::Allow;
-    let mut reasons: Vec<Reason> = response
-        .diagnostics()
-        .reason()
-        .map(|p| Reason {
-            policy: Some(p.to_string()),
-            message: format!(
-                "policy `{p}` {} `{action}`",
-                if allowed { "permits" } else { "forbids" }
-            ),
-        })
-        .collect();
-    if reasons.is_empty() {
-        reasons.push(Reason::message(format!(
-            "no policy permits `{action}` on `{kind}`"
-        )));
-    }
-    ActionDecision {
-        allowed,
-        product: None,
-        reasons,
     }
 }

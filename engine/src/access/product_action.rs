@@ -95,13 +95,35 @@ impl AccessEngine {
             self.policies
                 .authorizer
                 .is_authorized(&request, &self.policies.cedar.set, &store);
+        Ok(ActionDecision::from_response(
+            &response,
+            action,
+            &slot.entry.id,
+            id,
+        ))
+    }
+}
+
+impl ActionDecision {
+    /// Cedar's answer to `action` on `on` as a decision: an evaluation error denies; the
+    /// reasons name the deciding policies, or say that none permits.
+    pub(super) fn from_response(
+        response: &cedar_policy::Response,
+        action: &str,
+        on: &str,
+        product: Option<String>,
+    ) -> Self {
         let errors: Vec<Reason> = response
             .diagnostics()
             .errors()
             .map(|e| Reason::message(format!("a policy failed to evaluate: {e}")))
             .collect();
         if !errors.is_empty() {
-            return Ok(deny(id, errors));
+            return Self {
+                allowed: false,
+                product,
+                reasons: errors,
+            };
         }
         let allowed = response.decision() == CedarDecision::Allow;
         let mut reasons: Vec<Reason> = response
@@ -117,14 +139,13 @@ impl AccessEngine {
             .collect();
         if reasons.is_empty() {
             reasons.push(Reason::message(format!(
-                "no policy permits `{action}` on `{}`",
-                slot.entry.id
+                "no policy permits `{action}` on `{on}`"
             )));
         }
-        Ok(ActionDecision {
+        Self {
             allowed,
-            product: id,
+            product,
             reasons,
-        })
+        }
     }
 }

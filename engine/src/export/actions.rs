@@ -5,7 +5,7 @@
 use crate::access::{AccessEngine, Directory, Principal, ProductRef};
 
 use super::model::Term;
-use super::probe::{Atom, PROBE_ID, Probe, minimal_terms, principal_of, satisfies};
+use super::probe::{Atom, PROBE_ID, Probe, minimal_terms, near_universe, principal_of, satisfies};
 
 /// The table-changing actions of Charter's Cedar schema.
 pub(super) const ACTIONS: [&str; 2] = ["write", "manage"];
@@ -38,16 +38,7 @@ pub(super) fn terms(
         .map(|(s, _)| s)
         .collect();
     let found = minimal_terms(&chosen);
-    let mut checks: Vec<Vec<Atom>> = vec![atoms.to_vec()];
-    checks.extend((0..atoms.len()).map(|skip| {
-        atoms
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != skip)
-            .map(|(_, a)| a.clone())
-            .collect()
-    }));
-    for set in &checks {
+    for set in &near_universe(atoms) {
         if allowed(&Probe::of(set)) != satisfies(&found, set) {
             return Err(format!(
                 "`{action}` is not a function of roles and groups alone (a policy forbids on a role or group, or needs more of them than the export searches)"

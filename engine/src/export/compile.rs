@@ -12,7 +12,9 @@ use crate::pack::PolicyPack;
 
 use super::actions::{self, ACTIONS};
 use super::model::{AttributeFilter, ColumnExport, ExportModel, Mask, Refusal, TableExport, Term};
-use super::probe::{Answer, Atom, Probe, ask, minimal_terms, principal_of, satisfies, subsets};
+use super::probe::{
+    Answer, Atom, Probe, ask, minimal_terms, near_universe, principal_of, satisfies, subsets,
+};
 
 /// The largest conjunction of roles and groups searched for (every larger set is checked
 /// only as the whole universe and the universe less one atom).
@@ -456,17 +458,12 @@ fn verify(
     readers: &[Term],
     columns: &[ColumnExport],
 ) -> Result<(), Refusal> {
-    let mut probes = vec![atoms.to_vec()];
-    if atoms.len() > MAX_TERM {
-        probes.extend((0..atoms.len()).map(|skip| {
-            atoms
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != skip)
-                .map(|(_, a)| a.clone())
-                .collect()
-        }));
-    }
+    // Smaller universes are searched whole by the subsets.
+    let probes = if atoms.len() > MAX_TERM {
+        near_universe(atoms)
+    } else {
+        vec![atoms.to_vec()]
+    };
     for set in probes {
         let answer = ctx.ask(&Probe::of(&set));
         let query = satisfies(readers, &set);

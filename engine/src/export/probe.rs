@@ -173,6 +173,21 @@ pub(super) fn subsets(atoms: &[Atom], max: usize) -> Vec<Vec<Atom>> {
     out
 }
 
+/// The whole universe of atoms, then the universe less each atom: the sets that show a
+/// decision is not monotone in roles and groups (a `forbid` on one of them).
+pub(super) fn near_universe(atoms: &[Atom]) -> Vec<Vec<Atom>> {
+    let mut sets = vec![atoms.to_vec()];
+    sets.extend((0..atoms.len()).map(|skip| {
+        atoms
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .map(|(_, a)| a.clone())
+            .collect()
+    }));
+    sets
+}
+
 /// The minimal sets among `sets` (each a subset of atoms, smallest first) as terms.
 pub(super) fn minimal_terms(sets: &[&Vec<Atom>]) -> Vec<Term> {
     let mut minimal: Vec<&Vec<Atom>> = Vec::new();
