@@ -2,7 +2,9 @@
 //! loader and the decision service. The binary (`main.rs`) only parses arguments and
 //! dispatches; fuzz targets and benchmarks reach the service's request path from here.
 
+pub mod bundle_files;
 pub mod cmd;
 pub mod output;
 pub mod policies;
+pub mod reading;
 pub mod serve;

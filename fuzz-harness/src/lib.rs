@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
-use charter_cli::cmd::limits::LimitArgs;
+use charter_cli::reading::Reading;
 use charter_cli::serve::convert;
 use charter_cli::serve::snapshot::{Snapshot, Sources};
 use charter_engine::contract::{Product, ReaderSettings, read_bytes};
@@ -77,7 +77,7 @@ fn snapshot() -> &'static Snapshot {
         let sources = Sources {
             mesh: repo().join("testdata/mesh"),
             policies: None,
-            limits: LimitArgs::default(),
+            limits: Reading::default(),
             principals: None,
         };
         match Snapshot::build(&sources) {

@@ -1,7 +1,9 @@
 //! `--max-*` flags: the limits on one contract file, shared by every command that reads contracts.
 
 use charter_engine::contract::{ContractLimits, ReaderSettings};
-use charter_engine::mesh::{ContractFile, LoadOptions, read_limited};
+use charter_engine::mesh::LoadOptions;
+
+use crate::reading::Reading;
 use clap::Args;
 
 /// Limits on one contract file. A file over any of them is a `contract/parse` finding
@@ -54,34 +56,33 @@ impl LimitArgs {
         }
     }
 
-    /// Reads one contract file named on the command line: only a regular file, not through
-    /// a symlink out of its repository, refusing one over `--max-file-size` without reading it.
+    /// The same, as plain values.
+    #[must_use]
+    pub fn reading(&self) -> Reading {
+        Reading {
+            limits: self.contract_limits(),
+            follow_external_symlinks: self.follow_external_symlinks,
+        }
+    }
+
+    /// Reads one contract file named on the command line (see [`Reading::read_file`]).
     ///
     /// # Errors
     /// The file is too large, not a regular file, out of the repository, or cannot be read.
     pub fn read_file(&self, path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-        let file = ContractFile::given(path, self.follow_external_symlinks)?;
-        read_limited(&file, &self.contract_limits())
-            .map_err(|message| anyhow::anyhow!("`{}`: {message}", path.display()))
+        self.reading().read_file(path)
     }
 
-    /// Which files of a folder are contracts (the defaults), and whether symlinks out of it
-    /// are followed.
+    /// Which files of a folder are contracts (see [`Reading::load_options`]).
     #[must_use]
     pub fn load_options(&self) -> LoadOptions {
-        LoadOptions {
-            follow_external_symlinks: self.follow_external_symlinks,
-            ..LoadOptions::default()
-        }
+        self.reading().load_options()
     }
 
     /// The pack's reader settings with these limits.
     #[must_use]
     pub fn reader(&self, settings: &serde_json::Value) -> ReaderSettings {
-        ReaderSettings {
-            limits: self.contract_limits(),
-            ..ReaderSettings::from_settings(settings)
-        }
+        self.reading().reader(settings)
     }
 }
 

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
+
+pub use crate::serve::logging::LogFormat;
 
 /// Arguments of `charter serve`.
 #[derive(Args, Debug, Clone)]
@@ -90,13 +92,34 @@ fn at_least_one(s: &str) -> Result<usize, String> {
     }
 }
 
-/// Formats of the service's own logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// For people.
-    Text,
-    /// One JSON object per line, for log pipelines.
-    Json,
+impl ServeArgs {
+    /// The service's configuration from the flags.
+    #[must_use]
+    pub fn config(&self) -> crate::serve::Config {
+        crate::serve::Config {
+            mesh: self.mesh.clone(),
+            policies: self.policies.clone(),
+            principals: self.principals.clone(),
+            limits: self.limits.reading(),
+            listen: self.listen,
+            http_listen: self.http_listen,
+            decision_log: self.decision_log.clone(),
+            metrics_listen: self.metrics_listen,
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            client_ca: self.client_ca.clone(),
+            token_file: self.token_file.clone(),
+            max_batch: self.max_batch,
+            max_concurrency: self.max_concurrency,
+            max_columns: self.max_columns,
+            max_message_bytes: self.max_message_bytes,
+            watch_interval: self.watch_interval,
+            drain_timeout: self.drain_timeout,
+            log_format: self.log_format,
+            bundle: self.bundle.clone(),
+            ship: self.ship.clone(),
+        }
+    }
 }
 
 /// Runs `charter serve` until SIGTERM or SIGINT.
@@ -107,6 +130,6 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         runtime.worker_threads(threads);
     }
     let runtime = runtime.build().context("cannot start the async runtime")?;
-    runtime.block_on(crate::serve::run(args.clone()))?;
+    runtime.block_on(crate::serve::run(args.config()))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -28,7 +28,7 @@ use super::http_client;
 use super::metrics::Metrics;
 use super::server::SERVICE_NAME;
 use super::snapshot::{Snapshot, SnapshotStore, Sources};
-use crate::cmd::limits::LimitArgs;
+use crate::reading::Reading;
 
 /// The largest bundle downloaded (compressed).
 const MAX_DOWNLOAD: usize = 256 * 1024 * 1024;
@@ -126,7 +126,7 @@ pub struct BundleSource {
     token_file: Option<PathBuf>,
     cache: Option<PathBuf>,
     key: Option<VerificationConfig>,
-    limits: LimitArgs,
+    limits: Reading,
     metrics: Arc<Metrics>,
 }
 
@@ -137,13 +137,13 @@ impl BundleSource {
     /// A bad URL, an unreadable or unusable key, a cache folder that cannot be created.
     pub fn from_args(
         args: &BundleArgs,
-        limits: &LimitArgs,
+        limits: &Reading,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Option<Self>> {
         let Some(url) = &args.bundle_url else {
             return Ok(None);
         };
-        let key = crate::cmd::bundle::VerifyKeyArgs {
+        let key = crate::bundle_files::VerifyKeyArgs {
             verification_key: args.bundle_verification_key.clone(),
             verification_alg: args.bundle_verification_alg.clone(),
             verification_key_id: args.bundle_verification_key_id.clone(),
@@ -351,8 +351,8 @@ impl BundleSource {
             return;
         };
         let saved = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            crate::cmd::bundle::write_atomically(&dir.join(CACHE_FILE), &bytes)?;
-            crate::cmd::bundle::write_atomically(&dir.join(CACHE_ETAG), etag.as_bytes())
+            crate::bundle_files::write_atomically(&dir.join(CACHE_FILE), &bytes)?;
+            crate::bundle_files::write_atomically(&dir.join(CACHE_ETAG), etag.as_bytes())
         })
         .await;
         match saved {
@@ -391,9 +391,9 @@ async fn hangup() {
 fn activate(
     bytes: &[u8],
     key: Option<&VerificationConfig>,
-    limits: LimitArgs,
+    limits: Reading,
 ) -> anyhow::Result<Activated> {
-    let (contents, verified) = crate::cmd::bundle::open(bytes, key)
+    let (contents, verified) = crate::bundle_files::open(bytes, key)
         .map_err(|e: BundleError| anyhow::anyhow!("the bundle is refused: {e}"))?;
     let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
     let unpacked = contents

@@ -2,9 +2,8 @@
 
 use std::io::IsTerminal;
 
+use clap::ValueEnum;
 use tracing_subscriber::EnvFilter;
-
-use crate::cmd::serve::LogFormat;
 
 /// Installs the global subscriber; `RUST_LOG` overrides the default `info` level.
 pub fn init(format: LogFormat) {
@@ -20,4 +19,13 @@ pub fn init(format: LogFormat) {
     };
     // A subscriber already installed (tests running the service in-process) is fine.
     drop(installed);
+}
+
+/// Formats of the service's own logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object per line, for log pipelines.
+    Json,
 }

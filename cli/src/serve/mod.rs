@@ -9,6 +9,7 @@
 
 mod auth;
 pub mod bundle_source;
+mod config;
 pub mod convert;
 mod decision_log;
 mod errors;
@@ -19,7 +20,7 @@ mod http_client;
 mod limits;
 mod linger;
 pub mod log_shipper;
-mod logging;
+pub mod logging;
 mod metrics;
 mod reload;
 mod server;
@@ -34,7 +35,7 @@ use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::ServingStatus;
 
-use crate::cmd::serve::ServeArgs;
+pub use config::Config;
 
 /// Builds the first snapshot from `--mesh` and `--policies`.
 async fn first_snapshot(sources: &snapshot::Sources) -> anyhow::Result<snapshot::Snapshot> {
@@ -80,7 +81,7 @@ impl Service {
     /// The first snapshot (or the bundle cache), the decision log and its shipper, the
     /// handlers; health says NOT_SERVING until [`Service::announce_ready`].
     async fn assemble(
-        args: &ServeArgs,
+        args: &Config,
         health_reporter: tonic_health::server::HealthReporter,
     ) -> anyhow::Result<Self> {
         let started = SystemTime::now();
@@ -146,7 +147,7 @@ impl Service {
     }
 
     /// Reloads on SIGHUP and file changes (not when fed by bundles), token files on SIGHUP.
-    fn watch_sources(&self, args: &ServeArgs) -> Background {
+    fn watch_sources(&self, args: &Config) -> Background {
         let mut background = Vec::new();
         #[cfg(unix)]
         if self.bundles.is_none() {
@@ -215,7 +216,7 @@ impl Service {
 }
 
 impl Listeners {
-    async fn bind(args: &ServeArgs) -> anyhow::Result<Self> {
+    async fn bind(args: &Config) -> anyhow::Result<Self> {
         let http = match args.http_listen {
             Some(addr) => Some(http::bind(addr).await?),
             None => None,
@@ -242,7 +243,7 @@ impl Listeners {
 }
 
 /// Loads the first snapshot, serves until SIGTERM/SIGINT, drains and flushes the log.
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(args: Config) -> anyhow::Result<()> {
     logging::init(args.log_format);
     let signals = shutdown::Signals::install()?;
     let tls = match (&args.tls_cert, &args.tls_key) {

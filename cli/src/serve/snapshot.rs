@@ -12,7 +12,7 @@ use charter_engine::access::{AccessEngine, AccessPolicies, Directory};
 use charter_engine::contract::ReaderSettings;
 use charter_engine::mesh::Mesh;
 
-use crate::cmd::limits::LimitArgs;
+use crate::reading::Reading;
 use charter_engine::rules::{RuleSet, RuleSetOptions};
 
 /// Where snapshots are built from.
@@ -23,7 +23,7 @@ pub struct Sources {
     /// The policy folder; the embedded default pack when `None`.
     pub policies: Option<PathBuf>,
     /// Limits on each contract file, of the mesh and of `EvaluateContract`.
-    pub limits: LimitArgs,
+    pub limits: Reading,
     /// The principal directory file (`--principals`), when there is one.
     pub principals: Option<PathBuf>,
 }

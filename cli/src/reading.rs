@@ -1,0 +1,47 @@
+//! How contract files are read: the limits on each file and whether symlinks out of the
+//! repository are followed. Plain values: the commands get them from `--max-*` flags
+//! (`cmd::limits::LimitArgs`), the service from its configuration.
+
+use charter_engine::contract::{ContractLimits, ReaderSettings};
+use charter_engine::mesh::{ContractFile, LoadOptions, read_limited};
+
+/// Limits on each contract file, and the symlink rule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    /// Size, line length, depth and node limits.
+    pub limits: ContractLimits,
+    /// Follow symlinks that lead out of the repository.
+    pub follow_external_symlinks: bool,
+}
+
+impl Reading {
+    /// Reads one contract file named on the command line: only a regular file, not through
+    /// a symlink out of its repository, refusing one over the size limit without reading it.
+    ///
+    /// # Errors
+    /// The file is too large, not a regular file, out of the repository, or cannot be read.
+    pub fn read_file(&self, path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+        let file = ContractFile::given(path, self.follow_external_symlinks)?;
+        read_limited(&file, &self.limits)
+            .map_err(|message| anyhow::anyhow!("`{}`: {message}", path.display()))
+    }
+
+    /// Which files of a folder are contracts (the defaults), and whether symlinks out of it
+    /// are followed.
+    #[must_use]
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            follow_external_symlinks: self.follow_external_symlinks,
+            ..LoadOptions::default()
+        }
+    }
+
+    /// The pack's reader settings with these limits.
+    #[must_use]
+    pub fn reader(&self, settings: &serde_json::Value) -> ReaderSettings {
+        ReaderSettings {
+            limits: self.limits,
+            ..ReaderSettings::from_settings(settings)
+        }
+    }
+}
