@@ -4,25 +4,38 @@ package charter.mesh.lineage
 
 ids := {p.id | some p in data.charter.products}
 
+# Per product id, the indices of its contracts in `data.charter.products` (one, unless
+# the id is duplicated): the rules below look contracts up here instead of scanning
+# every product for every id.
+contracts[p.id] contains i if {
+	some i, p in data.charter.products
+}
+
 # Upstream edges between products of this repository. Grouped by id, so two contracts
 # with one id (a duplicate, reported by `identity`) merge their edges instead of failing.
 upstream_graph[id] := {u |
-	some p in data.charter.products
-	p.id == id
-	some u in p.lineage.upstream
+	some i in at
+	some u in data.charter.products[i].lineage.upstream
 	u in ids
 } if {
-	some id in ids
+	some id, at in contracts
 }
 
 # Per product id, every status its contracts declare (one, unless the id is duplicated).
 statuses[id] := {s |
-	some q in data.charter.products
-	q.id == id
-	s := object.get(q, "status", null)
+	some i in at
+	s := object.get(data.charter.products[i], "status", null)
 } if {
-	some id in ids
+	some id, at in contracts
 }
+
+# The ids that can lie on a cycle. Charter supplies the members of the upstream graph's
+# cycles at `data.charter.lineage.on_cycle` (strongly connected components, found in
+# linear time), so the reachability check below runs only for them; without it (another
+# engine, a hand-written test) every product is checked.
+cycle_candidates := data.charter.lineage.on_cycle
+
+cycle_candidates := ids if not data.charter.lineage.on_cycle
 
 external_patterns := object.get(data.charter.settings, ["lineage", "external_sources"], ["raw.**"])
 
@@ -55,7 +68,8 @@ deny_unresolved_reference contains {"msg": msg, "product": p.id, "path": sprintf
 #   severity: error
 #   remediation: Remove the upstream edge that closes the cycle.
 deny_lineage_cycle contains {"msg": msg, "product": id, "path": "lineage.upstream"} if {
-	some id, ups in upstream_graph
+	some id in cycle_candidates
+	ups := upstream_graph[id]
 	id in graph.reachable(upstream_graph, ups)
 	msg := sprintf("product `%s` is its own upstream through its lineage", [id])
 }
@@ -71,8 +85,8 @@ deny_lineage_cycle contains {"msg": msg, "product": id, "path": "lineage.upstrea
 warn_missing_backlink contains {"msg": msg, "product": p.id, "path": sprintf("lineage.downstream[%d]", [i])} if {
 	some p in data.charter.products
 	some i, down in p.lineage.downstream
-	some consumer in data.charter.products
-	consumer.id == down
+	some j in object.get(contracts, down, set())
+	consumer := data.charter.products[j]
 	not p.id in consumer.lineage.upstream
 	msg := sprintf("downstream `%s` does not list `%s` as an upstream", [down, p.id])
 }

@@ -4,12 +4,11 @@ package charter.mesh.pii
 # Per product id, the names of its PII fields (of every contract with that id, so a
 # duplicated id, reported by `identity`, never makes two values for one key).
 pii_fields[id] := {f.name |
-	some p in data.charter.products
-	p.id == id
-	some f in p.fields
+	some i in at
+	some f in data.charter.products[i].fields
 	f.pii
 } if {
-	some id in {q.id | some q in data.charter.products}
+	some id, at in data.charter.mesh.lineage.contracts
 }
 
 removing := {t | some t in object.get(data.charter.settings, ["pii", "removing_transforms"], ["hash", "aggregate", "drop", "tokenize", "anonymize"])}

@@ -10,6 +10,8 @@
 //! failing rule becomes a `policy/error` finding naming the rule and the contracts its
 //! error names (or the policy file, when it names none).
 
+mod cycles;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -95,7 +97,11 @@ impl MeshRules {
             .map(Contract::rego_input)
             .collect::<Result<_, _>>()
             .map_err(EvalError::Failed)?;
-        let data = object([("charter", object([("products", Value::from(products))]))]);
+        let lineage = object([("on_cycle", on_cycle(mesh))]);
+        let data = object([(
+            "charter",
+            object([("products", Value::from(products)), ("lineage", lineage)]),
+        )]);
         engine
             .add_data(data)
             .map_err(|e| EvalError::Failed(e.to_string()))?;
@@ -131,6 +137,20 @@ impl MeshRules {
         }
         Ok(findings)
     }
+}
+
+/// The ids on a cycle of upstream edges, as a Rego set (see [`cycles`]).
+fn on_cycle(mesh: &Mesh) -> Value {
+    let products: Vec<(&str, &[String])> = mesh
+        .contracts()
+        .iter()
+        .map(|c| (c.product.id.as_str(), c.product.lineage.upstream.as_slice()))
+        .collect();
+    let ids: std::collections::BTreeSet<Value> = cycles::on_cycle(&products)
+        .into_iter()
+        .map(Value::from)
+        .collect();
+    Value::from(ids)
 }
 
 /// The `policy/error` findings of a repository-wide rule that failed: one per contract
