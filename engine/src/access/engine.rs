@@ -15,11 +15,11 @@ use cedar_policy::{Entities, Entity, EntityUid};
 
 use super::ask::{Action, Plan, PlanKey, PlanSets, plan};
 use super::decision::{Decision, Reason, Revision};
-use super::entities::{Model, ProductEntry, build_product};
+use super::entities::{Model, ProductEntities, ProductEntry, build_product};
 use super::error::AccessError;
 use super::policies::AccessPolicies;
 use super::request::{AccessRequest, ProductRef, RequestError};
-use super::row_filter::RowFilterRule;
+use super::row_filter_input::ProductInput;
 use super::row_filter_memo::{Budget, RowFilterMemo};
 use super::settings::AccessSettings;
 use crate::contract::Contract;
@@ -46,7 +46,7 @@ pub(super) struct Slot {
     /// How `read` and `readMasked` are answered, per class of columns.
     pub(super) classes: Vec<[Plan; 2]>,
     /// `input.product` of the row-filter rule, when the rule applies to this product.
-    pub(super) rego: Option<regorus::Value>,
+    pub(super) rego: Option<ProductInput>,
     /// The rule's answers for the input shapes seen so far.
     pub(super) row_filters: RowFilterMemo,
 }
@@ -106,10 +106,12 @@ impl AccessEngine {
         // row-filter rule's input; a product of several tables also gets one slot per
         // table, which requests by physical table resolve to.
         let jobs = identities.slot_jobs(contracts);
-        let mut slots: Vec<Slot> = jobs
+        let (mut slots, heads): (Vec<Slot>, Vec<ProductEntities>) = jobs
             .par_iter()
             .map(|&(ci, table)| build_slot(&contracts[ci].product, table, &policies))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .unzip();
         check_principal(&policies)?;
         let targets = Targets {
             contracts,
@@ -122,7 +124,7 @@ impl AccessEngine {
         };
         let by_id = targets.by_id();
         let by_table = targets.by_table();
-        prepare_slots(&mut slots, &policies)?;
+        prepare_slots(&mut slots, &heads, &policies)?;
         Ok(Self {
             policies,
             mesh_revision: mesh.revision().to_owned(),
@@ -197,10 +199,18 @@ impl AccessEngine {
         let mut out = Vec::new();
         for slot in &self.slots {
             let e = &slot.entry;
+            let stored = |uid: &EntityUid| {
+                slot.store.get(uid).cloned().ok_or_else(|| {
+                    AccessError::Entities(format!(
+                        "entity {uid} is missing from its product's store"
+                    ))
+                })
+            };
+            let heads = [stored(&e.domain_uid)?, stored(&e.uid)?];
             let columns = e.column_entities(&self.policies.model)?;
-            for entity in [&e.domain, &e.entity].into_iter().chain(&columns) {
+            for entity in heads.into_iter().chain(columns) {
                 if seen.insert(entity.uid()) {
-                    out.push(entity.clone());
+                    out.push(entity);
                 }
             }
         }
@@ -387,12 +397,17 @@ impl Targets<'_> {
 }
 
 /// Every slot's entity store (with the entities policies name literally) and plans.
-fn prepare_slots(slots: &mut [Slot], policies: &AccessPolicies) -> Result<(), AccessError> {
-    let literals = literal_entities(slots, &policies.cedar.literals, &policies.model)?;
+fn prepare_slots(
+    slots: &mut [Slot],
+    heads: &[ProductEntities],
+    policies: &AccessPolicies,
+) -> Result<(), AccessError> {
+    let literals = literal_entities(slots, heads, &policies.cedar.literals, &policies.model)?;
     let keys: Vec<(PlanKey, Vec<[PlanKey; 2]>)> = slots
         .par_iter_mut()
-        .map(|slot| -> Result<_, AccessError> {
-            slot.store = product_store(slot, &literals, policies)?;
+        .zip(heads)
+        .map(|(slot, heads)| -> Result<_, AccessError> {
+            slot.store = product_store(slot, heads, &literals, policies)?;
             Ok(plan_keys(slot, policies))
         })
         .collect::<Result<_, _>>()?;
@@ -416,11 +431,12 @@ fn row_filter_applies(settings: &AccessSettings, entry: &ProductEntry) -> bool {
 
 fn product_store(
     slot: &Slot,
+    heads: &ProductEntities,
     literals: &[Entity],
     policies: &AccessPolicies,
 ) -> Result<Entities, AccessError> {
     let e = &slot.entry;
-    let mut entities: Vec<Entity> = vec![e.domain.clone(), e.entity.clone()];
+    let mut entities: Vec<Entity> = vec![heads.domain.clone(), heads.product.clone()];
     for class in &e.classes {
         entities.push(e.column_entity(&policies.model, class.representative)?);
     }
@@ -436,15 +452,15 @@ fn build_slot(
     product: &crate::contract::Product,
     table: Option<&str>,
     policies: &AccessPolicies,
-) -> Result<Slot, AccessError> {
-    let entry = build_product(
+) -> Result<(Slot, ProductEntities), AccessError> {
+    let (entry, heads) = build_product(
         product,
         table,
         &policies.model,
         &policies.settings,
         &policies.key_fields,
     )?;
-    let mut entities = vec![entry.domain.clone(), entry.entity.clone()];
+    let mut entities = vec![heads.domain.clone(), heads.product.clone()];
     entities.extend(entry.column_entities(&policies.model)?);
     Entities::from_entities(entities, Some(&policies.cedar.schema))
         .map_err(|e| AccessError::Entities(format!("product `{}`: {e}", entry.id)))?;
@@ -452,8 +468,8 @@ fn build_slot(
         .row_filters
         .as_ref()
         .filter(|_| row_filter_applies(&policies.settings, &entry))
-        .map(|_| RowFilterRule::product_input(product, table));
-    Ok(Slot {
+        .map(|_| ProductInput::of(product, table));
+    let slot = Slot {
         entry,
         store: Entities::empty(),
         query: Plan::Known {
@@ -463,7 +479,8 @@ fn build_slot(
         classes: Vec::new(),
         rego,
         row_filters: RowFilterMemo::default(),
-    })
+    };
+    Ok((slot, heads))
 }
 
 /// Checks that a principal as requests build it conforms to the schema.
@@ -486,6 +503,7 @@ fn check_principal(policies: &AccessPolicies) -> Result<(), AccessError> {
 /// The mesh entities policies name literally, and their ancestors.
 fn literal_entities(
     slots: &[Slot],
+    heads: &[ProductEntities],
     literals: &[EntityUid],
     model: &Model,
 ) -> Result<Vec<Entity>, AccessError> {
@@ -494,17 +512,17 @@ fn literal_entities(
         return Ok(Vec::new());
     }
     let mut out: Vec<Entity> = Vec::new();
-    for slot in slots {
+    for (slot, heads) in slots.iter().zip(heads) {
         let e = &slot.entry;
         let hit = |entity: &Entity| wanted.contains(&entity.uid());
         let columns: Vec<Entity> = (0..e.columns.len())
             .filter(|&i| wanted.contains(&e.column_uid(model, i)))
             .map(|i| e.column_entity(model, i))
             .collect::<Result<_, _>>()?;
-        if hit(&e.domain) || hit(&e.entity) || !columns.is_empty() {
-            out.push(e.domain.clone());
-            if hit(&e.entity) || !columns.is_empty() {
-                out.push(e.entity.clone());
+        if hit(&heads.domain) || hit(&heads.product) || !columns.is_empty() {
+            out.push(heads.domain.clone());
+            if hit(&heads.product) || !columns.is_empty() {
+                out.push(heads.product.clone());
             }
             out.extend(columns);
         }

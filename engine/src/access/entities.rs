@@ -118,8 +118,8 @@ pub(crate) struct ProductEntry {
     /// The table (logical name) the entry is scoped to; `None`: every column of the product.
     pub table: Option<String>,
     pub uid: EntityUid,
-    pub entity: Entity,
-    pub domain: Entity,
+    /// Its domain's uid (the `Domain` and `DataProduct` entities live in the slot's store).
+    pub domain_uid: EntityUid,
     pub columns: Vec<ColumnEntry>,
     pub by_name: HashMap<String, usize>,
     /// Lowercased name → column, `None` when two columns differ only by case.
@@ -128,6 +128,14 @@ pub(crate) struct ProductEntry {
     pub by_logical: HashMap<String, Option<usize>>,
     /// The classes of its columns, in first-use order.
     pub classes: Vec<ColumnClass>,
+}
+
+/// A product's `Domain` and `DataProduct` entities, while the engine is built (then they
+/// are kept once, in the product's entity store).
+#[derive(Debug, Clone)]
+pub(crate) struct ProductEntities {
+    pub domain: Entity,
+    pub product: Entity,
 }
 
 /// Columns alike in every attribute a policy reads: Cedar is asked about one of them.
@@ -301,14 +309,13 @@ pub(crate) fn build_product(
     model: &Model,
     settings: &AccessSettings,
     key_fields: &ClassKeyFields,
-) -> Result<ProductEntry, AccessError> {
+) -> Result<(ProductEntry, ProductEntities), AccessError> {
     let (domain, product_entity) = product_entities(product, model)?;
     let mut entry = ProductEntry {
         id: product.id.clone(),
         table: table.map(str::to_owned),
         uid: product_entity.uid(),
-        entity: product_entity,
-        domain,
+        domain_uid: domain.uid(),
         columns: Vec::new(),
         by_name: HashMap::new(),
         by_lower: HashMap::new(),
@@ -351,7 +358,11 @@ pub(crate) fn build_product(
             class_of.insert(key, class);
         }
     }
-    Ok(entry)
+    let entities = ProductEntities {
+        domain,
+        product: product_entity,
+    };
+    Ok((entry, entities))
 }
 
 /// The product's `Domain` and `DataProduct` entities.

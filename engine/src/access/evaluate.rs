@@ -241,7 +241,7 @@ impl AccessEngine {
             &self.remembered,
             request,
             &readable,
-            || rule.evaluate(request, entry, input, &readable),
+            || rule.evaluate(request, entry, input.value()?, &readable),
         );
         decision.row_filters =
             answer.map_err(|e| Denial(format!("row filters could not be decided: {e}")))?;

@@ -38,6 +38,7 @@ mod policies;
 mod product_action;
 mod request;
 mod row_filter;
+mod row_filter_input;
 mod row_filter_memo;
 mod settings;
 pub mod trino;

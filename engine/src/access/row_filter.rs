@@ -10,7 +10,6 @@
 //! result that is not a set of well-formed filters) is an error the engine turns into a
 //! denial with it as the reason.
 
-use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -25,7 +24,6 @@ use super::mask::{quote_identifier, quote_literal};
 use super::request::AccessRequest;
 use super::row_filter_memo::deterministic;
 use super::settings::SETTINGS_KEY;
-use crate::contract::Product;
 use crate::pack::PolicyPack;
 
 /// The rule a pack's row filters are read from.
@@ -101,55 +99,6 @@ impl RowFilterRule {
     /// Whether the rule's answers may be remembered per input shape.
     pub fn memoizable(&self) -> bool {
         self.memoizable
-    }
-
-    /// What the rule sees of a product as `input.product`: the product's attributes,
-    /// its `columns` (of one `table` when given), and `column_names` (a set, for cheap
-    /// membership tests). A column's `name` is its physical name, `logical_name` its
-    /// logical path; filters are written against physical names.
-    pub fn product_input(product: &Product, table: Option<&str>) -> Value {
-        let fields: Vec<&crate::contract::Field> = product
-            .fields
-            .iter()
-            .filter(|f| table.is_none_or(|t| f.table == t))
-            .collect();
-        let physical = |f: &crate::contract::Field| {
-            if f.physical_name.is_empty() {
-                f.name.clone()
-            } else {
-                f.physical_name.clone()
-            }
-        };
-        let columns: Vec<Json> = fields
-            .iter()
-            .map(|f| {
-                serde_json::json!({
-                    "name": physical(f),
-                    "logical_name": if f.path.is_empty() { &f.name } else { &f.path },
-                    "type": f.data_type,
-                    "pii": f.pii,
-                    "masking": f.masking,
-                    "classification": f.classification,
-                    "tags": f.tags,
-                })
-            })
-            .collect();
-        let mut input = Value::from(serde_json::json!({
-            "id": product.id,
-            "domain": product.domain,
-            "owner": product.owner,
-            "classification": product.classification,
-            "status": product.status,
-            "tags": product.tags,
-            "roles": product.access.roles,
-            "table": table,
-            "columns": columns,
-        }));
-        let names: BTreeSet<Value> = fields.iter().map(|f| Value::from(physical(f))).collect();
-        if let Ok(map) = input.as_object_mut() {
-            map.insert(Value::from("column_names"), Value::from(names));
-        }
-        input
     }
 
     /// Evaluates the rule for a request and renders its filters as SQL. An error, a run
