@@ -6,5 +6,4 @@ pub mod bundle_files;
 pub mod cmd;
 pub mod output;
 pub mod policies;
-pub mod reading;
 pub mod serve;

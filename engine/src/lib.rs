@@ -6,6 +6,8 @@
 //! - [`pack`]: the policy pack (Rego, Cedar, central settings) and its revision;
 //! - [`rules`]: Rego contract rules evaluated with regorus into findings;
 //! - [`access`]: Cedar access decisions with column masks and row filters;
+//! - [`snapshot`]: a pack and a mesh built into the engines that answer requests, once per
+//!   revision;
 //! - [`bundle`]: policy bundles (OPA's format), signed and verified;
 //! - [`report`]: findings gathered into a report, and one renderer per output format.
 #![deny(missing_docs)]
@@ -24,8 +26,10 @@ pub mod impact;
 pub mod mesh;
 pub mod mesh_rules;
 pub mod pack;
+pub mod reading;
 pub mod report;
 pub mod rules;
+pub mod snapshot;
 pub mod waiver;
 
 // A dependency only for the features regorus needs of it (see Cargo.toml).

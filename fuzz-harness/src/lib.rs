@@ -16,10 +16,10 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use arbitrary::{Arbitrary, Unstructured};
-use charter_cli::reading::Reading;
 use charter_cli::serve::convert;
 use charter_cli::serve::snapshot::{Snapshot, Sources};
 use charter_engine::contract::{Product, ReaderSettings, read_bytes};
+use charter_engine::reading::Reading;
 use charter_engine::rules::{EvalError, Evaluator, RuleSet, RuleSetOptions};
 use charter_proto::v1 as pb;
 use prost::Message as _;
@@ -80,7 +80,7 @@ fn snapshot() -> &'static Snapshot {
             limits: Reading::default(),
             principals: None,
         };
-        match Snapshot::build(&sources) {
+        match charter_cli::serve::snapshot::build(&sources) {
             Ok(snapshot) => snapshot,
             Err(e) => panic!("the sample mesh does not load: {e:#}"),
         }

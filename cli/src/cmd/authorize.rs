@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use charter_engine::access::{
-    AccessEngine, AccessPolicies, AccessRequest, ColumnEffect, Decision, Dialect, Directory,
-    Explanation, Outcome, PolicyOutcome, Principal, ProductEffect, ProductRef, Reason,
+    AccessRequest, ColumnEffect, Decision, Dialect, Explanation, Outcome, PolicyOutcome, Principal,
+    ProductEffect, ProductRef, Reason,
 };
-use charter_engine::mesh::Mesh;
+use charter_engine::snapshot::{Snapshot, Sources};
 use clap::{Args, ValueEnum};
 use owo_colors::{OwoColorize, Style};
 
@@ -96,13 +96,15 @@ fn parse_dialect(s: &str) -> Result<Dialect, String> {
 
 /// Runs `charter authorize`.
 pub fn run(args: &AuthorizeArgs) -> anyhow::Result<ExitCode> {
-    let engine = load_engine(&args.mesh, args.policies.as_deref(), &args.limits)?;
-    let directory = match &args.principals {
-        Some(path) => Directory::load(path)?,
-        None => Directory::default(),
-    };
+    let snapshot = load_snapshot(
+        &args.mesh,
+        args.policies.as_deref(),
+        &args.limits,
+        args.principals.as_deref(),
+    )?;
+    let engine = &snapshot.access;
     let request = AccessRequest {
-        principal: directory.resolve(&Principal {
+        principal: snapshot.directory.resolve(&Principal {
             id: args.principal.clone(),
             roles: args.roles.clone(),
             groups: args.groups.clone(),
@@ -145,35 +147,34 @@ pub fn run(args: &AuthorizeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Loads the pack and the mesh and builds the access engine; unreadable contracts and
-/// policy warnings go to stderr.
-pub(crate) fn load_engine(
+/// Loads the pack and builds the snapshot of the mesh (with the principal directory, when
+/// given); unreadable contracts and policy warnings go to stderr.
+pub(crate) fn load_snapshot(
     mesh_dir: &std::path::Path,
     policies: Option<&std::path::Path>,
     limits: &super::limits::LimitArgs,
-) -> anyhow::Result<AccessEngine> {
-    let pack = crate::policies::load(policies, limits.follow_external_symlinks)?;
-    let prepared =
-        AccessPolicies::from_pack(&pack).context("the access policies cannot be used")?;
-    let mesh = Mesh::load(
-        mesh_dir,
-        &limits.load_options(),
-        &limits.reader(pack.settings()),
-    )
-    .with_context(|| format!("cannot load the mesh in `{}`", mesh_dir.display()))?;
+    principals: Option<&std::path::Path>,
+) -> anyhow::Result<Snapshot> {
+    let reading = limits.reading();
+    let pack = crate::policies::load(policies, reading.follow_external_symlinks)?;
+    let snapshot = Snapshot::load(&Sources {
+        pack: &pack,
+        mesh: mesh_dir,
+        reading: &reading,
+        principals,
+    })?;
     let mut err = io::stderr().lock();
-    for warning in prepared.warnings() {
+    for warning in &snapshot.warnings {
         let _ = writeln!(err, "warning: {warning}");
     }
-    for failure in mesh.failures() {
+    for failure in &snapshot.unreadable {
         let _ = writeln!(
             err,
             "warning: {}:{}: not a readable contract ({}); its product is unknown",
             failure.file, failure.line, failure.message
         );
     }
-    AccessEngine::with_policies(std::sync::Arc::new(prepared), &mesh)
-        .context("cannot build the access entities of the mesh")
+    Ok(snapshot)
 }
 
 /// Styles of the text output (all plain when colour is off).

@@ -11,7 +11,7 @@ use charter_engine::mesh::{discover, read_limited};
 use clap::{Args, Subcommand, ValueEnum};
 
 pub use crate::bundle_files::{VerifyKeyArgs, open, write_atomically};
-use crate::serve::snapshot::{Snapshot, Sources};
+use crate::serve::snapshot::Sources;
 
 /// Arguments of `charter bundle`.
 #[derive(Args, Debug)]
@@ -140,7 +140,7 @@ pub fn contents(
     principals: Option<&Path>,
     revision: Option<String>,
 ) -> anyhow::Result<Contents> {
-    let snapshot = Snapshot::build(sources)?;
+    let snapshot = crate::serve::snapshot::build(sources)?;
     let pack = crate::policies::load(
         sources.policies.as_deref(),
         sources.limits.follow_external_symlinks,

@@ -32,8 +32,9 @@ pub struct EntitiesArgs {
 
 /// Runs `charter entities`.
 pub fn run(args: &EntitiesArgs) -> anyhow::Result<ExitCode> {
-    let engine = super::authorize::load_engine(&args.mesh, args.policies.as_deref(), &args.limits)?;
-    let json = engine.entities_json()?;
+    let snapshot =
+        super::authorize::load_snapshot(&args.mesh, args.policies.as_deref(), &args.limits, None)?;
+    let json = snapshot.access.entities_json()?;
     let mut out = io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, &json)?;
     writeln!(out)?;

@@ -3,7 +3,7 @@
 use charter_engine::contract::{ContractLimits, ReaderSettings};
 use charter_engine::mesh::LoadOptions;
 
-use crate::reading::Reading;
+use charter_engine::reading::Reading;
 use clap::Args;
 
 /// Limits on one contract file. A file over any of them is a `contract/parse` finding
@@ -70,7 +70,7 @@ impl LimitArgs {
     /// # Errors
     /// The file is too large, not a regular file, out of the repository, or cannot be read.
     pub fn read_file(&self, path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-        self.reading().read_file(path)
+        self.reading().read_file(path).map_err(anyhow::Error::msg)
     }
 
     /// Which files of a folder are contracts (see [`Reading::load_options`]).

@@ -28,7 +28,7 @@ use super::http_client;
 use super::metrics::Metrics;
 use super::server::SERVICE_NAME;
 use super::snapshot::{Snapshot, SnapshotStore, Sources};
-use crate::reading::Reading;
+use charter_engine::reading::Reading;
 
 /// The largest bundle downloaded (compressed).
 const MAX_DOWNLOAD: usize = 256 * 1024 * 1024;
@@ -205,7 +205,7 @@ impl BundleSource {
         let limits = self.limits.clone();
         let placeholder = tokio::task::spawn_blocking(move || {
             let empty = tempfile::tempdir().context("cannot create a temporary folder")?;
-            Snapshot::build(&Sources {
+            super::snapshot::build(&Sources {
                 mesh: empty.path().to_path_buf(),
                 policies: None,
                 limits,
@@ -399,7 +399,7 @@ fn activate(
     let unpacked = contents
         .write_to(dir.path())
         .context("cannot unpack the bundle")?;
-    let snapshot = Snapshot::build(&Sources {
+    let snapshot = super::snapshot::build(&Sources {
         mesh: unpacked.mesh,
         policies: Some(unpacked.policies),
         limits,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::bundle_source::BundleArgs;
 use super::log_shipper::ShipArgs;
 use super::logging::LogFormat;
-use crate::reading::Reading;
+use charter_engine::reading::Reading;
 
 /// The service's configuration.
 #[derive(Debug, Clone)]

@@ -199,7 +199,7 @@ impl Handlers {
             product_count: snapshot.access.product_count() as u64,
             policy_count: snapshot.policy_count as u64,
             rule_count: snapshot.rule_count as u64,
-            unreadable_contracts: snapshot.unreadable_contracts as u64,
+            unreadable_contracts: snapshot.unreadable.len() as u64,
             loaded_at: convert::timestamp(snapshot.loaded_at),
             last_reload: self.store.last_reload().map(|r| pb::ReloadOutcome {
                 ok: r.ok,

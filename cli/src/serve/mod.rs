@@ -40,7 +40,7 @@ pub use config::Config;
 /// Builds the first snapshot from `--mesh` and `--policies`.
 async fn first_snapshot(sources: &snapshot::Sources) -> anyhow::Result<snapshot::Snapshot> {
     let sources = sources.clone();
-    let first = tokio::task::spawn_blocking(move || snapshot::Snapshot::build(&sources))
+    let first = tokio::task::spawn_blocking(move || snapshot::build(&sources))
         .await
         .context("the first snapshot build panicked")??;
     tracing::info!(

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
 
 use super::metrics::Metrics;
-use super::snapshot::{ReloadOutcome, Snapshot, SnapshotStore, Sources};
+use super::snapshot::{ReloadOutcome, SnapshotStore, Sources};
 
 /// Rebuilds snapshots, one at a time.
 #[derive(Debug)]
@@ -35,7 +35,7 @@ impl Reloader {
     pub async fn reload(&self, trigger: &'static str) {
         let _one_at_a_time = self.running.lock().await;
         let sources = self.sources.clone();
-        let built = tokio::task::spawn_blocking(move || Snapshot::build(&sources)).await;
+        let built = tokio::task::spawn_blocking(move || super::snapshot::build(&sources)).await;
         let result = match built {
             Ok(Ok(snapshot)) => Ok(snapshot),
             Ok(Err(error)) => Err(format!("{error:#}")),

@@ -1,19 +1,14 @@
-//! A snapshot: policies and contracts built into engines once, with a content-hash
-//! revision, and the store that swaps snapshots atomically.
+//! The service's snapshots (built by the engine, [`Snapshot`]) from its sources, and the
+//! store that swaps them atomically.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
-use anyhow::Context;
-use charter_engine::access::trino::TrinoSettings;
-use charter_engine::access::{AccessEngine, AccessPolicies, Directory};
-use charter_engine::contract::ReaderSettings;
-use charter_engine::mesh::Mesh;
+pub use charter_engine::snapshot::Snapshot;
 
-use crate::reading::Reading;
-use charter_engine::rules::{RuleSet, RuleSetOptions};
+use charter_engine::reading::Reading;
 
 /// Where snapshots are built from.
 #[derive(Debug, Clone)]
@@ -28,94 +23,36 @@ pub struct Sources {
     pub principals: Option<PathBuf>,
 }
 
-/// Everything a request needs, built once; requests hold an `Arc` to the one they started with.
-#[derive(Debug)]
-pub struct Snapshot {
-    /// Access decisions.
-    pub access: AccessEngine,
-    /// Contract rules.
-    pub rules: RuleSet,
-    /// How contracts are read (from the pack's settings, with the limits).
-    pub reader: ReaderSettings,
-    /// Content hash of policies and contracts together.
-    pub revision: String,
-    /// The pack's content hash.
-    pub policies_revision: String,
-    /// The mesh's content hash.
-    pub mesh_revision: String,
-    /// Cedar policies in the pack.
-    pub policy_count: usize,
-    /// Contract rules in the pack.
-    pub rule_count: usize,
-    /// Contract files that could not be read.
-    pub unreadable_contracts: usize,
-    /// When it was built.
-    pub loaded_at: SystemTime,
-    /// The principal directory (empty without `--principals`).
-    pub directory: Directory,
-    /// The Trino contract's settings (`trino:` in the pack's settings).
-    pub trino: TrinoSettings,
-}
-
-impl Snapshot {
-    /// Loads the pack and the mesh and builds the engines (blocking; seconds on a big mesh).
-    pub fn build(sources: &Sources) -> anyhow::Result<Self> {
-        let pack = crate::policies::load(
-            sources.policies.as_deref(),
-            sources.limits.follow_external_symlinks,
-        )?;
-        let prepared =
-            AccessPolicies::from_pack(&pack).context("the access policies cannot be used")?;
-        for warning in prepared.warnings() {
-            tracing::warn!(%warning, "access policies");
-        }
-        let reader = sources.limits.reader(pack.settings());
-        let mesh = Mesh::load(&sources.mesh, &sources.limits.load_options(), &reader)
-            .with_context(|| format!("cannot load the mesh in `{}`", sources.mesh.display()))?;
-        for failure in mesh.failures() {
-            tracing::warn!(
-                file = %failure.file,
-                line = failure.line,
-                message = %failure.message,
-                "not a readable contract; its product is unknown"
-            );
-        }
-        let policy_count = prepared.policies().len();
-        let access = AccessEngine::with_policies(Arc::new(prepared), &mesh)
-            .context("cannot build the access entities of the mesh")?;
-        let rules = RuleSet::compile(&pack, RuleSetOptions::default())
-            .context("the contract rules do not compile")?;
-        let directory = match &sources.principals {
-            Some(path) => Directory::load(path)?,
-            None => Directory::default(),
-        };
-        let trino = TrinoSettings::from_settings(pack.settings())?;
-        let policies_revision = pack.revision().to_owned();
-        let mesh_revision = mesh.revision().to_owned();
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(policies_revision.as_bytes());
-        hasher.update(b"\0");
-        hasher.update(mesh_revision.as_bytes());
-        if sources.principals.is_some() {
-            hasher.update(b"\0");
-            hasher.update(directory.revision().as_bytes());
-        }
-        let revision = hasher.finalize().to_hex()[..16].to_owned();
-        Ok(Self {
-            rule_count: rules.catalog().len(),
-            access,
-            rules,
-            reader,
-            revision,
-            policies_revision,
-            mesh_revision,
-            policy_count,
-            unreadable_contracts: mesh.failures().len(),
-            loaded_at: SystemTime::now(),
-            directory,
-            trino,
-        })
+/// Loads the pack of `sources` and builds its snapshot (blocking; seconds on a big mesh),
+/// logging what is questionable in the policies and every contract that cannot be read.
+///
+/// # Errors
+/// The pack cannot be read, or it and the mesh do not build (see [`SnapshotError`]).
+///
+/// [`SnapshotError`]: charter_engine::snapshot::SnapshotError
+pub fn build(sources: &Sources) -> anyhow::Result<Snapshot> {
+    let pack = crate::policies::load(
+        sources.policies.as_deref(),
+        sources.limits.follow_external_symlinks,
+    )?;
+    let snapshot = Snapshot::load(&charter_engine::snapshot::Sources {
+        pack: &pack,
+        mesh: &sources.mesh,
+        reading: &sources.limits,
+        principals: sources.principals.as_deref(),
+    })?;
+    for warning in &snapshot.warnings {
+        tracing::warn!(%warning, "access policies");
     }
+    for failure in &snapshot.unreadable {
+        tracing::warn!(
+            file = %failure.file,
+            line = failure.line,
+            message = %failure.message,
+            "not a readable contract; its product is unknown"
+        );
+    }
+    Ok(snapshot)
 }
 
 /// The outcome of one reload attempt.

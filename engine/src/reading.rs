@@ -1,9 +1,11 @@
 //! How contract files are read: the limits on each file and whether symlinks out of the
-//! repository are followed. Plain values: the commands get them from `--max-*` flags
-//! (`cmd::limits::LimitArgs`), the service from its configuration.
+//! repository are followed. Plain values: the CLI gets them from its `--max-*` flags, the
+//! service from its configuration.
 
-use charter_engine::contract::{ContractLimits, ReaderSettings};
-use charter_engine::mesh::{ContractFile, LoadOptions, read_limited};
+use std::path::Path;
+
+use crate::contract::{ContractLimits, ReaderSettings};
+use crate::mesh::{ContractFile, LoadOptions, read_limited};
 
 /// Limits on each contract file, and the symlink rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,15 +17,17 @@ pub struct Reading {
 }
 
 impl Reading {
-    /// Reads one contract file named on the command line: only a regular file, not through
-    /// a symlink out of its repository, refusing one over the size limit without reading it.
+    /// Reads one contract file named by a user: only a regular file, not through a symlink
+    /// out of its repository, refusing one over the size limit without reading it.
     ///
     /// # Errors
-    /// The file is too large, not a regular file, out of the repository, or cannot be read.
-    pub fn read_file(&self, path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-        let file = ContractFile::given(path, self.follow_external_symlinks)?;
+    /// The file is too large, not a regular file, out of the repository, or cannot be
+    /// read: a message naming it.
+    pub fn read_file(&self, path: &Path) -> Result<Vec<u8>, String> {
+        let file =
+            ContractFile::given(path, self.follow_external_symlinks).map_err(|e| e.to_string())?;
         read_limited(&file, &self.limits)
-            .map_err(|message| anyhow::anyhow!("`{}`: {message}", path.display()))
+            .map_err(|message| format!("`{}`: {message}", path.display()))
     }
 
     /// Which files of a folder are contracts (the defaults), and whether symlinks out of it
