@@ -403,11 +403,15 @@ fn prepare_slots(
     policies: &AccessPolicies,
 ) -> Result<(), AccessError> {
     let literals = literal_entities(slots, heads, &policies.cedar.literals, &policies.model)?;
+    let bases = domain_stores(heads, &literals, policies)?;
     let keys: Vec<(PlanKey, Vec<[PlanKey; 2]>)> = slots
         .par_iter_mut()
         .zip(heads)
         .map(|(slot, heads)| -> Result<_, AccessError> {
-            slot.store = product_store(slot, heads, &literals, policies)?;
+            let base = bases.get(&heads.domain.uid()).ok_or_else(|| {
+                AccessError::Entities(format!("product `{}`: no domain store", slot.entry.id))
+            })?;
+            slot.store = product_store(slot, heads, base, policies)?;
             Ok(plan_keys(slot, policies))
         })
         .collect::<Result<_, _>>()?;
@@ -422,6 +426,31 @@ fn prepare_slots(
     Ok(())
 }
 
+/// Per domain, the entities every store of its products starts from: the `Domain`, the
+/// entities policies name literally and the grouped actions. Cedar keeps entities behind
+/// `Arc`s, so the products' stores share them instead of holding a copy each (a Cedar
+/// entity with attributes takes kilobytes).
+fn domain_stores(
+    heads: &[ProductEntities],
+    literals: &[Entity],
+    policies: &AccessPolicies,
+) -> Result<HashMap<EntityUid, Entities>, AccessError> {
+    let mut bases: HashMap<EntityUid, Entities> = HashMap::new();
+    for head in heads {
+        let uid = head.domain.uid();
+        if bases.contains_key(&uid) {
+            continue;
+        }
+        let mut entities = vec![head.domain.clone()];
+        entities.extend(literals.iter().filter(|l| l.uid() != uid).cloned());
+        entities.extend(policies.actions.iter().cloned());
+        let store = Entities::from_entities(entities, None)
+            .map_err(|err| AccessError::Entities(format!("domain `{uid}`: {err}")))?;
+        bases.insert(uid, store);
+    }
+    Ok(bases)
+}
+
 fn row_filter_applies(settings: &AccessSettings, entry: &ProductEntry) -> bool {
     match &settings.row_filter_columns {
         None => true,
@@ -429,21 +458,27 @@ fn row_filter_applies(settings: &AccessSettings, entry: &ProductEntry) -> bool {
     }
 }
 
+/// A product's store: its domain's, with the product and its classes' representatives
+/// (with the attributes policies read) added.
 fn product_store(
     slot: &Slot,
     heads: &ProductEntities,
-    literals: &[Entity],
+    base: &Entities,
     policies: &AccessPolicies,
 ) -> Result<Entities, AccessError> {
     let e = &slot.entry;
-    let mut entities: Vec<Entity> = vec![heads.domain.clone(), heads.product.clone()];
+    let mut entities: Vec<Entity> = vec![heads.product.clone()];
     for class in &e.classes {
-        entities.push(e.column_entity(&policies.model, class.representative)?);
+        entities.push(e.column_entity_reading(
+            &policies.model,
+            class.representative,
+            |attribute| policies.cedar.column_attributes.contains(attribute),
+        )?);
     }
-    let mut seen: HashSet<EntityUid> = entities.iter().map(Entity::uid).collect();
-    entities.extend(literals.iter().filter(|l| seen.insert(l.uid())).cloned());
-    entities.extend(policies.actions.iter().cloned());
-    Entities::from_entities(entities, None)
+    // A literal the policies name is already there, with every attribute.
+    entities.retain(|entity| base.get(&entity.uid()).is_none());
+    base.clone()
+        .add_entities(entities, None)
         .map_err(|err| AccessError::Entities(format!("product `{}`: {err}", e.id)))
 }
 

@@ -16,6 +16,10 @@ use super::request::Principal;
 use super::settings::AccessSettings;
 use crate::contract::{Field, Product};
 
+/// The attributes of a `Column` entity.
+pub(crate) const COLUMN_ATTRIBUTES: [&str; 5] =
+    ["pii", "tags", "masking", "classification", "type"];
+
 /// The entity types and actions of Charter's Cedar model.
 #[derive(Debug, Clone)]
 pub(crate) struct Model {
@@ -96,8 +100,10 @@ pub(crate) enum Masking {
 pub(crate) struct ColumnEntry {
     /// The physical name (what query engines know; masks are written against it).
     pub name: String,
-    /// The id of its `Column` entity (`<product>/<column>` or `<product>/<table>/<column>`).
-    pub entity_id: String,
+    /// Its lower case, when that differs from `name`.
+    lower: Option<Box<str>>,
+    /// Its logical path, when that differs from `name`.
+    logical: Option<Box<str>>,
     /// What its `Column` entity says besides `pii` (the entity itself is built when
     /// asked for: a Cedar entity takes kilobytes, these few strings far less).
     pub attrs: ColumnAttrs,
@@ -121,11 +127,12 @@ pub(crate) struct ProductEntry {
     /// Its domain's uid (the `Domain` and `DataProduct` entities live in the slot's store).
     pub domain_uid: EntityUid,
     pub columns: Vec<ColumnEntry>,
-    pub by_name: HashMap<String, usize>,
-    /// Lowercased name → column, `None` when two columns differ only by case.
-    pub by_lower: HashMap<String, Option<usize>>,
-    /// Logical path → column, `None` when two columns share it.
-    pub by_logical: HashMap<String, Option<usize>>,
+    /// The columns by physical name.
+    by_name: NameIndex,
+    /// The columns by lower-case name (two columns that differ only by case: neither).
+    by_lower: NameIndex,
+    /// The columns by logical path (two columns that share one: neither).
+    by_logical: NameIndex,
     /// The classes of its columns, in first-use order.
     pub classes: Vec<ColumnClass>,
 }
@@ -148,39 +155,94 @@ pub(crate) struct ColumnClass {
     pub uid: EntityUid,
 }
 
+impl ColumnEntry {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn lower(&self) -> &str {
+        self.lower.as_deref().unwrap_or(&self.name)
+    }
+
+    fn logical(&self) -> &str {
+        self.logical.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// Column indices sorted by one of their names: a lookup is a binary search over the
+/// product's columns, without a second copy of every name (a mesh has hundreds of
+/// thousands of columns).
+#[derive(Debug, Clone, Default)]
+struct NameIndex(Box<[u32]>);
+
+impl NameIndex {
+    fn build(columns: &[ColumnEntry], key: fn(&ColumnEntry) -> &str) -> Self {
+        let mut order: Vec<u32> = (0..columns.len())
+            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+            .collect();
+        order.sort_by(|&a, &b| key(&columns[a as usize]).cmp(key(&columns[b as usize])));
+        Self(order.into_boxed_slice())
+    }
+
+    /// The one column whose key is `name` (`None` when no column or several have it).
+    fn only(
+        &self,
+        columns: &[ColumnEntry],
+        key: fn(&ColumnEntry) -> &str,
+        name: &str,
+    ) -> Option<usize> {
+        let start = self
+            .0
+            .partition_point(|&i| key(&columns[i as usize]) < name);
+        let mut hits = self.0[start..]
+            .iter()
+            .take_while(|&&i| key(&columns[i as usize]) == name);
+        match (hits.next(), hits.next()) {
+            (Some(&i), None) => Some(i as usize),
+            _ => None,
+        }
+    }
+}
+
 impl ProductEntry {
     /// The column a request names: its physical name exactly, else the only one equal
     /// ignoring case, else the only column with that logical name.
     pub fn column(&self, name: &str) -> Option<usize> {
+        let columns = &self.columns;
         self.by_name
-            .get(name)
-            .copied()
-            .or_else(|| self.by_lower.get(&name.to_lowercase()).copied().flatten())
-            .or_else(|| self.by_logical.get(name).copied().flatten())
-    }
-
-    /// Names column `index` by its physical name, its lower case and its logical name (a
-    /// lower-case or logical name two columns share names neither).
-    fn index_column(&mut self, physical: &str, logical: &str, index: usize) {
-        self.by_name.insert(physical.to_owned(), index);
-        self.by_lower
-            .entry(physical.to_lowercase())
-            .and_modify(|slot| *slot = None)
-            .or_insert(Some(index));
-        self.by_logical
-            .entry(logical.to_owned())
-            .and_modify(|slot| *slot = None)
-            .or_insert(Some(index));
+            .only(columns, ColumnEntry::name, name)
+            .or_else(|| {
+                let lower = lower_case(name);
+                self.by_lower.only(columns, ColumnEntry::lower, &lower)
+            })
+            .or_else(|| self.by_logical.only(columns, ColumnEntry::logical, name))
     }
 
     /// The uid of column `index`'s `Column` entity.
     pub fn column_uid(&self, model: &Model, index: usize) -> EntityUid {
-        Model::uid(&model.column, &self.columns[index].entity_id)
+        let name = &self.columns[index].name;
+        let id = match &self.table {
+            None => format!("{}/{name}", self.id),
+            Some(table) => format!("{}/{table}/{name}", self.id),
+        };
+        Model::uid(&model.column, &id)
     }
 
     /// Column `index`'s `Column` entity (built when asked for: for explanations, the
     /// entities export, the schema check and policy literals).
     pub fn column_entity(&self, model: &Model, index: usize) -> Result<Entity, AccessError> {
+        self.column_entity_reading(model, index, |_| true)
+    }
+
+    /// Column `index`'s `Column` entity with only the attributes `read` keeps: what the
+    /// entity store holds for a class is what policies can read (an attribute no policy
+    /// reads or tests changes no decision, and a product holds one per class).
+    pub fn column_entity_reading(
+        &self,
+        model: &Model,
+        index: usize,
+        read: impl Fn(&str) -> bool,
+    ) -> Result<Entity, AccessError> {
         let column = &self.columns[index];
         let attrs = &column.attrs;
         let mut cedar = vec![
@@ -190,6 +252,7 @@ impl ProductEntry {
         push_opt(&mut cedar, "masking", attrs.masking.clone());
         push_opt(&mut cedar, "classification", attrs.classification.clone());
         push_opt(&mut cedar, "type", attrs.data_type.clone());
+        cedar.retain(|(name, _)| read(name));
         entity(self.column_uid(model, index), cedar, Some(self.uid.clone()))
     }
 
@@ -317,12 +380,13 @@ pub(crate) fn build_product(
         uid: product_entity.uid(),
         domain_uid: domain.uid(),
         columns: Vec::new(),
-        by_name: HashMap::new(),
-        by_lower: HashMap::new(),
-        by_logical: HashMap::new(),
+        by_name: NameIndex::default(),
+        by_lower: NameIndex::default(),
+        by_logical: NameIndex::default(),
         classes: Vec::new(),
     };
     let mut class_of: HashMap<ClassKey, usize> = HashMap::new();
+    let mut seen: HashMap<&str, usize> = HashMap::new();
     let fields = product
         .fields
         .iter()
@@ -333,21 +397,16 @@ pub(crate) fn build_product(
         } else {
             &field.physical_name
         };
-        if let Some(&first) = entry.by_name.get(physical) {
+        if let Some(&first) = seen.get(physical.as_str()) {
             entry.columns[first].duplicate = true;
             continue;
         }
-        let column = column_entry(product, table, field, physical, settings);
+        let column = column_entry(field, physical, settings);
         let key = column.attrs.key(key_fields, field.pii, physical);
         let index = entry.columns.len();
+        seen.insert(physical, index);
         let known = class_of.get(&key).copied();
         let class = known.unwrap_or(entry.classes.len());
-        let logical = if field.path.is_empty() {
-            &field.name
-        } else {
-            &field.path
-        };
-        entry.index_column(physical, logical, index);
         entry.columns.push(ColumnEntry { class, ..column });
         if known.is_none() {
             // The first column of a new class is its representative.
@@ -358,6 +417,9 @@ pub(crate) fn build_product(
             class_of.insert(key, class);
         }
     }
+    entry.by_name = NameIndex::build(&entry.columns, ColumnEntry::name);
+    entry.by_lower = NameIndex::build(&entry.columns, ColumnEntry::lower);
+    entry.by_logical = NameIndex::build(&entry.columns, ColumnEntry::logical);
     let entities = ProductEntities {
         domain,
         product: product_entity,
@@ -403,13 +465,7 @@ fn product_entities(product: &Product, model: &Model) -> Result<(Entity, Entity)
 
 /// One column of the product (its class is set by the caller): the masking method as the
 /// settings read the contract's, the attributes policies see, the mask in every dialect.
-fn column_entry(
-    product: &Product,
-    table: Option<&str>,
-    field: &Field,
-    physical: &str,
-    settings: &AccessSettings,
-) -> ColumnEntry {
+fn column_entry(field: &Field, physical: &str, settings: &AccessSettings) -> ColumnEntry {
     let masking = match field
         .masking
         .as_deref()
@@ -423,10 +479,12 @@ fn column_entry(
         },
     };
     let attrs = ColumnAttrs::new(field, &masking);
-    let entity_id = match table {
-        None => format!("{}/{physical}", product.id),
-        Some(t) => format!("{}/{t}/{physical}", product.id),
+    let logical = if field.path.is_empty() {
+        &field.name
+    } else {
+        &field.path
     };
+    let lower = lower_case(physical);
     let masks = match &masking {
         Masking::Known(method) => Some(
             Dialect::ALL.map(|dialect| method.sql(dialect, physical, field.data_type.as_deref())),
@@ -435,12 +493,25 @@ fn column_entry(
     };
     ColumnEntry {
         name: physical.to_owned(),
-        entity_id,
+        lower: (lower.as_ref() != physical).then(|| lower.into()),
+        logical: (logical.as_str() != physical).then(|| logical.as_str().into()),
         attrs,
         class: 0,
         pii: field.pii,
         masking,
         masks,
         duplicate: false,
+    }
+}
+
+/// A name in lower case (borrowed when it is already).
+fn lower_case(name: &str) -> std::borrow::Cow<'_, str> {
+    if name
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
+        std::borrow::Cow::Owned(name.to_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(name)
     }
 }

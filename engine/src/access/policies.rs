@@ -13,7 +13,7 @@ use cedar_policy::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::entities::{ClassKeyFields, Model};
+use super::entities::{COLUMN_ATTRIBUTES, ClassKeyFields, Model};
 use super::error::AccessError;
 use super::row_filter::RowFilterRule;
 use super::settings::AccessSettings;
@@ -70,7 +70,7 @@ impl AccessPolicies {
             .literals
             .iter()
             .any(|uid| uid.type_name() == &model.column);
-        let key_fields = ClassKeyFields::new(&cedar.attributes, column_literals);
+        let key_fields = ClassKeyFields::new(&cedar.column_attributes, column_literals);
         let order = cedar
             .infos
             .iter()
@@ -156,8 +156,10 @@ pub(crate) struct CedarPolicies {
     pub infos: Vec<PolicyInfo>,
     /// One single-policy set per entry of `infos` (for explanations).
     pub singles: Vec<PolicySet>,
-    /// Attribute names any policy reads or tests (`resource.pii`, `resource has masking`).
-    pub attributes: BTreeSet<String>,
+    /// Attribute names read or tested (`resource.pii`, `resource has masking`) by the
+    /// policies that may apply to a `Column` (not those scoped to another resource type,
+    /// as `resource is DataProduct`): the column attributes that can change a decision.
+    pub column_attributes: BTreeSet<String>,
     /// Entity literals of the policies, other than actions.
     pub literals: Vec<EntityUid>,
     /// Validator warnings, as `file:line: message`.
@@ -183,11 +185,14 @@ impl CedarPolicies {
         } = collected;
         let texts: Vec<&str> = files.iter().map(|f| f.text.as_str()).collect();
         let warnings = validate(&schema, &set, &infos, &origin, &texts)?;
-        let mut attributes = BTreeSet::new();
+        let mut column_attributes = BTreeSet::new();
         let mut literals = Vec::new();
         for policy in set.policies() {
-            if let Ok(json) = policy.to_json() {
-                collect_attributes(&json, &mut attributes);
+            // A policy whose JSON form cannot be had counts as reading every attribute.
+            match policy.to_json() {
+                Ok(json) if !may_apply_to_columns(&json) => {}
+                Ok(json) => collect_attributes(&json, &mut column_attributes),
+                Err(_) => column_attributes.extend(COLUMN_ATTRIBUTES.map(str::to_owned)),
             }
             for uid in policy.entity_literals() {
                 if uid.type_name().basename() != "Action" && !literals.contains(&uid) {
@@ -200,7 +205,7 @@ impl CedarPolicies {
             schema,
             infos,
             singles,
-            attributes,
+            column_attributes,
             literals,
             warnings,
         })
@@ -428,6 +433,18 @@ pub(crate) fn line_of_offset(text: &str, offset: usize) -> u32 {
 fn line_of_text(text: &str, needle: &str) -> u32 {
     text.find(needle)
         .map_or(1, |offset| line_of_offset(text, offset))
+}
+
+/// Whether a policy's resource scope admits a `Column`: not when it names another
+/// entity type (`resource is DataProduct`, `resource == DataProduct::"…"`).
+fn may_apply_to_columns(json: &Json) -> bool {
+    let scope = &json["resource"];
+    let named = match scope["op"].as_str() {
+        Some("is") => scope["entity_type"].as_str(),
+        Some("==") => scope["entity"]["type"].as_str(),
+        _ => None,
+    };
+    named.is_none_or(|ty| ty == "Column")
 }
 
 /// Every attribute name a policy reads (`.attr`) or tests (`has attr`), from its JSON form.
