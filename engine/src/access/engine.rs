@@ -472,7 +472,7 @@ fn product_store(
         entities.push(e.column_entity_reading(
             &policies.model,
             class.representative,
-            |attribute| policies.cedar.column_attributes.contains(attribute),
+            |attribute| policies.cedar.column_attributes.mentions(attribute),
         )?);
     }
     // A literal the policies name is already there, with every attribute.

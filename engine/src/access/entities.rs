@@ -5,13 +5,14 @@
 //! into classes: for one principal they get equal answers, so a request asks Cedar
 //! once per class instead of once per column.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
 
 use super::error::AccessError;
 use super::mask::{Dialect, MaskMethod};
+use super::policies::AttributeUse;
 use super::request::Principal;
 use super::settings::AccessSettings;
 use crate::contract::{Field, Product};
@@ -267,24 +268,54 @@ impl ProductEntry {
 /// Which column attributes can change a decision, so which ones split classes.
 #[derive(Debug, Clone)]
 pub(crate) struct ClassKeyFields {
-    pub pii: bool,
-    pub masking: bool,
-    pub classification: bool,
-    pub data_type: bool,
-    pub tags: bool,
+    pub pii: Use,
+    pub masking: Use,
+    pub classification: Use,
+    pub data_type: Use,
+    pub tags: Use,
     /// A policy names a column entity: every column is its own class.
     pub name: bool,
 }
 
+/// How the policies use one column attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// Not at all.
+    Unused,
+    /// Only `has`: columns that both have it (or both lack it) are alike.
+    Presence,
+    /// Its value.
+    Value,
+}
+
+impl Use {
+    /// An optional attribute's part of a class key.
+    fn of(self, value: Option<&String>) -> Option<Option<String>> {
+        match self {
+            Self::Unused => None,
+            Self::Presence => Some(value.map(|_| String::new())),
+            Self::Value => Some(value.cloned()),
+        }
+    }
+}
+
 impl ClassKeyFields {
-    pub fn new(attributes: &BTreeSet<String>, column_literals: bool) -> Self {
-        let has = |a: &str| attributes.contains(a);
+    pub fn new(attributes: &AttributeUse, column_literals: bool) -> Self {
+        let used = |a: &str| {
+            if attributes.read.contains(a) {
+                Use::Value
+            } else if attributes.tested.contains(a) {
+                Use::Presence
+            } else {
+                Use::Unused
+            }
+        };
         Self {
-            pii: has("pii"),
-            masking: has("masking"),
-            classification: has("classification"),
-            data_type: has("type"),
-            tags: has("tags"),
+            pii: used("pii"),
+            masking: used("masking"),
+            classification: used("classification"),
+            data_type: used("type"),
+            tags: used("tags"),
             name: column_literals,
         }
     }
@@ -328,11 +359,12 @@ impl ColumnAttrs {
 
     fn key(&self, fields: &ClassKeyFields, pii: bool, name: &str) -> ClassKey {
         ClassKey {
-            pii: fields.pii.then_some(pii),
-            masking: fields.masking.then(|| self.masking.clone()),
-            classification: fields.classification.then(|| self.classification.clone()),
-            data_type: fields.data_type.then(|| self.data_type.clone()),
-            tags: fields.tags.then(|| self.tags.clone()),
+            // `pii` and `tags` are always there: only their values tell columns apart.
+            pii: (fields.pii == Use::Value).then_some(pii),
+            masking: fields.masking.of(self.masking.as_ref()),
+            classification: fields.classification.of(self.classification.as_ref()),
+            data_type: fields.data_type.of(self.data_type.as_ref()),
+            tags: (fields.tags == Use::Value).then(|| self.tags.clone()),
             name: fields.name.then(|| name.to_owned()),
         }
     }
@@ -513,5 +545,40 @@ fn lower_case(name: &str) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Owned(name.to_lowercase())
     } else {
         std::borrow::Cow::Borrowed(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(masking: Option<&str>) -> ColumnAttrs {
+        ColumnAttrs {
+            masking: masking.map(str::to_owned),
+            classification: None,
+            data_type: None,
+            tags: Vec::new(),
+        }
+    }
+
+    fn fields(read: &[&str], tested: &[&str]) -> ClassKeyFields {
+        let set = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
+        let used = AttributeUse {
+            read: set(read),
+            tested: set(tested),
+        };
+        ClassKeyFields::new(&used, false)
+    }
+
+    #[test]
+    fn an_attribute_only_tested_with_has_splits_classes_by_presence() {
+        let key = |fields: &ClassKeyFields, masking| attrs(masking).key(fields, true, "c");
+        let tested = fields(&["pii"], &["masking"]);
+        assert_eq!(key(&tested, Some("hash")), key(&tested, Some("redact")));
+        assert_ne!(key(&tested, Some("hash")), key(&tested, None));
+        let read = fields(&["pii", "masking"], &["masking"]);
+        assert_ne!(key(&read, Some("hash")), key(&read, Some("redact")));
+        let unused = fields(&["pii"], &[]);
+        assert_eq!(key(&unused, Some("hash")), key(&unused, None));
     }
 }

@@ -159,7 +159,7 @@ pub(crate) struct CedarPolicies {
     /// Attribute names read or tested (`resource.pii`, `resource has masking`) by the
     /// policies that may apply to a `Column` (not those scoped to another resource type,
     /// as `resource is DataProduct`): the column attributes that can change a decision.
-    pub column_attributes: BTreeSet<String>,
+    pub column_attributes: AttributeUse,
     /// Entity literals of the policies, other than actions.
     pub literals: Vec<EntityUid>,
     /// Validator warnings, as `file:line: message`.
@@ -185,14 +185,16 @@ impl CedarPolicies {
         } = collected;
         let texts: Vec<&str> = files.iter().map(|f| f.text.as_str()).collect();
         let warnings = validate(&schema, &set, &infos, &origin, &texts)?;
-        let mut column_attributes = BTreeSet::new();
+        let mut column_attributes = AttributeUse::default();
         let mut literals = Vec::new();
         for policy in set.policies() {
             // A policy whose JSON form cannot be had counts as reading every attribute.
             match policy.to_json() {
                 Ok(json) if !may_apply_to_columns(&json) => {}
-                Ok(json) => collect_attributes(&json, &mut column_attributes),
-                Err(_) => column_attributes.extend(COLUMN_ATTRIBUTES.map(str::to_owned)),
+                Ok(json) => collect_attributes(&json, None, &mut column_attributes),
+                Err(_) => column_attributes
+                    .read
+                    .extend(COLUMN_ATTRIBUTES.map(str::to_owned)),
             }
             for uid in policy.entity_literals() {
                 if uid.type_name().basename() != "Action" && !literals.contains(&uid) {
@@ -447,20 +449,84 @@ fn may_apply_to_columns(json: &Json) -> bool {
     named.is_none_or(|ty| ty == "Column")
 }
 
-/// Every attribute name a policy reads (`.attr`) or tests (`has attr`), from its JSON form.
-fn collect_attributes(json: &Json, out: &mut BTreeSet<String>) {
+/// How policies use attribute names: read (`resource.masking`), or only tested
+/// (`resource has masking`: the value cannot change the decision, only its presence).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AttributeUse {
+    /// Names whose value a policy reads.
+    pub read: BTreeSet<String>,
+    /// Names a policy tests with `has`.
+    pub tested: BTreeSet<String>,
+}
+
+impl AttributeUse {
+    /// Whether a policy reads or tests the name.
+    pub fn mentions(&self, name: &str) -> bool {
+        self.read.contains(name) || self.tested.contains(name)
+    }
+}
+
+/// Every attribute name a policy reads (`.attr`) or tests (`has attr`), from its JSON form
+/// (`key`: the key `json` sits under). An `attr` anywhere but under `has` counts as read.
+fn collect_attributes(json: &Json, key: Option<&str>, out: &mut AttributeUse) {
     match json {
         Json::Object(map) => {
+            if let Some(name) = map.get("attr").and_then(Json::as_str) {
+                let into = if key == Some("has") {
+                    &mut out.tested
+                } else {
+                    &mut out.read
+                };
+                into.insert(name.to_owned());
+            }
             for (key, value) in map {
-                if key == "attr"
-                    && let Some(name) = value.as_str()
-                {
-                    out.insert(name.to_owned());
-                }
-                collect_attributes(value, out);
+                collect_attributes(value, Some(key), out);
             }
         }
-        Json::Array(items) => items.iter().for_each(|v| collect_attributes(v, out)),
+        Json::Array(items) => items.iter().for_each(|v| collect_attributes(v, None, out)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEMA: &str = include_str!("../../../policies/cedar/charter.cedarschema");
+
+    fn column_attributes(policies: &str) -> AttributeUse {
+        let pack = PolicyPack::from_files([
+            ("cedar/charter.cedarschema", SCHEMA),
+            ("cedar/test.cedar", policies),
+        ])
+        .unwrap();
+        CedarPolicies::load(&pack).unwrap().column_attributes
+    }
+
+    #[test]
+    fn column_attributes_are_what_policies_that_may_apply_to_columns_read_or_test() {
+        let used = column_attributes(
+            r#"
+@id("masked-when-a-method-is-set")
+permit (principal, action == Action::"readMasked", resource is Column)
+when { resource has masking };
+
+@id("pii-needs-a-role")
+forbid (principal, action == Action::"read", resource is Column)
+when { resource.pii } unless { principal.roles.contains("privacy") };
+
+@id("restricted-products")
+forbid (principal, action == Action::"query", resource is DataProduct)
+when { resource has classification && resource.classification == "restricted" && resource.tags.contains("x") };
+
+@id("any-resource")
+forbid (principal, action, resource)
+when { resource has type && resource.type == "blob" };
+"#,
+        );
+        assert_eq!(used.tested, ["masking", "type"].map(str::to_owned).into());
+        // Names, whatever entity they are read on (`principal.roles` too).
+        assert_eq!(used.read, ["pii", "roles", "type"].map(str::to_owned).into());
+        assert!(used.mentions("masking") && !used.mentions("classification"));
     }
 }
