@@ -7,14 +7,15 @@
 //! ```text
 //! cargo bench -p charter-cli --bench serve_load -- [--rate 5000] [--duration 30]
 //!     [--concurrency 64] [--connections 4] [--columns 24] [--addr 127.0.0.1:50051]
-//!     [--sweep] [--max]
+//!     [--sweep] [--max] [--per-domain 250]
 //! ```
 //!
 //! The request is a realistic one: 24 distinct columns of a wide product (6 of them PII the
 //! principal gets masked, and `region`, which brings a row filter for its `region=eu`
 //! attribute), by a principal with role `analyst`. Without `--addr` the bench starts
 //! `charter serve` (the bench build) on a free loopback port over the generated mesh of
-//! `support/meshgen.rs` (40 domains × 250 products, plus the wide product: 10,001), the
+//! `support/meshgen.rs` (40 domains × 250 products, plus the wide product: 10,001;
+//! `--per-domain 2500` makes it 100,001), the
 //! default pack and a decision log on disk in a temp folder, and prints its memory.
 //!
 //! Open loop (the default): a dedicated pacing thread releases each request at its
@@ -47,6 +48,8 @@ struct Settings {
     concurrency: usize,
     connections: usize,
     columns: usize,
+    /// Products per domain of the generated mesh.
+    per_domain: usize,
     addr: Option<String>,
     sweep: bool,
     max: bool,
@@ -59,6 +62,7 @@ fn settings() -> Settings {
         concurrency: 64,
         connections: 4,
         columns: 24,
+        per_domain: meshgen::Shape::LARGE.per_domain,
         addr: None,
         sweep: false,
         max: false,
@@ -75,6 +79,7 @@ fn settings() -> Settings {
             "--concurrency" => s.concurrency = value.parse().expect("--concurrency N"),
             "--connections" => s.connections = value.parse().expect("--connections N"),
             "--columns" => s.columns = value.parse().expect("--columns N"),
+            "--per-domain" => s.per_domain = value.parse().expect("--per-domain N"),
             "--addr" => s.addr = Some(value),
             "--sweep" => (s.sweep, i) = (true, i - 1),
             "--max" => (s.max, i) = (true, i - 1),
@@ -100,7 +105,7 @@ impl Drop for Spawned {
     }
 }
 
-fn start_server() -> (String, Spawned) {
+fn start_server(per_domain: usize) -> (String, Spawned) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -108,7 +113,10 @@ fn start_server() -> (String, Spawned) {
         .port();
     let dir = tempfile::tempdir().unwrap();
     let target = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
-    let shape = meshgen::Shape::LARGE;
+    let shape = meshgen::Shape {
+        per_domain,
+        ..meshgen::Shape::LARGE
+    };
     let mesh = target.join(format!("{}-wide", shape.folder()));
     meshgen::generate(&mesh, shape, true).expect("the bench mesh is generated");
     let child = Command::new(env!("CARGO_BIN_EXE_charter"))
@@ -383,7 +391,7 @@ fn main() {
     let (addr, server) = match s.addr.clone() {
         Some(addr) => (addr, None),
         None => {
-            let (addr, spawned) = start_server();
+            let (addr, spawned) = start_server(s.per_domain);
             (addr, Some(spawned))
         }
     };
