@@ -96,6 +96,17 @@ pub(crate) enum Masking {
     Unknown(String),
 }
 
+impl Masking {
+    /// The method as the `Column` entity's `masking` attribute says it.
+    fn attribute(&self) -> Option<&str> {
+        match self {
+            Self::None => None,
+            Self::Known(method) => Some(method.as_str()),
+            Self::Unknown(raw) => Some(raw),
+        }
+    }
+}
+
 /// One column of a product, ready for requests.
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnEntry {
@@ -113,7 +124,7 @@ pub(crate) struct ColumnEntry {
     pub pii: bool,
     pub masking: Masking,
     /// The mask expression per dialect ([`Dialect::index`]), for known methods.
-    pub masks: Option<[String; 2]>,
+    pub masks: Option<Box<[String; 2]>>,
     /// The contract declares the name more than once (fail closed: denied).
     pub duplicate: bool,
 }
@@ -250,9 +261,13 @@ impl ProductEntry {
             ("pii", RestrictedExpression::new_bool(column.pii)),
             ("tags", string_set(&attrs.tags)),
         ];
-        push_opt(&mut cedar, "masking", attrs.masking.clone());
-        push_opt(&mut cedar, "classification", attrs.classification.clone());
-        push_opt(&mut cedar, "type", attrs.data_type.clone());
+        push_opt(&mut cedar, "masking", column.masking.attribute());
+        push_opt(
+            &mut cedar,
+            "classification",
+            attrs.classification.as_deref(),
+        );
+        push_opt(&mut cedar, "type", attrs.data_type.as_deref());
         cedar.retain(|(name, _)| read(name));
         entity(self.column_uid(model, index), cedar, Some(self.uid.clone()))
     }
@@ -290,11 +305,11 @@ pub(crate) enum Use {
 
 impl Use {
     /// An optional attribute's part of a class key.
-    fn of(self, value: Option<&String>) -> Option<Option<String>> {
+    fn of(self, value: Option<&str>) -> Option<Option<String>> {
         match self {
             Self::Unused => None,
             Self::Presence => Some(value.map(|_| String::new())),
-            Self::Value => Some(value.cloned()),
+            Self::Value => Some(value.map(str::to_owned)),
         }
     }
 }
@@ -331,40 +346,40 @@ struct ClassKey {
     name: Option<String>,
 }
 
-/// Column attributes as Cedar sees them.
+/// Column attributes as Cedar sees them, besides `pii` and `masking` (the column's own).
 #[derive(Debug, Clone)]
 pub(crate) struct ColumnAttrs {
-    masking: Option<String>,
-    classification: Option<String>,
-    data_type: Option<String>,
-    tags: Vec<String>,
+    classification: Option<Box<str>>,
+    data_type: Option<Box<str>>,
+    tags: Box<[String]>,
 }
 
 impl ColumnAttrs {
-    fn new(field: &Field, masking: &Masking) -> Self {
+    fn new(field: &Field) -> Self {
         let mut tags = field.tags.clone();
         tags.sort();
         tags.dedup();
         Self {
-            masking: match masking {
-                Masking::None => None,
-                Masking::Known(m) => Some(m.as_str().to_owned()),
-                Masking::Unknown(raw) => Some(raw.clone()),
-            },
-            classification: lower(field.classification.as_ref()),
-            data_type: lower(field.data_type.as_ref()),
-            tags,
+            classification: lower(field.classification.as_ref()).map(String::into_boxed_str),
+            data_type: lower(field.data_type.as_ref()).map(String::into_boxed_str),
+            tags: tags.into_boxed_slice(),
         }
     }
 
-    fn key(&self, fields: &ClassKeyFields, pii: bool, name: &str) -> ClassKey {
+    fn key(
+        &self,
+        fields: &ClassKeyFields,
+        pii: bool,
+        masking: Option<&str>,
+        name: &str,
+    ) -> ClassKey {
         ClassKey {
             // `pii` and `tags` are always there: only their values tell columns apart.
             pii: (fields.pii == Use::Value).then_some(pii),
-            masking: fields.masking.of(self.masking.as_ref()),
-            classification: fields.classification.of(self.classification.as_ref()),
-            data_type: fields.data_type.of(self.data_type.as_ref()),
-            tags: (fields.tags == Use::Value).then(|| self.tags.clone()),
+            masking: fields.masking.of(masking),
+            classification: fields.classification.of(self.classification.as_deref()),
+            data_type: fields.data_type.of(self.data_type.as_deref()),
+            tags: (fields.tags == Use::Value).then(|| self.tags.to_vec()),
             name: fields.name.then(|| name.to_owned()),
         }
     }
@@ -388,10 +403,10 @@ fn entity(
 fn push_opt(
     attrs: &mut Vec<(&'static str, RestrictedExpression)>,
     key: &'static str,
-    value: Option<String>,
+    value: Option<&str>,
 ) {
     if let Some(v) = value {
-        attrs.push((key, RestrictedExpression::new_string(v)));
+        attrs.push((key, RestrictedExpression::new_string(v.to_owned())));
     }
 }
 
@@ -434,7 +449,9 @@ pub(crate) fn build_product(
             continue;
         }
         let column = column_entry(field, physical, settings);
-        let key = column.attrs.key(key_fields, field.pii, physical);
+        let key = column
+            .attrs
+            .key(key_fields, field.pii, column.masking.attribute(), physical);
         let index = entry.columns.len();
         seen.insert(physical, index);
         let known = class_of.get(&key).copied();
@@ -480,17 +497,17 @@ fn product_entities(product: &Product, model: &Model) -> Result<(Entity, Entity)
         ("roles", string_set(&product.access.roles)),
         ("tags", string_set(&product.tags)),
     ];
-    push_opt(
-        &mut attrs,
-        "owner",
-        product.owner.as_ref().map(|o| o.trim().to_owned()),
-    );
+    push_opt(&mut attrs, "owner", product.owner.as_deref().map(str::trim));
     push_opt(
         &mut attrs,
         "classification",
-        lower(product.classification.as_ref()),
+        lower(product.classification.as_ref()).as_deref(),
     );
-    push_opt(&mut attrs, "status", lower(product.status.as_ref()));
+    push_opt(
+        &mut attrs,
+        "status",
+        lower(product.status.as_ref()).as_deref(),
+    );
     let product_entity = entity(uid, attrs, Some(domain_uid))?;
     Ok((domain, product_entity))
 }
@@ -510,7 +527,7 @@ fn column_entry(field: &Field, physical: &str, settings: &AccessSettings) -> Col
             None => Masking::Unknown(written.to_owned()),
         },
     };
-    let attrs = ColumnAttrs::new(field, &masking);
+    let attrs = ColumnAttrs::new(field);
     let logical = if field.path.is_empty() {
         &field.name
     } else {
@@ -518,9 +535,11 @@ fn column_entry(field: &Field, physical: &str, settings: &AccessSettings) -> Col
     };
     let lower = lower_case(physical);
     let masks = match &masking {
-        Masking::Known(method) => Some(
-            Dialect::ALL.map(|dialect| method.sql(dialect, physical, field.data_type.as_deref())),
-        ),
+        Masking::Known(method) => {
+            Some(Box::new(Dialect::ALL.map(|dialect| {
+                method.sql(dialect, physical, field.data_type.as_deref())
+            })))
+        }
         _ => None,
     };
     ColumnEntry {
@@ -552,12 +571,11 @@ fn lower_case(name: &str) -> std::borrow::Cow<'_, str> {
 mod tests {
     use super::*;
 
-    fn attrs(masking: Option<&str>) -> ColumnAttrs {
+    fn attrs() -> ColumnAttrs {
         ColumnAttrs {
-            masking: masking.map(str::to_owned),
             classification: None,
             data_type: None,
-            tags: Vec::new(),
+            tags: Box::default(),
         }
     }
 
@@ -572,7 +590,7 @@ mod tests {
 
     #[test]
     fn an_attribute_only_tested_with_has_splits_classes_by_presence() {
-        let key = |fields: &ClassKeyFields, masking| attrs(masking).key(fields, true, "c");
+        let key = |fields: &ClassKeyFields, masking| attrs().key(fields, true, masking, "c");
         let tested = fields(&["pii"], &["masking"]);
         assert_eq!(key(&tested, Some("hash")), key(&tested, Some("redact")));
         assert_ne!(key(&tested, Some("hash")), key(&tested, None));

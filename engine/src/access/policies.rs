@@ -526,7 +526,10 @@ when { resource has type && resource.type == "blob" };
         );
         assert_eq!(used.tested, ["masking", "type"].map(str::to_owned).into());
         // Names, whatever entity they are read on (`principal.roles` too).
-        assert_eq!(used.read, ["pii", "roles", "type"].map(str::to_owned).into());
+        assert_eq!(
+            used.read,
+            ["pii", "roles", "type"].map(str::to_owned).into()
+        );
         assert!(used.mentions("masking") && !used.mentions("classification"));
     }
 }
