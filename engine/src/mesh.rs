@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
-use crate::contract::{self, Contract, ContractLimits, Product, ReaderSettings};
+use crate::contract::{self, Contract, ContractLimits, Locations, Product, ReaderSettings};
 use crate::fsread::{self, Confinement, ReadError};
 
 /// Which files under a root are contracts.
@@ -138,10 +138,39 @@ impl Mesh {
         options: &LoadOptions,
         settings: &ReaderSettings,
     ) -> Result<Self, MeshError> {
+        Self::load_keeping(root, options, settings, |loaded| loaded)
+    }
+
+    /// [`Mesh::load`] for decisions: each contract keeps no source text or locations (only
+    /// findings need lines), dropped as soon as it is read, so a large mesh holds little
+    /// more than its products while an engine is built from it.
+    ///
+    /// # Errors
+    /// See [`Mesh::load`].
+    pub fn load_products(
+        root: &Path,
+        options: &LoadOptions,
+        settings: &ReaderSettings,
+    ) -> Result<Self, MeshError> {
+        Self::load_keeping(root, options, settings, |loaded| match loaded {
+            Loaded::Contract(mut contract) => {
+                contract.locations = Locations::none();
+                Loaded::Contract(contract)
+            }
+            failure @ Loaded::Failure(_) => failure,
+        })
+    }
+
+    fn load_keeping(
+        root: &Path,
+        options: &LoadOptions,
+        settings: &ReaderSettings,
+        keep: fn(Loaded) -> Loaded,
+    ) -> Result<Self, MeshError> {
         let files = discover(root, options)?;
         let loaded: Vec<Loaded> = files
             .par_iter()
-            .map(|file| load_file(file, settings))
+            .map(|file| keep(load_file(file, settings)))
             .collect();
         Ok(Self::from_loaded(loaded))
     }
@@ -188,6 +217,12 @@ impl Mesh {
     /// Every product, in file order.
     pub fn products(&self) -> impl Iterator<Item = &Product> {
         self.contracts.iter().map(|c| &c.product)
+    }
+
+    /// The contracts, taking them out of the mesh (read `revision` and `failures` first).
+    #[must_use]
+    pub fn into_contracts(self) -> Vec<Contract> {
+        self.contracts
     }
 
     /// Files that are not valid contracts.

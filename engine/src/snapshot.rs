@@ -113,16 +113,18 @@ impl Snapshot {
         let pack = sources.pack;
         let prepared = AccessPolicies::from_pack(pack).map_err(SnapshotError::Policies)?;
         let reader = sources.reading.reader(pack.settings());
-        let mesh = Mesh::load(sources.mesh, &sources.reading.load_options(), &reader).map_err(
-            |source| SnapshotError::Mesh {
+        let mesh = Mesh::load_products(sources.mesh, &sources.reading.load_options(), &reader)
+            .map_err(|source| SnapshotError::Mesh {
                 dir: sources.mesh.display().to_string(),
                 source,
-            },
-        )?;
+            })?;
         let policy_count = prepared.policies().len();
         let warnings = prepared.warnings().to_vec();
-        let access = AccessEngine::with_policies(Arc::new(prepared), &mesh)
-            .map_err(SnapshotError::Entities)?;
+        let mesh_revision = mesh.revision().to_owned();
+        let unreadable = mesh.failures().to_vec();
+        // The engine takes the mesh: each contract is dropped once its product is built.
+        let access =
+            AccessEngine::from_mesh(Arc::new(prepared), mesh).map_err(SnapshotError::Entities)?;
         let rules =
             RuleSet::compile(pack, RuleSetOptions::default()).map_err(SnapshotError::Rules)?;
         let directory = match sources.principals {
@@ -132,7 +134,7 @@ impl Snapshot {
         let trino = TrinoSettings::from_settings(pack.settings())?;
         let revision = revision(
             pack.revision(),
-            mesh.revision(),
+            &mesh_revision,
             sources.principals.map(|_| &directory),
         );
         Ok(Self {
@@ -142,9 +144,9 @@ impl Snapshot {
             reader,
             revision,
             policies_revision: pack.revision().to_owned(),
-            mesh_revision: mesh.revision().to_owned(),
+            mesh_revision,
             policy_count,
-            unreadable: mesh.failures().to_vec(),
+            unreadable,
             warnings,
             loaded_at: SystemTime::now(),
             directory,

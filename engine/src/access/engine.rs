@@ -22,7 +22,7 @@ use super::request::{AccessRequest, ProductRef, RequestError};
 use super::row_filter_input::ProductInput;
 use super::row_filter_memo::{Budget, RowFilterMemo};
 use super::settings::AccessSettings;
-use crate::contract::Contract;
+use crate::contract::{Contract, Product};
 use crate::mesh::Mesh;
 use crate::pack::PolicyPack;
 
@@ -100,19 +100,24 @@ impl AccessEngine {
     /// # Errors
     /// The schema does not describe the entities Charter builds.
     pub fn with_policies(policies: Arc<AccessPolicies>, mesh: &Mesh) -> Result<Self, AccessError> {
-        let contracts = mesh.contracts();
+        Self::build(policies, MeshSource::Borrowed(mesh))
+    }
+
+    /// [`AccessEngine::with_policies`], taking the mesh: each contract is dropped as soon as
+    /// its product is built, so a large mesh and its engine are not held at once.
+    ///
+    /// # Errors
+    /// See [`AccessEngine::with_policies`].
+    pub fn from_mesh(policies: Arc<AccessPolicies>, mesh: Mesh) -> Result<Self, AccessError> {
+        Self::build(policies, MeshSource::Owned(mesh))
+    }
+
+    fn build(policies: Arc<AccessPolicies>, mesh: MeshSource<'_>) -> Result<Self, AccessError> {
+        let contracts = mesh.get().contracts();
         let identities = Identities::of(contracts);
-        // Per contract, in parallel: its entities (checked against the schema) and the
-        // row-filter rule's input; a product of several tables also gets one slot per
-        // table, which requests by physical table resolve to.
+        // A product of several tables also gets one slot per table, which requests by
+        // physical table resolve to.
         let jobs = identities.slot_jobs(contracts);
-        let (mut slots, heads): (Vec<Slot>, Vec<ProductEntities>) = jobs
-            .par_iter()
-            .map(|&(ci, table)| build_slot(&contracts[ci].product, table, &policies))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .unzip();
-        check_principal(&policies)?;
         let targets = Targets {
             contracts,
             identities: &identities,
@@ -124,14 +129,48 @@ impl AccessEngine {
         };
         let by_id = targets.by_id();
         let by_table = targets.by_table();
-        prepare_slots(&mut slots, &heads, &policies)?;
+        let literals = literal_entities(contracts, &jobs, &policies)?;
+        let bases = domain_stores(contracts, &literals, &policies)?;
+        let mut tables_of: Vec<Vec<Option<String>>> = vec![Vec::new(); contracts.len()];
+        for &(ci, table) in &jobs {
+            tables_of[ci].push(table.map(str::to_owned));
+        }
+        let mesh_revision = mesh.get().revision().to_owned();
+        let unreadable = mesh
+            .get()
+            .failures()
+            .iter()
+            .map(|f| f.file.clone())
+            .collect();
+        // Per contract, in parallel: its slots (entities checked against the schema, the
+        // entity store, the plans' keys and the row-filter rule's input).
+        let context = SlotContext {
+            policies: &policies,
+            bases: &bases,
+        };
+        let built: Vec<(Slot, SlotKeys)> = match mesh {
+            MeshSource::Borrowed(mesh) => mesh
+                .contracts()
+                .par_iter()
+                .zip(tables_of)
+                .flat_map_iter(|(contract, tables)| context.slots(&contract.product, tables))
+                .collect::<Result<_, _>>()?,
+            MeshSource::Owned(mesh) => mesh
+                .into_contracts()
+                .into_par_iter()
+                .zip(tables_of)
+                .flat_map_iter(|(contract, tables)| context.slots(&contract.product, tables))
+                .collect::<Result<_, _>>()?,
+        };
+        check_principal(&policies)?;
+        let slots = plan_slots(built, &policies);
         Ok(Self {
             policies,
-            mesh_revision: mesh.revision().to_owned(),
+            mesh_revision,
             slots,
             by_id,
             by_table,
-            unreadable: mesh.failures().iter().map(|f| f.file.clone()).collect(),
+            unreadable,
             remembered: Budget::default(),
         })
     }
@@ -275,7 +314,7 @@ struct Identities<'a> {
 }
 
 impl<'a> Identities<'a> {
-    fn identity(p: &crate::contract::Product) -> String {
+    fn identity(p: &Product) -> String {
         match &p.contract_id {
             Some(id) => format!("contract:{id}"),
             None => format!("product:{}", p.id),
@@ -300,7 +339,7 @@ impl<'a> Identities<'a> {
     }
 
     /// The files declaring `p`'s identity, when more than one does.
-    fn duplicated(&self, p: &crate::contract::Product) -> Option<Vec<String>> {
+    fn duplicated(&self, p: &Product) -> Option<Vec<String>> {
         self.files_of
             .get(&Self::identity(p))
             .filter(|files| files.len() > 1)
@@ -396,34 +435,75 @@ impl Targets<'_> {
     }
 }
 
-/// Every slot's entity store (with the entities policies name literally) and plans.
-fn prepare_slots(
-    slots: &mut [Slot],
-    heads: &[ProductEntities],
-    policies: &AccessPolicies,
-) -> Result<(), AccessError> {
-    let literals = literal_entities(slots, heads, &policies.cedar.literals, &policies.model)?;
-    let bases = domain_stores(heads, &literals, policies)?;
-    let keys: Vec<(PlanKey, Vec<[PlanKey; 2]>)> = slots
-        .par_iter_mut()
-        .zip(heads)
-        .map(|(slot, heads)| -> Result<_, AccessError> {
-            let base = bases.get(&heads.domain.uid()).ok_or_else(|| {
-                AccessError::Entities(format!("product `{}`: no domain store", slot.entry.id))
-            })?;
-            slot.store = product_store(slot, heads, base, policies)?;
-            Ok(plan_keys(slot, policies))
-        })
-        .collect::<Result<_, _>>()?;
-    let mut sets = PlanSets::default();
-    for (slot, (query, classes)) in slots.iter_mut().zip(keys) {
-        slot.query = sets.plan(query, policies);
-        slot.classes = classes
-            .into_iter()
-            .map(|[read, masked]| [sets.plan(read, policies), sets.plan(masked, policies)])
-            .collect();
+/// Where the engine's contracts come from: read only, or taken (and dropped one by one).
+enum MeshSource<'a> {
+    Borrowed(&'a Mesh),
+    Owned(Mesh),
+}
+
+impl MeshSource<'_> {
+    fn get(&self) -> &Mesh {
+        match self {
+            Self::Borrowed(mesh) => mesh,
+            Self::Owned(mesh) => mesh,
+        }
     }
-    Ok(())
+}
+
+/// The plans' keys of a slot: `query`, and `read` / `readMasked` per class.
+type SlotKeys = (PlanKey, Vec<[PlanKey; 2]>);
+
+/// What building a product's slots shares.
+struct SlotContext<'a> {
+    policies: &'a AccessPolicies,
+    /// Per domain, the store its products' stores start from.
+    bases: &'a HashMap<EntityUid, Entities>,
+}
+
+impl SlotContext<'_> {
+    /// The slots of one product (one per entry of `tables`), with their plans' keys.
+    fn slots(
+        &self,
+        product: &Product,
+        tables: Vec<Option<String>>,
+    ) -> Vec<Result<(Slot, SlotKeys), AccessError>> {
+        if tables.is_empty() {
+            return Vec::new();
+        }
+        let policies = self.policies;
+        let heads = match ProductEntities::of(product, &policies.model) {
+            Ok(heads) => heads,
+            Err(e) => return vec![Err(e)],
+        };
+        tables
+            .iter()
+            .map(|table| {
+                let mut slot = build_slot(product, table.as_deref(), policies)?;
+                let base = self.bases.get(&slot.entry.domain_uid).ok_or_else(|| {
+                    AccessError::Entities(format!("product `{}`: no domain store", slot.entry.id))
+                })?;
+                slot.store = product_store(&slot, &heads, base, policies)?;
+                let keys = plan_keys(&slot, policies);
+                Ok((slot, keys))
+            })
+            .collect()
+    }
+}
+
+/// Plans from their keys, equal policy subsets shared between slots.
+fn plan_slots(built: Vec<(Slot, SlotKeys)>, policies: &AccessPolicies) -> Vec<Slot> {
+    let mut sets = PlanSets::default();
+    built
+        .into_iter()
+        .map(|(mut slot, (query, classes))| {
+            slot.query = sets.plan(query, policies);
+            slot.classes = classes
+                .into_iter()
+                .map(|[read, masked]| [sets.plan(read, policies), sets.plan(masked, policies)])
+                .collect();
+            slot
+        })
+        .collect()
 }
 
 /// Per domain, the entities every store of its products starts from: the `Domain`, the
@@ -431,17 +511,19 @@ fn prepare_slots(
 /// `Arc`s, so the products' stores share them instead of holding a copy each (a Cedar
 /// entity with attributes takes kilobytes).
 fn domain_stores(
-    heads: &[ProductEntities],
+    contracts: &[Contract],
     literals: &[Entity],
     policies: &AccessPolicies,
 ) -> Result<HashMap<EntityUid, Entities>, AccessError> {
     let mut bases: HashMap<EntityUid, Entities> = HashMap::new();
-    for head in heads {
-        let uid = head.domain.uid();
+    for contract in contracts {
+        let product = &contract.product;
+        let uid = Model::uid(&policies.model.domain, &product.domain);
         if bases.contains_key(&uid) {
             continue;
         }
-        let mut entities = vec![head.domain.clone()];
+        let domain = ProductEntities::of(product, &policies.model)?.domain;
+        let mut entities = vec![domain];
         entities.extend(literals.iter().filter(|l| l.uid() != uid).cloned());
         entities.extend(policies.actions.iter().cloned());
         let store = Entities::from_entities(entities, None)
@@ -484,10 +566,10 @@ fn product_store(
 
 /// The entities of one product, checked against the schema, and its row-filter input.
 fn build_slot(
-    product: &crate::contract::Product,
+    product: &Product,
     table: Option<&str>,
     policies: &AccessPolicies,
-) -> Result<(Slot, ProductEntities), AccessError> {
+) -> Result<Slot, AccessError> {
     let (entry, heads) = build_product(
         product,
         table,
@@ -515,7 +597,7 @@ fn build_slot(
         rego,
         row_filters: RowFilterMemo::default(),
     };
-    Ok((slot, heads))
+    Ok(slot)
 }
 
 /// Checks that a principal as requests build it conforms to the schema.
@@ -537,18 +619,25 @@ fn check_principal(policies: &AccessPolicies) -> Result<(), AccessError> {
 
 /// The mesh entities policies name literally, and their ancestors.
 fn literal_entities(
-    slots: &[Slot],
-    heads: &[ProductEntities],
-    literals: &[EntityUid],
-    model: &Model,
+    contracts: &[Contract],
+    jobs: &[(usize, Option<&str>)],
+    policies: &AccessPolicies,
 ) -> Result<Vec<Entity>, AccessError> {
-    let wanted: HashSet<&EntityUid> = literals.iter().collect();
+    let wanted: HashSet<&EntityUid> = policies.cedar.literals.iter().collect();
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
+    let model = &policies.model;
     let mut out: Vec<Entity> = Vec::new();
-    for (slot, heads) in slots.iter().zip(heads) {
-        let e = &slot.entry;
+    for &(ci, table) in jobs {
+        let product = &contracts[ci].product;
+        let (e, heads) = build_product(
+            product,
+            table,
+            model,
+            &policies.settings,
+            &policies.key_fields,
+        )?;
         let hit = |entity: &Entity| wanted.contains(&entity.uid());
         let columns: Vec<Entity> = (0..e.columns.len())
             .filter(|&i| wanted.contains(&e.column_uid(model, i)))

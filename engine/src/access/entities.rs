@@ -149,8 +149,8 @@ pub(crate) struct ProductEntry {
     pub classes: Vec<ColumnClass>,
 }
 
-/// A product's `Domain` and `DataProduct` entities, while the engine is built (then they
-/// are kept once, in the product's entity store).
+/// A product's `Domain` and `DataProduct` entities, built when a step of the engine's
+/// build needs them (then they are kept once, in the product's entity store).
 #[derive(Debug, Clone)]
 pub(crate) struct ProductEntities {
     pub domain: Entity,
@@ -474,6 +474,13 @@ pub(crate) fn build_product(
         product: product_entity,
     };
     Ok((entry, entities))
+}
+
+impl ProductEntities {
+    pub fn of(product: &Product, model: &Model) -> Result<Self, AccessError> {
+        let (domain, product) = product_entities(product, model)?;
+        Ok(Self { domain, product })
+    }
 }
 
 /// The product's `Domain` and `DataProduct` entities.

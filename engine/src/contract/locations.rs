@@ -78,6 +78,12 @@ impl Locations {
         }
     }
 
+    /// No source: every line is 1 (a contract read for decisions, which need no lines).
+    #[must_use]
+    pub fn none() -> Self {
+        Self::new(Arc::from(""), PathMap::Seed)
+    }
+
     /// The line of `path` or its nearest ancestor; the id's line when the file has neither.
     #[must_use]
     pub fn line(&self, path: &str) -> u32 {

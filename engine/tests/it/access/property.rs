@@ -642,6 +642,26 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// `from_mesh` (the server's: each contract dropped once built) and `with_policies`
+    /// build the same engine.
+    #[test]
+    fn taking_the_mesh_builds_the_same_engine((pack, products, request) in scenario()) {
+        let prepared = &PACKS[pack];
+        let read = mesh_from_products(products.clone());
+        let borrowed = AccessEngine::with_policies(prepared.policies.clone(), &read).expect("the engine builds");
+        let taken = AccessEngine::from_mesh(prepared.policies.clone(), mesh_from_products(products)).expect("the engine builds");
+        prop_assert_eq!(borrowed.entities_json().expect("entities"), taken.entities_json().expect("entities"));
+        prop_assert_eq!(borrowed.product_count(), taken.product_count());
+        let a = borrowed.decide(&request).expect("a well-formed request");
+        let mut b = taken.decide(&request).expect("a well-formed request");
+        b.decision_id.clone_from(&a.decision_id);
+        prop_assert_eq!(serde_json::to_value(&a).expect("json"), serde_json::to_value(&b).expect("json"));
+    }
+}
+
 #[test]
 fn the_extended_packs_split_classes_by_what_they_read() {
     // Guard the property test's premise: the extra packs hold their extra policies (the
