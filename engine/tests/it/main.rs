@@ -1,5 +1,9 @@
 //! The engine's integration tests, one binary (one link of regorus, Cedar and the rest)
 //! with a module per area.
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test reads as one scenario, top to bottom; the 100-line limit is for product code"
+)]
 
 mod access;
 mod authoring;
