@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use charter_engine::check::{CheckOptions, CheckRun, check_files, check_files_keeping_contracts};
+use charter_engine::check::{CheckOptions, check_files};
 use charter_engine::contract::ReaderSettings;
 use charter_engine::mesh::ContractFile;
 use charter_engine::mesh_rules::MeshRules;
@@ -105,12 +105,6 @@ impl Prepared {
     pub fn check(&self, files: &[ContractFile]) -> Report {
         let progress = output::Progress::new("contracts");
         check_files(files, &self.rules, &self.reader, &self.options, &progress)
-    }
-
-    /// As [`Prepared::check`], keeping the contracts read for the repository-wide stages.
-    pub fn check_keeping_contracts(&self, files: &[ContractFile]) -> CheckRun {
-        let progress = output::Progress::new("contracts");
-        check_files_keeping_contracts(files, &self.rules, &self.reader, &self.options, &progress)
     }
 }
 

@@ -5,14 +5,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use charter_engine::cache::MeshCache;
 use charter_engine::fsread::{Confinement, ReadError, read_text};
-use charter_engine::mesh::{LoadOptions, Loaded, Mesh, discover, load_file};
-use charter_engine::rules::EvalError;
+use charter_engine::mesh::{LoadOptions, discover};
+use charter_engine::report::plan::{ReportError, ReportPlan};
 use clap::Args;
-use rayon::prelude::*;
 
 use super::gate::GateArgs;
+use crate::output;
 
 /// Arguments of `charter report`.
 #[derive(Args, Debug)]
@@ -81,64 +80,23 @@ impl ReportArgs {
         let prepared = self
             .gate
             .prepare_with(policies, Some(self.dir.join(".charter-cache")))?;
-        let repository_wide = prepared.mesh_rules.is_some() || self.base.is_some();
-        if !repository_wide {
-            let report = prepared.check(&files);
-            return self.apply_waivers(report, &prepared);
-        }
-        let run = prepared.check_keeping_contracts(&files);
+        let plan = ReportPlan {
+            rules: &prepared.rules,
+            reader: &prepared.reader,
+            options: &prepared.options,
+            pack_revision: prepared.pack.revision(),
+            mesh_rules: prepared.mesh_rules.as_ref(),
+            keep_mesh: self.base.is_some(),
+        };
+        let progress = output::Progress::new("contracts");
+        let run = plan.run(&files, &progress).map_err(|e| match e {
+            ReportError::MeshTimeout { .. } => anyhow::anyhow!(
+                "{e}; raise `--mesh-timeout`, or run `charter check` for the per-contract rules alone"
+            ),
+            e @ ReportError::MeshRules(_) => e.into(),
+        })?;
         let mut report = run.report;
-        let mesh_cache = prepared
-            .options
-            .cache_dir
-            .as_deref()
-            .map(|dir| MeshCache::new(dir, prepared.pack.revision(), &run.fingerprint));
-        let cached_mesh = mesh_cache
-            .as_ref()
-            .and_then(MeshCache::get)
-            .filter(|_| self.base.is_none());
-        let needs_mesh =
-            self.base.is_some() || (prepared.mesh_rules.is_some() && cached_mesh.is_none());
-        let mesh = needs_mesh.then(|| {
-            // Contracts served from the result cache were not read; read them now.
-            let mut loaded: Vec<Loaded> = run
-                .contracts
-                .into_iter()
-                .map(|c| Loaded::Contract(Box::new(c)))
-                .collect();
-            loaded.extend(
-                run.cached
-                    .par_iter()
-                    .map(|file| load_file(file, &prepared.reader))
-                    .collect::<Vec<_>>(),
-            );
-            Mesh::from_loaded(loaded)
-        });
-        if let Some(mesh_rules) = &prepared.mesh_rules {
-            let findings = match (cached_mesh, &mesh) {
-                (Some(findings), _) => findings,
-                (None, Some(mesh)) => {
-                    let findings = match mesh_rules.evaluate(mesh) {
-                        Ok(findings) => findings,
-                        Err(EvalError::Timeout(limit)) => anyhow::bail!(
-                            "the repository-wide rules did not finish within {} over {} contracts; raise `--mesh-timeout`, or run `charter check` for the per-contract rules alone",
-                            humantime::format_duration(limit),
-                            mesh.contracts().len()
-                        ),
-                        Err(e) => return Err(e).context("the repository-wide rules failed"),
-                    };
-                    if let Some(cache) = &mesh_cache {
-                        // A cache that cannot be written only makes the next run slower.
-                        let _ = cache.put(&findings);
-                    }
-                    findings
-                }
-                (None, None) => Vec::new(),
-            };
-            report.add_findings(findings);
-            report.rules.extend(mesh_rules.catalog().clone());
-        }
-        if let (Some(base), Some(mesh)) = (&self.base, &mesh) {
+        if let (Some(base), Some(mesh)) = (&self.base, &run.mesh) {
             report.add_findings(super::base::findings(&self.dir, base, mesh, &prepared)?);
             report.rules.extend(charter_engine::diff::rules());
         }

@@ -2,6 +2,7 @@
 
 mod finding;
 mod model;
+pub mod plan;
 #[cfg(feature = "render")]
 pub mod render;
 

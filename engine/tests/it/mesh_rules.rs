@@ -360,3 +360,83 @@ fn odcs_contracts_are_duplicates_by_their_contract_id() {
         "two contracts of one data product with distinct ids are no duplicates"
     );
 }
+
+/// The report plan adds the repository-wide findings to the per-contract ones, serves them
+/// from the cache on an unchanged repository, and keeps the mesh only when asked.
+#[test]
+fn the_report_plan_runs_both_stages_and_caches_the_repository_wide_one() {
+    use charter_engine::check::{CheckOptions, Progress};
+    use charter_engine::mesh::discover;
+    use charter_engine::report::plan::ReportPlan;
+    use charter_engine::rules::{RuleSet, RuleSetOptions};
+
+    struct Quiet;
+    impl Progress for Quiet {
+        fn start(&self, _: usize) {}
+        fn advance(&self) {}
+        fn finish(&self) {}
+    }
+
+    let products = || {
+        [
+            ("a.yaml", p("x.a", &["x.b"], &[])),
+            ("b.yaml", p("x.b", &["x.a"], &[])),
+        ]
+    };
+    let repo = tempfile::tempdir().unwrap();
+    for (file, product) in products() {
+        std::fs::write(repo.path().join(file), product.yaml()).unwrap();
+    }
+    let pack = PolicyPack::from_files(charter_policies::files()).unwrap();
+    let rules = RuleSet::compile(&pack, RuleSetOptions::default()).unwrap();
+    let mesh_rules = MeshRules::from_rules(&rules, &pack).unwrap();
+    let reader = ReaderSettings::from_settings(pack.settings());
+    let cache = tempfile::tempdir().unwrap();
+    let options = CheckOptions {
+        cache_dir: Some(cache.path().to_path_buf()),
+    };
+    let files = discover(repo.path(), &LoadOptions::default()).unwrap();
+    let plan = ReportPlan {
+        rules: &rules,
+        reader: &reader,
+        options: &options,
+        pack_revision: pack.revision(),
+        mesh_rules: mesh_rules.as_ref(),
+        keep_mesh: false,
+    };
+
+    let cold = plan.run(&files, &Quiet).unwrap();
+    assert!(cold.mesh.is_none());
+    let repository_wide = findings(&products());
+    assert!(
+        has(&repository_wide, "lineage/lineage_cycle", "a.yaml"),
+        "{repository_wide:?}"
+    );
+    for finding in &repository_wide {
+        assert!(
+            cold.report.findings.contains(finding),
+            "{finding:?} is missing"
+        );
+    }
+    let per_contract = ReportPlan {
+        mesh_rules: None,
+        ..plan
+    }
+    .run(&files, &Quiet)
+    .unwrap();
+    assert_eq!(
+        cold.report.findings.len(),
+        per_contract.report.findings.len() + repository_wide.len()
+    );
+
+    let warm = plan.run(&files, &Quiet).unwrap();
+    assert_eq!(warm.report.findings, cold.report.findings);
+    let kept = ReportPlan {
+        keep_mesh: true,
+        ..plan
+    }
+    .run(&files, &Quiet)
+    .unwrap();
+    assert_eq!(kept.mesh.map(|m| m.contracts().len()), Some(2));
+    assert_eq!(kept.report.findings, cold.report.findings);
+}
