@@ -6,9 +6,10 @@ use rayon::prelude::*;
 
 use crate::cache::{Cache, CachedProduct, CachedResult};
 use crate::contract::{self, ReaderSettings};
+use crate::evaluation::{ContractFinding, evaluate_hashed};
 use crate::mesh::ContractFile;
 use crate::report::{Finding, Report, RuleInfo, Severity};
-use crate::rules::{EvalError, RuleSet};
+use crate::rules::RuleSet;
 
 /// How a check runs.
 #[derive(Debug, Clone, Default)]
@@ -186,77 +187,70 @@ fn check_one(
     cache: Option<&Cache>,
     keep: bool,
 ) -> Checked {
-    let done = |key: String, result: CachedResult, fresh: bool| Checked {
-        key,
-        result,
-        fresh,
-        contract: None,
-    };
-    let unreadable = |line: u32, message: String| CachedResult {
-        product: None,
-        findings: vec![Finding {
-            rule: PARSE_RULE.into(),
-            severity: Severity::Error,
-            message,
-            product: None,
-            domain: None,
-            file: file.display.clone(),
-            line,
-            waiver: None,
-        }],
-    };
     let bytes = match crate::mesh::read_limited(file, &reader.limits) {
         Ok(bytes) => bytes,
-        Err(message) => return done(Cache::key(&file.display, ""), unreadable(1, message), false),
+        Err(message) => {
+            let finding = ContractFinding {
+                rule: PARSE_RULE.into(),
+                severity: Severity::Error,
+                message,
+                line: 1,
+                path: None,
+            };
+            return Checked {
+                key: Cache::key(&file.display, ""),
+                result: result(file, None, vec![finding]),
+                fresh: false,
+                contract: None,
+            };
+        }
     };
     let hash = blake3::hash(&bytes);
     let key = Cache::key(&file.display, hash.to_hex().as_str());
     if let Some(hit) = cache.and_then(|c| c.get(&key)) {
-        return done(key, hit.clone(), false);
+        return Checked {
+            key,
+            result: hit.clone(),
+            fresh: false,
+            contract: None,
+        };
     }
-    let contract = match contract::read_bytes_hashed(&file.display, &bytes, reader, hash) {
-        Ok(c) => c,
-        Err(e) => return done(key, unreadable(e.line, e.message), true),
-    };
-    let product = &contract.product;
-    let at = |rule: &str, severity, message: String, line| Finding {
-        rule: rule.to_owned(),
-        severity,
-        message,
-        product: Some(product.id.clone()),
-        domain: Some(product.domain.clone()),
-        file: file.display.clone(),
-        line,
-        waiver: None,
-    };
-    // A timeout depends on the machine's load as much as on the contract: never cached.
-    let mut timed_out = false;
-    let findings = match evaluator.evaluate_contract(&contract) {
-        Ok(found) => found
-            .into_iter()
-            .map(|(f, line)| at(&f.rule, f.severity, f.message, line))
-            .collect(),
-        Err(e @ EvalError::Timeout(_)) => {
-            timed_out = true;
-            vec![at(TIMEOUT_RULE, Severity::Error, e.to_string(), 1)]
-        }
-        Err(e @ EvalError::Failed(_)) => {
-            vec![at(POLICY_ERROR_RULE, Severity::Error, e.to_string(), 1)]
-        }
-    };
-    let result = CachedResult {
-        product: Some(CachedProduct {
-            id: product.id.clone(),
-            domain: product.domain.clone(),
-            format: product.source.format.clone(),
-        }),
-        findings,
-    };
+    let evaluation = evaluate_hashed(&file.display, &bytes, hash, reader, evaluator);
+    let product = evaluation.contract.as_ref().map(|c| &c.product);
     Checked {
         key,
-        result,
-        fresh: !timed_out,
-        contract: keep.then(|| Box::new(contract)),
+        result: result(file, product, evaluation.findings),
+        // A timeout depends on the machine's load as much as on the contract: never cached.
+        fresh: !evaluation.timed_out,
+        contract: evaluation.contract.filter(|_| keep).map(Box::new),
+    }
+}
+
+/// A file's result: its product (when it could be read) and its findings placed in it.
+fn result(
+    file: &ContractFile,
+    product: Option<&contract::Product>,
+    findings: Vec<ContractFinding>,
+) -> CachedResult {
+    CachedResult {
+        product: product.map(|p| CachedProduct {
+            id: p.id.clone(),
+            domain: p.domain.clone(),
+            format: p.source.format.clone(),
+        }),
+        findings: findings
+            .into_iter()
+            .map(|f| Finding {
+                rule: f.rule,
+                severity: f.severity,
+                message: f.message,
+                product: product.map(|p| p.id.clone()),
+                domain: product.map(|p| p.domain.clone()),
+                file: file.display.clone(),
+                line: f.line,
+                waiver: None,
+            })
+            .collect(),
     }
 }
 

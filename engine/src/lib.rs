@@ -20,6 +20,7 @@ pub mod check;
 pub mod contract;
 pub mod diff;
 pub mod error;
+pub mod evaluation;
 pub mod export;
 pub mod fsread;
 pub mod impact;

@@ -5,10 +5,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use charter_engine::access::{AccessRequest, Decision, RequestError};
-use charter_engine::check::{PARSE_RULE, POLICY_ERROR_RULE, TIMEOUT_RULE};
-use charter_engine::contract::read_bytes;
-use charter_engine::report::Severity;
-use charter_engine::rules::EvalError;
+use charter_engine::evaluation::evaluate_bytes;
 use charter_proto::v1 as pb;
 use charter_proto::v1::decision_service_server::DecisionService;
 use tonic::{Request, Response, Status};
@@ -304,54 +301,29 @@ fn failed(
 
 /// Reads and evaluates one contract; an unreadable contract is a `contract/parse` finding.
 fn evaluate(snapshot: &Snapshot, file: &str, bytes: &[u8]) -> pb::ContractEvaluation {
-    let finding =
-        |rule: &str, severity: Severity, message: String, line: u32, path: Option<String>| {
-            pb::Finding {
-                rule: rule.to_owned(),
-                severity: convert::severity(severity) as i32,
-                message,
-                line,
-                path: path.unwrap_or_default(),
-            }
-        };
-    let (product_id, mut findings) = match read_bytes(file, bytes, &snapshot.reader) {
-        Err(error) => (
-            String::new(),
-            vec![finding(
-                PARSE_RULE,
-                Severity::Error,
-                error.message,
-                error.line,
-                None,
-            )],
-        ),
-        Ok(contract) => {
-            let found = match snapshot.rules.evaluator().evaluate_contract(&contract) {
-                Ok(found) => found
-                    .into_iter()
-                    .map(|(f, line)| finding(&f.rule, f.severity, f.message, line, f.path))
-                    .collect(),
-                Err(e @ EvalError::Timeout(_)) => vec![finding(
-                    TIMEOUT_RULE,
-                    Severity::Error,
-                    e.to_string(),
-                    1,
-                    None,
-                )],
-                Err(e @ EvalError::Failed(_)) => vec![finding(
-                    POLICY_ERROR_RULE,
-                    Severity::Error,
-                    e.to_string(),
-                    1,
-                    None,
-                )],
-            };
-            (contract.product.id, found)
-        }
-    };
+    let evaluation = evaluate_bytes(
+        file,
+        bytes,
+        &snapshot.reader,
+        &mut snapshot.rules.evaluator(),
+    );
+    let mut findings: Vec<pb::Finding> = evaluation
+        .findings
+        .into_iter()
+        .map(|f| pb::Finding {
+            rule: f.rule,
+            severity: convert::severity(f.severity) as i32,
+            message: f.message,
+            line: f.line,
+            path: f.path.unwrap_or_default(),
+        })
+        .collect();
     findings.sort_by(|a, b| (a.line, &a.rule, &a.message).cmp(&(b.line, &b.rule, &b.message)));
     pb::ContractEvaluation {
-        product_id,
+        product_id: evaluation
+            .contract
+            .map(|c| c.product.id)
+            .unwrap_or_default(),
         passed: findings
             .iter()
             .all(|f| f.severity != pb::Severity::Error as i32),

@@ -203,3 +203,60 @@ fn the_result_cache_serves_unchanged_contracts_and_rereads_changed_ones() {
     assert_eq!(after.cached.len(), 2);
     assert_eq!(after.report.findings, cold.report.findings);
 }
+
+/// `evaluate_bytes` (the service's EvaluateContract) and `check_files` (`charter check`)
+/// find the same on every sample contract, and a file that cannot be read is one
+/// `contract/parse` finding at its line.
+#[test]
+fn one_contract_is_evaluated_as_a_check_evaluates_it() {
+    use charter_engine::check::{CheckOptions, PARSE_RULE, Progress, check_files};
+    use charter_engine::evaluation::evaluate_bytes;
+    use charter_engine::mesh::{LoadOptions, discover};
+
+    struct Quiet;
+    impl Progress for Quiet {
+        fn start(&self, _: usize) {}
+        fn advance(&self) {}
+        fn finish(&self) {}
+    }
+
+    let pack = default_pack();
+    let rules = RuleSet::compile(&pack, RuleSetOptions::default()).expect("compiles");
+    let reader = ReaderSettings::from_settings(pack.settings());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/mesh");
+    let files = discover(&root, &LoadOptions::default()).expect("the sample mesh");
+    let report = check_files(&files, &rules, &reader, &CheckOptions::default(), &Quiet);
+    let mut found = 0;
+    for file in &files {
+        let bytes = std::fs::read(&file.path).expect("a sample contract");
+        let evaluation = evaluate_bytes(&file.display, &bytes, &reader, &mut rules.evaluator());
+        let mut one: Vec<(u32, String, String)> = evaluation
+            .findings
+            .into_iter()
+            .map(|f| (f.line, f.rule, f.message))
+            .collect();
+        one.sort();
+        let mut checked: Vec<(u32, String, String)> = report
+            .findings
+            .iter()
+            .filter(|f| f.file == file.display)
+            .map(|f| (f.line, f.rule.clone(), f.message.clone()))
+            .collect();
+        checked.sort();
+        assert_eq!(one, checked, "{}", file.display);
+        found += one.len();
+    }
+    assert!(found > 0, "the sample mesh has findings");
+
+    let text = b"apiVersion: datamesh.io/v1\nkind: DataProduct\nmetadata: [\n";
+    let bad = evaluate_bytes("bad.yaml", text, &reader, &mut rules.evaluator());
+    let error =
+        charter_engine::contract::read_bytes("bad.yaml", text, &reader).expect_err("not YAML");
+    assert!(bad.contract.is_none());
+    assert_eq!(bad.findings.len(), 1);
+    assert_eq!(bad.findings[0].rule, PARSE_RULE);
+    assert_eq!(
+        (bad.findings[0].line, bad.findings[0].message.as_str()),
+        (error.line, error.message.as_str())
+    );
+}
