@@ -6,6 +6,7 @@
 //! each product's entity store and row-filter input, and plans each product's
 //! questions (see `ask.rs`). Deciding is in `evaluate.rs`.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -148,19 +149,11 @@ impl AccessEngine {
             policies: &policies,
             bases: &bases,
         };
-        let built: Vec<(Slot, SlotKeys)> = match mesh {
-            MeshSource::Borrowed(mesh) => mesh
-                .contracts()
-                .par_iter()
-                .zip(tables_of)
-                .flat_map_iter(|(contract, tables)| context.slots(&contract.product, tables))
-                .collect::<Result<_, _>>()?,
-            MeshSource::Owned(mesh) => mesh
-                .into_contracts()
-                .into_par_iter()
-                .zip(tables_of)
-                .flat_map_iter(|(contract, tables)| context.slots(&contract.product, tables))
-                .collect::<Result<_, _>>()?,
+        let built = match mesh {
+            MeshSource::Borrowed(mesh) => context.all(mesh.contracts().par_iter(), tables_of)?,
+            MeshSource::Owned(mesh) => {
+                context.all(mesh.into_contracts().into_par_iter(), tables_of)?
+            }
         };
         check_principal(&policies)?;
         let slots = plan_slots(built, &policies);
@@ -461,6 +454,18 @@ struct SlotContext<'a> {
 }
 
 impl SlotContext<'_> {
+    /// The slots of every contract, in order (`tables_of`: each contract's slots to build).
+    fn all<C: Borrow<Contract> + Send>(
+        &self,
+        contracts: impl IndexedParallelIterator<Item = C>,
+        tables_of: Vec<Vec<Option<String>>>,
+    ) -> Result<Vec<(Slot, SlotKeys)>, AccessError> {
+        contracts
+            .zip(tables_of)
+            .flat_map_iter(|(contract, tables)| self.slots(&contract.borrow().product, tables))
+            .collect()
+    }
+
     /// The slots of one product (one per entry of `tables`), with their plans' keys.
     fn slots(
         &self,

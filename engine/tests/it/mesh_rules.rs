@@ -365,17 +365,10 @@ fn odcs_contracts_are_duplicates_by_their_contract_id() {
 /// from the cache on an unchanged repository, and keeps the mesh only when asked.
 #[test]
 fn the_report_plan_runs_both_stages_and_caches_the_repository_wide_one() {
-    use charter_engine::check::{CheckOptions, Progress};
+    use charter_engine::check::{CheckOptions, NoProgress};
     use charter_engine::mesh::discover;
     use charter_engine::report::plan::ReportPlan;
     use charter_engine::rules::{RuleSet, RuleSetOptions};
-
-    struct Quiet;
-    impl Progress for Quiet {
-        fn start(&self, _: usize) {}
-        fn advance(&self) {}
-        fn finish(&self) {}
-    }
 
     let products = || {
         [
@@ -405,7 +398,7 @@ fn the_report_plan_runs_both_stages_and_caches_the_repository_wide_one() {
         keep_mesh: false,
     };
 
-    let cold = plan.run(&files, &Quiet).unwrap();
+    let cold = plan.run(&files, &NoProgress).unwrap();
     assert!(cold.mesh.is_none());
     let repository_wide = findings(&products());
     assert!(
@@ -422,20 +415,20 @@ fn the_report_plan_runs_both_stages_and_caches_the_repository_wide_one() {
         mesh_rules: None,
         ..plan
     }
-    .run(&files, &Quiet)
+    .run(&files, &NoProgress)
     .unwrap();
     assert_eq!(
         cold.report.findings.len(),
         per_contract.report.findings.len() + repository_wide.len()
     );
 
-    let warm = plan.run(&files, &Quiet).unwrap();
+    let warm = plan.run(&files, &NoProgress).unwrap();
     assert_eq!(warm.report.findings, cold.report.findings);
     let kept = ReportPlan {
         keep_mesh: true,
         ..plan
     }
-    .run(&files, &Quiet)
+    .run(&files, &NoProgress)
     .unwrap();
     assert_eq!(kept.mesh.map(|m| m.contracts().len()), Some(2));
     assert_eq!(kept.report.findings, cold.report.findings);

@@ -209,23 +209,22 @@ fn the_result_cache_serves_unchanged_contracts_and_rereads_changed_ones() {
 /// `contract/parse` finding at its line.
 #[test]
 fn one_contract_is_evaluated_as_a_check_evaluates_it() {
-    use charter_engine::check::{CheckOptions, PARSE_RULE, Progress, check_files};
+    use charter_engine::check::{CheckOptions, NoProgress, PARSE_RULE, check_files};
     use charter_engine::evaluation::evaluate_bytes;
     use charter_engine::mesh::{LoadOptions, discover};
-
-    struct Quiet;
-    impl Progress for Quiet {
-        fn start(&self, _: usize) {}
-        fn advance(&self) {}
-        fn finish(&self) {}
-    }
 
     let pack = default_pack();
     let rules = RuleSet::compile(&pack, RuleSetOptions::default()).expect("compiles");
     let reader = ReaderSettings::from_settings(pack.settings());
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/mesh");
     let files = discover(&root, &LoadOptions::default()).expect("the sample mesh");
-    let report = check_files(&files, &rules, &reader, &CheckOptions::default(), &Quiet);
+    let report = check_files(
+        &files,
+        &rules,
+        &reader,
+        &CheckOptions::default(),
+        &NoProgress,
+    );
     let mut found = 0;
     for file in &files {
         let bytes = std::fs::read(&file.path).expect("a sample contract");
