@@ -16,7 +16,7 @@ use cedar_policy::{Entities, Entity, EntityUid};
 
 use super::ask::{Action, Plan, PlanKey, PlanSets, plan};
 use super::decision::{Decision, Reason, Revision};
-use super::entities::{Model, ProductEntities, ProductEntry, build_product};
+use super::entities::{Model, ProductEntities, ProductEntry, build_product, domain_entity};
 use super::error::AccessError;
 use super::policies::AccessPolicies;
 use super::request::{AccessRequest, ProductRef, RequestError};
@@ -472,18 +472,11 @@ impl SlotContext<'_> {
         product: &Product,
         tables: Vec<Option<String>>,
     ) -> Vec<Result<(Slot, SlotKeys), AccessError>> {
-        if tables.is_empty() {
-            return Vec::new();
-        }
         let policies = self.policies;
-        let heads = match ProductEntities::of(product, &policies.model) {
-            Ok(heads) => heads,
-            Err(e) => return vec![Err(e)],
-        };
         tables
             .iter()
             .map(|table| {
-                let mut slot = build_slot(product, table.as_deref(), policies)?;
+                let (mut slot, heads) = build_slot(product, table.as_deref(), policies)?;
                 let base = self.bases.get(&slot.entry.domain_uid).ok_or_else(|| {
                     AccessError::Entities(format!("product `{}`: no domain store", slot.entry.id))
                 })?;
@@ -527,8 +520,7 @@ fn domain_stores(
         if bases.contains_key(&uid) {
             continue;
         }
-        let domain = ProductEntities::of(product, &policies.model)?.domain;
-        let mut entities = vec![domain];
+        let mut entities = vec![domain_entity(product, &policies.model)?];
         entities.extend(literals.iter().filter(|l| l.uid() != uid).cloned());
         entities.extend(policies.actions.iter().cloned());
         let store = Entities::from_entities(entities, None)
@@ -569,12 +561,13 @@ fn product_store(
         .map_err(|err| AccessError::Entities(format!("product `{}`: {err}", e.id)))
 }
 
-/// The entities of one product, checked against the schema, and its row-filter input.
+/// The entities of one product, checked against the schema, and its row-filter input;
+/// with its `Domain` and `DataProduct` entities, for its store.
 fn build_slot(
     product: &Product,
     table: Option<&str>,
     policies: &AccessPolicies,
-) -> Result<Slot, AccessError> {
+) -> Result<(Slot, ProductEntities), AccessError> {
     let (entry, heads) = build_product(
         product,
         table,
@@ -602,7 +595,7 @@ fn build_slot(
         rego,
         row_filters: RowFilterMemo::default(),
     };
-    Ok(slot)
+    Ok((slot, heads))
 }
 
 /// Checks that a principal as requests build it conforms to the schema.

@@ -149,8 +149,8 @@ pub(crate) struct ProductEntry {
     pub classes: Vec<ColumnClass>,
 }
 
-/// A product's `Domain` and `DataProduct` entities, built when a step of the engine's
-/// build needs them (then they are kept once, in the product's entity store).
+/// A product's `Domain` and `DataProduct` entities, while its slot is built (then they
+/// are kept once, in its entity store).
 #[derive(Debug, Clone)]
 pub(crate) struct ProductEntities {
     pub domain: Entity,
@@ -439,12 +439,8 @@ pub(crate) fn build_product(
         .iter()
         .filter(|f| table.is_none_or(|t| f.table == t));
     for field in fields {
-        let physical = if field.physical_name.is_empty() {
-            &field.name
-        } else {
-            &field.physical_name
-        };
-        if let Some(&first) = seen.get(physical.as_str()) {
+        let physical = field.physical();
+        if let Some(&first) = seen.get(physical) {
             entry.columns[first].duplicate = true;
             continue;
         }
@@ -476,24 +472,22 @@ pub(crate) fn build_product(
     Ok((entry, entities))
 }
 
-impl ProductEntities {
-    pub fn of(product: &Product, model: &Model) -> Result<Self, AccessError> {
-        let (domain, product) = product_entities(product, model)?;
-        Ok(Self { domain, product })
-    }
-}
-
-/// The product's `Domain` and `DataProduct` entities.
-fn product_entities(product: &Product, model: &Model) -> Result<(Entity, Entity), AccessError> {
-    let domain_uid = Model::uid(&model.domain, &product.domain);
-    let domain = entity(
-        domain_uid.clone(),
+/// The `Domain` entity of a product's domain.
+pub(crate) fn domain_entity(product: &Product, model: &Model) -> Result<Entity, AccessError> {
+    entity(
+        Model::uid(&model.domain, &product.domain),
         vec![(
             "name",
             RestrictedExpression::new_string(product.domain.clone()),
         )],
         None,
-    )?;
+    )
+}
+
+/// The product's `Domain` and `DataProduct` entities.
+fn product_entities(product: &Product, model: &Model) -> Result<(Entity, Entity), AccessError> {
+    let domain = domain_entity(product, model)?;
+    let domain_uid = domain.uid();
     let uid = Model::uid(&model.product, &product.id);
     let mut attrs = vec![
         ("id", RestrictedExpression::new_string(product.id.clone())),
@@ -535,11 +529,7 @@ fn column_entry(field: &Field, physical: &str, settings: &AccessSettings) -> Col
         },
     };
     let attrs = ColumnAttrs::new(field);
-    let logical = if field.path.is_empty() {
-        &field.name
-    } else {
-        &field.path
-    };
+    let logical = field.logical();
     let lower = lower_case(physical);
     let masks = match &masking {
         Masking::Known(method) => {
@@ -552,7 +542,7 @@ fn column_entry(field: &Field, physical: &str, settings: &AccessSettings) -> Col
     ColumnEntry {
         name: physical.to_owned(),
         lower: (lower.as_ref() != physical).then(|| lower.into()),
-        logical: (logical.as_str() != physical).then(|| logical.as_str().into()),
+        logical: (logical != physical).then(|| logical.into()),
         attrs,
         class: 0,
         pii: field.pii,

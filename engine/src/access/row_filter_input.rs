@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 
 use regorus::Value;
 
-use crate::contract::{Field, Product};
+use crate::contract::Product;
 
 /// What the rule sees of one product as `input.product`.
 #[derive(Debug)]
@@ -29,8 +29,8 @@ impl ProductInput {
             .filter(|f| table.is_none_or(|t| f.table == t))
             .map(|f| {
                 serde_json::json!({
-                    "name": physical(f),
-                    "logical_name": if f.path.is_empty() { &f.name } else { &f.path },
+                    "name": f.physical(),
+                    "logical_name": f.logical(),
                     "type": f.data_type,
                     "pii": f.pii,
                     "masking": f.masking,
@@ -83,17 +83,10 @@ impl ProductInput {
     }
 }
 
-fn physical(f: &Field) -> &str {
-    if f.physical_name.is_empty() {
-        &f.name
-    } else {
-        &f.physical_name
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::Field;
 
     #[test]
     fn the_value_has_the_columns_and_their_names_as_a_set() {

@@ -152,6 +152,28 @@ pub struct Field {
     pub transform: Option<String>,
 }
 
+impl Field {
+    /// The column's name in the serving system: `physical_name`, or `name` without one.
+    #[must_use]
+    pub fn physical(&self) -> &str {
+        if self.physical_name.is_empty() {
+            &self.name
+        } else {
+            &self.physical_name
+        }
+    }
+
+    /// The logical path: `path`, or `name` without one.
+    #[must_use]
+    pub fn logical(&self) -> &str {
+        if self.path.is_empty() {
+            &self.name
+        } else {
+            &self.path
+        }
+    }
+}
+
 /// A quality check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]

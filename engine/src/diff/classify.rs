@@ -356,8 +356,7 @@ fn by_name(fields: &[Field]) -> HashMap<String, usize> {
 }
 
 fn field_key(f: &Field) -> String {
-    let path = if f.path.is_empty() { &f.name } else { &f.path };
-    format!("{}\u{0}{path}", f.table)
+    format!("{}\u{0}{}", f.table, f.logical())
 }
 
 fn normalized_type(t: Option<&str>) -> Option<String> {

@@ -302,7 +302,7 @@ fn table(env: &Env<'_>, product: &Product, interface: &Interface) -> Result<Tabl
         directory: env.directory,
         product,
         dotted: interface.table.trim().to_owned(),
-        physical: fields.iter().map(|f| physical(f)).collect(),
+        physical: fields.iter().map(|f| f.physical().to_owned()).collect(),
     };
     let atoms = universe(product, filters, env.literals, env.directory);
     let sets = subsets(&atoms, MAX_TERM);
@@ -340,14 +340,6 @@ fn table(env: &Env<'_>, product: &Product, interface: &Interface) -> Result<Tabl
         columns,
         row_filters,
     })
-}
-
-fn physical(f: &crate::contract::Field) -> String {
-    if f.physical_name.is_empty() {
-        f.name.clone()
-    } else {
-        f.physical_name.clone()
-    }
 }
 
 fn pick<'a>(
@@ -432,18 +424,14 @@ fn column(
                 &masked,
                 format!(
                     "column `{}` is masked with different methods for different principals",
-                    physical(field)
+                    field.physical()
                 ),
             ));
         }
     };
     Ok(ColumnExport {
-        name: physical(field),
-        logical: if field.path.is_empty() {
-            field.name.clone()
-        } else {
-            field.path.clone()
-        },
+        name: field.physical().to_owned(),
+        logical: field.logical().to_owned(),
         data_type: field.data_type.clone(),
         clear,
         mask,
@@ -565,7 +553,7 @@ fn row_filters(
             fields
                 .iter()
                 .find(|c| c.name == f.column || c.path == f.column || c.physical_name == f.column)
-                .map(|c| (f, physical(c)))
+                .map(|c| (f, c.physical().to_owned()))
         })
         .collect();
     let attributes: BTreeMap<String, String> = filters
