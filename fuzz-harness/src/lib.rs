@@ -20,7 +20,7 @@ use charter_cli::serve::convert;
 use charter_cli::serve::snapshot::{Snapshot, Sources};
 use charter_engine::contract::{Product, ReaderSettings, read_bytes};
 use charter_engine::reading::Reading;
-use charter_engine::rules::{EvalError, Evaluator, RuleSet, RuleSetOptions};
+use charter_engine::rules::{EvalError, Evaluator, RuleEngine, RuleSet, RuleSetOptions};
 use charter_proto::v1 as pb;
 use prost::Message as _;
 
@@ -178,24 +178,36 @@ pub fn access_decided(data: &[u8]) -> bool {
     true
 }
 
-/// The default contract rules, compiled once.
-fn rules() -> &'static RuleSet {
-    static RULES: OnceLock<RuleSet> = OnceLock::new();
+/// The default contract rules, compiled once to bytecode and once for the interpreter.
+fn rules() -> &'static (RuleSet, RuleSet) {
+    static RULES: OnceLock<(RuleSet, RuleSet)> = OnceLock::new();
     RULES.get_or_init(|| {
         let pack = match charter_cli::policies::load(None, false) {
             Ok(pack) => pack,
             Err(e) => panic!("the default pack does not load: {e:#}"),
         };
-        match RuleSet::compile(&pack, RuleSetOptions::default()) {
-            Ok(rules) => rules,
+        let compile = |engine| match RuleSet::compile(
+            &pack,
+            RuleSetOptions {
+                engine,
+                ..RuleSetOptions::default()
+            },
+        ) {
+            Ok(rules) if rules.engine_kind() == engine => rules,
+            Ok(_) => panic!("the default pack does not compile for {engine:?}"),
             Err(e) => panic!("the default pack does not compile: {e}"),
-        }
+        };
+        (
+            compile(RuleEngine::Compiled),
+            compile(RuleEngine::Interpreter),
+        )
     })
 }
 
 /// An arbitrary normalized contract through the compiled default rules: the rules
 /// either answer with findings of known rules, or fail with an error that becomes a
-/// finding (`policy/error`, `policy/timeout`); they never panic.
+/// finding (`policy/error`, `policy/timeout`); they never panic. The bytecode machine and
+/// the interpreter agree: the same findings in the same order, or both an error.
 ///
 /// # Panics
 /// When an invariant breaks.
@@ -204,20 +216,32 @@ pub fn rule_eval(data: &[u8]) {
         return;
     };
     thread_local! {
-        static EVALUATOR: RefCell<Evaluator> = RefCell::new(rules().evaluator());
+        static EVALUATORS: RefCell<(Evaluator, Evaluator)> =
+            RefCell::new((rules().0.evaluator(), rules().1.evaluator()));
     }
-    let known = rules().catalog();
-    EVALUATOR.with_borrow_mut(|evaluator| match evaluator.evaluate(&product) {
-        Ok(findings) => {
-            for finding in findings {
-                assert!(
-                    known.contains_key(&finding.rule),
-                    "finding of an unknown rule `{}`",
-                    finding.rule
+    let known = rules().0.catalog();
+    EVALUATORS.with_borrow_mut(|(compiled, interpreted)| {
+        let fast = compiled.evaluate(&product);
+        let slow = interpreted.evaluate(&product);
+        match (&fast, &slow) {
+            (Ok(fast), Ok(slow)) => {
+                assert_eq!(
+                    fast, slow,
+                    "the compiled rules and the interpreter disagree"
                 );
-                assert!(!finding.message.is_empty(), "{finding:?}");
+                for finding in fast {
+                    assert!(
+                        known.contains_key(&finding.rule),
+                        "finding of an unknown rule `{}`",
+                        finding.rule
+                    );
+                    assert!(!finding.message.is_empty(), "{finding:?}");
+                }
             }
+            // How long a rule takes depends on the machine's load.
+            (Err(EvalError::Timeout(_)), _) | (_, Err(EvalError::Timeout(_))) => {}
+            (Err(EvalError::Failed(_)), Err(EvalError::Failed(_))) => {}
+            _ => panic!("the compiled rules give {fast:?}, the interpreter {slow:?}"),
         }
-        Err(EvalError::Timeout(_) | EvalError::Failed(_)) => {}
     });
 }

@@ -63,3 +63,13 @@ fn access_decide_inputs() {
 fn rule_eval_inputs() {
     replay("rule_eval", rule_eval, 5);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+
+    /// Beyond the corpus: generated products through both rule engines.
+    #[test]
+    fn rule_eval_generated(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096)) {
+        rule_eval(&bytes);
+    }
+}

@@ -1,5 +1,6 @@
 //! What `check` and `report` share: policies, output format, the CI gate (`--fail-on`).
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,7 +10,7 @@ use charter_engine::contract::ReaderSettings;
 use charter_engine::mesh::ContractFile;
 use charter_engine::mesh_rules::MeshRules;
 use charter_engine::report::{Format, RenderOptions, Report, Severity, render};
-use charter_engine::rules::{RuleSet, RuleSetOptions};
+use charter_engine::rules::{RuleEngine, RuleSet, RuleSetOptions};
 use clap::{Args, ValueEnum};
 
 use super::limits::LimitArgs;
@@ -48,8 +49,30 @@ pub struct GateArgs {
     /// Time limit for the repository-wide rules of `charter report`, over all contracts at once.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = super::duration::time_limit)]
     pub mesh_timeout: std::time::Duration,
+    /// How the contract rules run: `compiled` to regorus's bytecode machine (a pack it cannot
+    /// compile is interpreted, with a note), or `interpreter`. Both give the same findings.
+    #[arg(long, value_enum, value_name = "ENGINE", default_value_t = RegoEngine::Compiled, env = "CHARTER_REGO_ENGINE")]
+    pub rego_engine: RegoEngine,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// How the contract rules run (`--rego-engine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegoEngine {
+    /// Compiled once to bytecode (faster).
+    Compiled,
+    /// regorus's interpreter.
+    Interpreter,
+}
+
+impl From<RegoEngine> for RuleEngine {
+    fn from(engine: RegoEngine) -> Self {
+        match engine {
+            RegoEngine::Compiled => Self::Compiled,
+            RegoEngine::Interpreter => Self::Interpreter,
+        }
+    }
 }
 
 /// The severity that fails the run.
@@ -125,9 +148,16 @@ impl GateArgs {
             &pack,
             RuleSetOptions {
                 timeout: self.timeout,
+                engine: self.rego_engine.into(),
             },
         )
         .context("the policies do not compile")?;
+        if let Some(why) = rules.interpreted_because() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: the contract rules run in regorus's interpreter (slower): its bytecode compiler does not take this pack ({why})"
+            );
+        }
         let reader = self.limits.reader(pack.settings());
         let mesh_rules = MeshRules::from_rules(&rules, &pack)
             .context("the mesh policies do not compile")?

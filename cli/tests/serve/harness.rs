@@ -26,12 +26,27 @@ pub fn scrape_metrics(port: u16) -> String {
     text
 }
 
+/// A loopback port that is free now, for a server to bind next.
+///
+/// It is taken below the kernel's ephemeral range (32768–60999 on Linux): a port the
+/// kernel hands out for `bind(0)` may go to one of the many client connections the
+/// tests open before the server binds it (seen as "Address already in use"); client
+/// connections never take a port below that range. Each test process starts at its own
+/// place in 20000–31999 and moves on from there.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7919);
+    for _ in 0..COUNT {
+        let offset = start.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed)) % COUNT;
+        let port = u16::try_from(FIRST + offset).unwrap();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {FIRST}..{}", FIRST + COUNT)
 }
 
 /// A running server and its files.

@@ -45,6 +45,7 @@ mod settings_shape;
 mod suite;
 mod test_report;
 mod validate;
+pub(crate) mod vm_semantics;
 
 pub use access_cases::{AccessCase, AccessCaseFile, AccessExpect, ColumnExpect};
 pub use coverage::{Coverage, FileCoverage};

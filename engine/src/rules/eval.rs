@@ -5,42 +5,70 @@ use std::time::Duration;
 
 use regorus::{Engine, Value};
 
+use super::compiled::{CompiledRules, Machine};
 use crate::contract::{Contract, Locations, Product};
 use crate::error::PackError;
 use crate::pack::PolicyPack;
 use crate::report::{RuleInfo, Severity};
 
-/// Limits for rule evaluation.
+/// Limits for rule evaluation, and how rules run.
 #[derive(Debug, Clone, Copy)]
 pub struct RuleSetOptions {
     /// Wall-clock budget for evaluating one contract; past it the contract gets `policy/timeout`.
     pub timeout: Duration,
+    /// Compiled to bytecode (the default) or interpreted.
+    pub engine: RuleEngine,
 }
 
 impl Default for RuleSetOptions {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(2),
+            engine: RuleEngine::Compiled,
         }
     }
+}
+
+/// How the contract rules run. Both give the same findings (a differential test holds them
+/// to it on every sample contract and rule case, and on generated products); the compiled
+/// form is faster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RuleEngine {
+    /// Compiled once to regorus's bytecode virtual machine, or interpreted when the
+    /// compiler cannot take the pack (see [`RuleSet::interpreted_because`]).
+    #[default]
+    Compiled,
+    /// regorus's interpreter.
+    Interpreter,
 }
 
 /// The compiled contract rules of a pack: parsed and prepared once, cloned per worker.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     engine: Engine,
+    /// The rules as bytecode, when they are to run compiled and the compiler took them.
+    compiled: Option<CompiledRules>,
+    /// Why the rules run in the interpreter although the compiled form was asked for.
+    interpreted_because: Option<String>,
     revision: String,
     has_rules: bool,
     catalog: BTreeMap<String, RuleInfo>,
     timeout: Duration,
 }
 
-/// A worker's own evaluator (a clone of the prepared engine).
+/// A worker's own evaluator (its own virtual machine, or a clone of the prepared engine).
 #[derive(Debug)]
 pub struct Evaluator {
-    engine: Engine,
+    runner: Runner,
     has_rules: bool,
     timeout: Duration,
+}
+
+/// What runs the rules for one worker.
+#[derive(Debug)]
+enum Runner {
+    Compiled(Machine),
+    Interpreter(Engine),
 }
 
 /// One rule result before it is tied to a file: the rule, its message and the model path.
@@ -94,19 +122,28 @@ impl RuleSet {
         // Evaluate once on an empty product so that compile errors surface now, not per
         // contract; the engine keeps what that first evaluation prepared (the analysed
         // schedule, rules and functions), which every evaluator's clone then shares.
-        let mut probe = Evaluator {
-            engine,
-            has_rules,
-            timeout: options.timeout,
-        };
-        if let Err(EvalError::Failed(message)) = probe.evaluate(&Product::default()) {
-            return Err(PackError::Rego {
-                path: "rego/".into(),
-                message,
-            });
+        if has_rules {
+            let probe = super::input::to_value(&Product::default())
+                .map_err(EvalError::Failed)
+                .and_then(|input| interpret(&mut engine, input, options.timeout));
+            if let Err(EvalError::Failed(message)) = probe {
+                return Err(PackError::Rego {
+                    path: "rego/".into(),
+                    message,
+                });
+            }
         }
+        let (compiled, interpreted_because) = match options.engine {
+            RuleEngine::Interpreter => (None, None),
+            RuleEngine::Compiled => match bytecode(pack, &engine, has_rules) {
+                Ok(compiled) => (compiled, None),
+                Err(why) => (None, Some(why)),
+            },
+        };
         Ok(Self {
-            engine: probe.engine,
+            engine,
+            compiled,
+            interpreted_because,
             revision: pack.revision().to_owned(),
             has_rules,
             catalog: super::catalog_of(pack, "charter.rules."),
@@ -117,10 +154,32 @@ impl RuleSet {
     /// A fresh evaluator for one worker.
     #[must_use]
     pub fn evaluator(&self) -> Evaluator {
+        let machine = self.compiled.as_ref().and_then(|c| c.machine().ok());
         Evaluator {
-            engine: self.engine.clone(),
+            runner: machine.map_or_else(
+                || Runner::Interpreter(self.engine.clone()),
+                Runner::Compiled,
+            ),
             has_rules: self.has_rules,
             timeout: self.timeout,
+        }
+    }
+
+    /// Why the rules run in the interpreter although [`RuleEngine::Compiled`] was asked
+    /// for: the compiler's message for a construct it does not support. `None` when they
+    /// run as asked.
+    #[must_use]
+    pub fn interpreted_because(&self) -> Option<&str> {
+        self.interpreted_because.as_deref()
+    }
+
+    /// How the rules run: [`RuleEngine::Compiled`] only when they were compiled.
+    #[must_use]
+    pub fn engine_kind(&self) -> RuleEngine {
+        if self.compiled.is_some() {
+            RuleEngine::Compiled
+        } else {
+            RuleEngine::Interpreter
         }
     }
 
@@ -160,12 +219,10 @@ impl Evaluator {
     /// # Errors
     /// A policy error for this input, or the time budget ran out.
     pub fn evaluate_input(&mut self, input: Value) -> Result<Vec<RawFinding>, EvalError> {
-        self.engine.set_input(input);
-        let results = self
-            .engine
-            .eval_query("data.charter.rules".to_owned(), false)
-            .map_err(|e| eval_error(&e, self.timeout))?;
-        Ok(findings_of(&results))
+        match &mut self.runner {
+            Runner::Compiled(machine) => machine.evaluate(input, self.timeout),
+            Runner::Interpreter(engine) => interpret(engine, input, self.timeout),
+        }
     }
 
     /// Evaluates a contract and ties the findings to its file and lines.
@@ -204,14 +261,52 @@ pub(crate) fn prepared_engine(pack: &PolicyPack) -> Result<Engine, PackError> {
                 message: e.to_string(),
             })?;
     }
-    let settings = serde_json::json!({ "charter": { "settings": pack.settings() } });
     engine
-        .add_data(Value::from(settings))
+        .add_data(settings_data(pack))
         .map_err(|e| PackError::Rego {
             path: "data/".into(),
             message: e.to_string(),
         })?;
     Ok(engine)
+}
+
+/// The contract rules compiled to bytecode (`None` without rules), or why they cannot be:
+/// the pack could reach an error the machine would not raise, or the compiler refuses it.
+fn bytecode(
+    pack: &PolicyPack,
+    engine: &Engine,
+    has_rules: bool,
+) -> Result<Option<CompiledRules>, String> {
+    if !has_rules {
+        return Ok(None);
+    }
+    if let Some(why) = crate::authoring::vm_semantics::interpreter_only(pack) {
+        return Err(why);
+    }
+    let heads = super::rule_heads(pack, "charter.rules.");
+    let compiled =
+        CompiledRules::compile(engine, "data.charter.rules", &heads, settings_data(pack))?;
+    // A machine that cannot be made now could not be made per worker either.
+    compiled.machine()?;
+    Ok(Some(compiled))
+}
+
+/// Evaluates the whole `data.charter.rules` tree in the interpreter.
+fn interpret(
+    engine: &mut Engine,
+    input: Value,
+    timeout: Duration,
+) -> Result<Vec<RawFinding>, EvalError> {
+    engine.set_input(input);
+    let results = engine
+        .eval_query("data.charter.rules".to_owned(), false)
+        .map_err(|e| eval_error(&e, timeout))?;
+    Ok(findings_of(&results))
+}
+
+/// The pack's settings as rules see them: `data.charter.settings`.
+fn settings_data(pack: &PolicyPack) -> Value {
+    Value::from(serde_json::json!({ "charter": { "settings": pack.settings() } }))
 }
 
 /// What a failed evaluation was: the execution timer running out (`limit`), or a policy error.

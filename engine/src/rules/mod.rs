@@ -9,12 +9,13 @@
 
 mod cases;
 pub(crate) mod catalog;
+mod compiled;
 mod eval;
 pub(crate) mod input;
 
 pub use cases::{CaseOutcome, CaseResult, RuleCaseFile, run_case_file};
 pub(crate) use catalog::rule_heads;
 pub use catalog::{catalog, catalog_of};
-pub use eval::{EvalError, Evaluator, RawFinding, RuleSet, RuleSetOptions};
+pub use eval::{EvalError, Evaluator, RawFinding, RuleEngine, RuleSet, RuleSetOptions};
 
 pub(crate) use eval::{eval_error, findings_of, findings_of_rule, has_package, prepared_engine};

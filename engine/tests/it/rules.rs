@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use charter_engine::PolicyPack;
 use charter_engine::contract::ReaderSettings;
-use charter_engine::rules::{CaseOutcome, RuleCaseFile, RuleSet, RuleSetOptions, run_case_file};
+use charter_engine::rules::{
+    CaseOutcome, RuleCaseFile, RuleEngine, RuleSet, RuleSetOptions, run_case_file,
+};
 
 fn default_pack() -> PolicyPack {
     PolicyPack::from_files(charter_policies::files()).expect("the default pack loads")
@@ -14,9 +16,27 @@ fn default_pack() -> PolicyPack {
 
 #[test]
 fn default_rule_cases_hold_and_cover_every_rule() {
+    rule_cases_hold(RuleEngine::Compiled);
+}
+
+#[test]
+fn default_rule_cases_hold_in_the_interpreter() {
+    rule_cases_hold(RuleEngine::Interpreter);
+}
+
+fn rule_cases_hold(engine: RuleEngine) {
     let pack = default_pack();
-    let rules =
-        RuleSet::compile(&pack, RuleSetOptions::default()).expect("the default pack compiles");
+    let options = RuleSetOptions {
+        engine,
+        ..RuleSetOptions::default()
+    };
+    let rules = RuleSet::compile(&pack, options).expect("the default pack compiles");
+    assert_eq!(
+        rules.engine_kind(),
+        engine,
+        "{:?}",
+        rules.interpreted_because()
+    );
     let reader = ReaderSettings::from_settings(pack.settings());
     let mut failures = Vec::new();
     let mut raised = BTreeSet::new();
@@ -120,20 +140,27 @@ fn a_rule_past_the_time_limit_is_a_timeout_not_a_hang() {
     )];
     let pack = PolicyPack::from_files(files).unwrap();
     let timeout = std::time::Duration::from_millis(100);
-    // Compiling probes the rules once on an empty product: that probe times out too, and
-    // a timeout is not a compile error.
-    let rules = RuleSet::compile(&pack, RuleSetOptions { timeout }).unwrap();
-    let start = std::time::Instant::now();
-    let err = rules
-        .evaluator()
-        .evaluate(&charter_engine::contract::Product::default())
-        .unwrap_err();
-    assert_eq!(err, charter_engine::rules::EvalError::Timeout(timeout));
-    assert!(
-        start.elapsed() < std::time::Duration::from_secs(5),
-        "took {:?}",
-        start.elapsed()
-    );
+    for engine in [RuleEngine::Compiled, RuleEngine::Interpreter] {
+        // Compiling probes the rules once on an empty product: that probe times out too,
+        // and a timeout is not a compile error.
+        let rules = RuleSet::compile(&pack, RuleSetOptions { timeout, engine }).unwrap();
+        assert_eq!(rules.engine_kind(), engine);
+        let start = std::time::Instant::now();
+        let err = rules
+            .evaluator()
+            .evaluate(&charter_engine::contract::Product::default())
+            .unwrap_err();
+        assert_eq!(
+            err,
+            charter_engine::rules::EvalError::Timeout(timeout),
+            "{engine:?}"
+        );
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "{engine:?} took {:?}",
+            start.elapsed()
+        );
+    }
 }
 
 /// Policies cannot reach out: the builtins that touch the network or the process
@@ -258,4 +285,119 @@ fn one_contract_is_evaluated_as_a_check_evaluates_it() {
         (bad.findings[0].line, bad.findings[0].message.as_str()),
         (error.line, error.message.as_str())
     );
+}
+
+/// The rules compiled to bytecode and the interpreter find the same, in the same order, on
+/// every contract the repository holds (the sample mesh, the fixtures, the rule cases'
+/// products).
+#[test]
+fn both_rule_engines_find_the_same_on_every_sample_contract() {
+    use charter_engine::contract::read_bytes;
+
+    let pack = default_pack();
+    let compile = |engine| {
+        let rules = RuleSet::compile(
+            &pack,
+            RuleSetOptions {
+                engine,
+                ..RuleSetOptions::default()
+            },
+        )
+        .expect("compiles");
+        assert_eq!(rules.engine_kind(), engine);
+        rules
+    };
+    let (compiled, interpreted) = (
+        compile(RuleEngine::Compiled),
+        compile(RuleEngine::Interpreter),
+    );
+    let (mut fast, mut slow) = (compiled.evaluator(), interpreted.evaluator());
+    let reader = ReaderSettings::from_settings(pack.settings());
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let (mut compared, mut with_findings) = (0, 0);
+    for dir in ["testdata", "policies/tests"] {
+        for entry in walkdir::WalkDir::new(root.join(dir)).sort_by_file_name() {
+            let entry = entry.expect("a readable tree");
+            let path = entry.path();
+            if !path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                continue;
+            }
+            let bytes = std::fs::read(path).expect("a readable file");
+            let Ok(contract) = read_bytes(&path.display().to_string(), &bytes, &reader) else {
+                continue;
+            };
+            let a = fast.evaluate_contract(&contract);
+            let b = slow.evaluate_contract(&contract);
+            assert_eq!(a, b, "{}", path.display());
+            compared += 1;
+            with_findings += usize::from(a.is_ok_and(|f| !f.is_empty()));
+        }
+    }
+    assert!(compared >= 30, "only {compared} contracts compared");
+    assert!(
+        with_findings >= 10,
+        "only {with_findings} contracts with findings"
+    );
+}
+
+/// A policy that fails at run time (a complete rule with two values) is a policy error,
+/// whichever engine is asked for: the bytecode machine would answer undefined there and
+/// lose the finding, so a pack that can reach such an error runs in the interpreter.
+#[test]
+fn a_failing_policy_is_an_error_whichever_engine_is_asked_for() {
+    let rego = "package charter.rules.conflict\n\nimport rego.v1\n\nlevel := 1 if input.id == \"boom\"\nlevel := 2 if input.id == \"boom\"\n\ndeny_conflict contains \"x\" if level == 1\n";
+    let pack = PolicyPack::from_files([("rego/conflict.rego", rego)]).expect("loads");
+    let product = charter_engine::contract::Product {
+        id: "boom".into(),
+        ..charter_engine::contract::Product::default()
+    };
+    for engine in [RuleEngine::Compiled, RuleEngine::Interpreter] {
+        let options = RuleSetOptions {
+            engine,
+            ..RuleSetOptions::default()
+        };
+        let rules = RuleSet::compile(&pack, options).expect("an empty product is fine");
+        assert_eq!(rules.engine_kind(), RuleEngine::Interpreter);
+        if engine == RuleEngine::Compiled {
+            let why = rules.interpreted_because().expect("a reason");
+            assert!(
+                why.contains(
+                    "rego/conflict.rego:5: `charter.rules.conflict.level` has 2 definitions"
+                ),
+                "{why}"
+            );
+        }
+        let mut evaluator = rules.evaluator();
+        let error = evaluator
+            .evaluate(&product)
+            .expect_err("two values for one rule");
+        assert!(
+            matches!(error, charter_engine::rules::EvalError::Failed(_)),
+            "{engine:?}: {error}"
+        );
+        let fine = evaluator.evaluate(&charter_engine::contract::Product::default());
+        assert_eq!(
+            fine,
+            Ok(Vec::new()),
+            "{engine:?}: the next contract is unaffected"
+        );
+    }
+}
+
+/// A pack with a construct the bytecode compiler does not take (`with`) still runs, in the
+/// interpreter, and says why.
+#[test]
+fn a_pack_the_compiler_cannot_take_runs_in_the_interpreter() {
+    let rego = "package charter.rules.probe\n\nimport rego.v1\n\nnamed if input.id == \"x\"\n\ndeny_with contains \"named\" if {\n\tnamed with input as {\"id\": \"x\"}\n}\n";
+    let pack = PolicyPack::from_files([("rego/probe.rego", rego)]).expect("loads");
+    let rules = RuleSet::compile(&pack, RuleSetOptions::default()).expect("compiles");
+    assert_eq!(rules.engine_kind(), RuleEngine::Interpreter);
+    let why = rules.interpreted_because().expect("a reason");
+    assert!(why.contains("with"), "{why}");
+    let findings = rules
+        .evaluator()
+        .evaluate(&charter_engine::contract::Product::default())
+        .expect("evaluates");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].rule, "probe/with");
 }
