@@ -222,7 +222,12 @@ fn check_one(
         result: result(file, product, evaluation.findings),
         // A timeout depends on the machine's load as much as on the contract: never cached.
         fresh: !evaluation.timed_out,
-        contract: evaluation.contract.filter(|_| keep).map(Box::new),
+        // A kept contract's lines are rarely asked again (only for a repository-wide
+        // finding): its line index goes, and is rebuilt if they are.
+        contract: evaluation.contract.filter(|_| keep).map(|mut contract| {
+            contract.locations.forget_index();
+            Box::new(contract)
+        }),
     }
 }
 

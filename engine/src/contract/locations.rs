@@ -84,6 +84,12 @@ impl Locations {
         Self::new(Arc::from(""), PathMap::Seed)
     }
 
+    /// Drops the line index the lookups built (tens of kilobytes for a large contract); a
+    /// later lookup builds it again. For contracts kept after their findings were placed.
+    pub(crate) fn forget_index(&mut self) {
+        self.index = OnceLock::new();
+    }
+
     /// The line of `path` or its nearest ancestor; the id's line when the file has neither.
     #[must_use]
     pub fn line(&self, path: &str) -> u32 {
