@@ -371,6 +371,17 @@ impl ser::SerializeStructVariant for Variant<Map> {
     }
 }
 
+/// Serializer methods that write a key as its text (`1` → `"1"`), as JSON does.
+macro_rules! keys_as_text {
+    ($($method:ident: $type:ty),* $(,)?) => {
+        $(
+            fn $method(self, v: $type) -> Result<Value, Error> {
+                Ok(Value::from(v.to_string()))
+            }
+        )*
+    };
+}
+
 /// Map keys as JSON writes them: strings, and numbers, booleans and unit variants as text.
 struct KeySerializer;
 
@@ -389,40 +400,17 @@ impl ser::Serializer for KeySerializer {
     type SerializeStruct = Impossible<Value, Error>;
     type SerializeStructVariant = Impossible<Value, Error>;
 
-    fn serialize_bool(self, v: bool) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-
-    fn serialize_i8(self, v: i8) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
+    keys_as_text! {
+        serialize_bool: bool,
+        serialize_i8: i8,
+        serialize_i16: i16,
+        serialize_i32: i32,
+        serialize_i64: i64,
+        serialize_u8: u8,
+        serialize_u16: u16,
+        serialize_u32: u32,
+        serialize_u64: u64,
+        serialize_char: char,
     }
 
     fn serialize_f32(self, _v: f32) -> Result<Value, Error> {
@@ -431,10 +419,6 @@ impl ser::Serializer for KeySerializer {
 
     fn serialize_f64(self, _v: f64) -> Result<Value, Error> {
         Err(key_error())
-    }
-
-    fn serialize_char(self, v: char) -> Result<Value, Error> {
-        Ok(Value::from(v.to_string()))
     }
 
     fn serialize_str(self, v: &str) -> Result<Value, Error> {
@@ -554,7 +538,7 @@ mod tests {
         let mut compared = 0;
         for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
             let entry = entry.expect("a readable tree");
-            if !entry.path().extension().is_some_and(|e| e == "yaml") {
+            if entry.path().extension().is_none_or(|e| e != "yaml") {
                 continue;
             }
             let bytes = std::fs::read(entry.path()).expect("readable");
