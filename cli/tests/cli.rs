@@ -785,3 +785,57 @@ mod any_mesh {
         }
     }
 }
+
+/// `--rego-engine`: the compiled rules and the interpreter give the same report; a pack the
+/// bytecode machine must not run (here an object comprehension, which could see one key
+/// twice) runs in the interpreter, and `check` says why on stderr.
+#[test]
+fn both_rego_engines_report_the_same_and_a_fallback_is_noted() {
+    let run = |engine: &str| {
+        charter(&[
+            "check",
+            "testdata/mesh",
+            "--format",
+            "json",
+            "--no-cache",
+            "--rego-engine",
+            engine,
+        ])
+    };
+    let (compiled, interpreted) = (run("compiled"), run("interpreter"));
+    assert_eq!(compiled.status.code(), Some(1), "{}", stderr(&compiled));
+    assert_eq!(compiled.status.code(), interpreted.status.code());
+    assert_eq!(stdout(&compiled), stdout(&interpreted));
+    assert!(
+        !stderr(&compiled).contains("note:"),
+        "{}",
+        stderr(&compiled)
+    );
+
+    let pack = tempfile::tempdir().unwrap();
+    for sub in ["rego", "cedar", "data"] {
+        copy_dir(&repo().join("policies").join(sub), &pack.path().join(sub));
+    }
+    std::fs::write(
+        pack.path().join("rego/rules/by_name.rego"),
+        "package charter.rules.by_name\n\nimport rego.v1\n\nfields := {f.name: f | some f in input.fields}\n",
+    )
+    .unwrap();
+    let pack_dir = pack.path().display().to_string();
+    let custom = charter(&[
+        "check",
+        "testdata/mesh",
+        "--format",
+        "json",
+        "--no-cache",
+        "--policies",
+        &pack_dir,
+    ]);
+    let err = stderr(&custom);
+    assert!(
+        err.contains("note: the contract rules run in regorus's interpreter")
+            && err.contains("rego/rules/by_name.rego:5: an object comprehension"),
+        "{err}"
+    );
+    assert_eq!(custom.status.code(), Some(1), "{err}");
+}

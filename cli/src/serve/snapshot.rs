@@ -44,6 +44,12 @@ pub fn build(sources: &Sources) -> anyhow::Result<Snapshot> {
     for warning in &snapshot.warnings {
         tracing::warn!(%warning, "access policies");
     }
+    if let Some(reason) = snapshot.rules.interpreted_because() {
+        tracing::warn!(
+            %reason,
+            "contract rules (EvaluateContract) run in regorus's interpreter: its bytecode compiler does not take this pack"
+        );
+    }
     for failure in &snapshot.unreadable {
         tracing::warn!(
             file = %failure.file,
