@@ -5,15 +5,15 @@
 //! `file` (a path, for rules about one of several files with the same id) says which
 //! contract the finding belongs to, `path` where in it.
 //!
-//! A rule that fails (a policy error, such as an object comprehension that sees one key
-//! twice) never takes the others down: the rules are then evaluated one by one, and each
-//! failing rule becomes a `policy/error` finding naming the rule and the contracts its
-//! error names (or the policy file, when it names none).
+//! The rules are evaluated one by one, on every core, within one time limit for all. A rule
+//! that fails (a policy error, such as an object comprehension that sees one key twice)
+//! never takes the others down: it becomes a `policy/error` finding naming the rule and the
+//! contracts its error names (or the policy file, when it names none).
 
 mod cycles;
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 use regorus::{Engine, Value};
@@ -32,7 +32,7 @@ pub struct MeshRules {
     timeout: Duration,
     catalog: std::collections::BTreeMap<String, crate::report::RuleInfo>,
     /// (package below `charter.mesh.`, `deny_*`/`warn_*` rule name), to evaluate one by one.
-    heads: std::collections::BTreeSet<(String, String)>,
+    heads: Vec<(String, String)>,
 }
 
 impl MeshRules {
@@ -85,11 +85,8 @@ impl MeshRules {
     /// # Errors
     /// The products cannot be converted, or the time budget ran out.
     pub fn evaluate(&self, mesh: &Mesh) -> Result<Vec<Finding>, EvalError> {
+        let start = Instant::now();
         let mut engine = self.engine.clone();
-        engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
-            limit: self.timeout,
-            check_interval: std::num::NonZeroU32::MIN.saturating_add(255),
-        });
         // Converting ten thousand products is a third of the work: do it on every core.
         let products: Vec<Value> = mesh
             .contracts()
@@ -106,29 +103,52 @@ impl MeshRules {
             .add_data(data)
             .map_err(|e| EvalError::Failed(e.to_string()))?;
         engine.set_input(Value::new_object());
-        match engine.eval_query("data.charter.mesh".to_owned(), false) {
-            Ok(results) => Ok(locate(mesh, crate::rules::findings_of(&results))),
-            Err(e) => match crate::rules::eval_error(&e, self.timeout) {
-                EvalError::Timeout(limit) => Err(EvalError::Timeout(limit)),
-                EvalError::Failed(_) => self.rule_by_rule(&mut engine, mesh),
-            },
-        }
+        self.rule_by_rule(&engine, mesh, start)
     }
 
-    /// Evaluates each rule alone, so one failing rule costs only its own findings.
-    fn rule_by_rule(&self, engine: &mut Engine, mesh: &Mesh) -> Result<Vec<Finding>, EvalError> {
+    /// Evaluates each rule alone (one failing rule costs only its own findings), in
+    /// parallel, each within what is left of the time limit since `start`.
+    fn rule_by_rule(
+        &self,
+        engine: &Engine,
+        mesh: &Mesh,
+        start: Instant,
+    ) -> Result<Vec<Finding>, EvalError> {
+        let results: Vec<Result<Value, EvalError>> = self
+            .heads
+            .par_iter()
+            .map_init(
+                || engine.clone(),
+                |engine, (area, key)| {
+                    let left = self.timeout.saturating_sub(start.elapsed());
+                    if left.is_zero() {
+                        return Err(EvalError::Timeout(self.timeout));
+                    }
+                    engine.set_execution_timer_config(
+                        regorus::utils::limits::ExecutionTimerConfig {
+                            limit: left,
+                            check_interval: std::num::NonZeroU32::MIN.saturating_add(255),
+                        },
+                    );
+                    engine
+                        .eval_rule(format!("data.charter.mesh.{area}.{key}"))
+                        .map_err(|e| match crate::rules::eval_error(&e, left) {
+                            EvalError::Timeout(_) => EvalError::Timeout(self.timeout),
+                            failed => failed,
+                        })
+                },
+            )
+            .collect();
         let mut raw = Vec::new();
         let mut failed = Vec::new();
-        for (area, key) in &self.heads {
-            match engine.eval_rule(format!("data.charter.mesh.{area}.{key}")) {
+        for ((area, key), result) in self.heads.iter().zip(results) {
+            match result {
                 Ok(value) => raw.extend(crate::rules::findings_of_rule(area, key, value)),
-                Err(e) => match crate::rules::eval_error(&e, self.timeout) {
-                    EvalError::Timeout(limit) => return Err(EvalError::Timeout(limit)),
-                    EvalError::Failed(message) => {
-                        let name = key.get(5..).unwrap_or(key);
-                        failed.push((format!("{area}/{name}"), message));
-                    }
-                },
+                Err(EvalError::Timeout(limit)) => return Err(EvalError::Timeout(limit)),
+                Err(EvalError::Failed(message)) => {
+                    let name = key.get(5..).unwrap_or(key);
+                    failed.push((format!("{area}/{name}"), message));
+                }
             }
         }
         let mut findings = locate(mesh, raw);

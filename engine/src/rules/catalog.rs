@@ -85,8 +85,11 @@ pub fn catalog_of(pack: &PolicyPack, prefix: &str) -> BTreeMap<String, RuleInfo>
 }
 
 /// Every `deny_*`/`warn_*` rule head of the pack's packages under `prefix`, as
-/// (package below the prefix, rule name): the rules to evaluate one by one.
-pub(crate) fn rule_heads(pack: &PolicyPack, prefix: &str) -> BTreeSet<(String, String)> {
+/// (package below the prefix, rule name): the rules to evaluate one by one. They come in
+/// the order the interpreter's object of the whole tree lists them, by key at each level
+/// (`a.deny_x` < `a.b.deny_y` < `a.warn_z`), so findings keep one order however they are
+/// evaluated.
+pub(crate) fn rule_heads(pack: &PolicyPack, prefix: &str) -> Vec<(String, String)> {
     let mut heads = BTreeSet::new();
     for module in rule_modules(pack) {
         let package = module.package();
@@ -102,6 +105,13 @@ pub(crate) fn rule_heads(pack: &PolicyPack, prefix: &str) -> BTreeSet<(String, S
             }
         }
     }
+    let mut heads: Vec<(String, String)> = heads.into_iter().collect();
+    heads.sort_by_cached_key(|(area, rule)| {
+        area.split('.')
+            .chain([rule.as_str()])
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    });
     heads
 }
 

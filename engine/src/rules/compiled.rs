@@ -8,7 +8,6 @@
 //! order. A pack the compiler cannot take (it does not support every construct yet, e.g.
 //! `with`) stays on the interpreter: see [`super::RuleEngine`].
 
-use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -46,26 +45,17 @@ impl CompiledRules {
     pub(crate) fn compile(
         engine: &Engine,
         root: &str,
-        heads: &BTreeSet<(String, String)>,
+        heads: &[(String, String)],
         data: Value,
     ) -> Result<Self, String> {
-        let mut entries: Vec<Entry> = heads
+        // In the interpreter's order (see `rule_heads`), so findings come out in its order.
+        let entries: Vec<Entry> = heads
             .iter()
             .map(|(area, rule)| Entry {
                 area: area.clone(),
                 rule: rule.clone(),
             })
             .collect();
-        // The interpreter's object lists nested packages and rules by key at each level:
-        // `a.deny_x` < `a.b.deny_y` < `a.warn_z`.
-        entries.sort_by(|x, y| {
-            let key = |e: &Entry| -> Vec<String> {
-                let mut parts: Vec<String> = e.area.split('.').map(str::to_owned).collect();
-                parts.push(e.rule.clone());
-                parts
-            };
-            key(x).cmp(&key(y))
-        });
         let paths: Vec<String> = entries
             .iter()
             .map(|e| format!("{root}.{}.{}", e.area, e.rule))
