@@ -155,7 +155,7 @@ impl GateArgs {
         if let Some(why) = rules.interpreted_because() {
             let _ = writeln!(
                 std::io::stderr(),
-                "note: the contract rules run in regorus's interpreter (slower): its bytecode compiler does not take this pack ({why})"
+                "note: the contract rules run in regorus's interpreter (slower), not compiled: {why}"
             );
         }
         let reader = self.limits.reader(pack.settings());

@@ -47,7 +47,7 @@ pub fn build(sources: &Sources) -> anyhow::Result<Snapshot> {
     if let Some(reason) = snapshot.rules.interpreted_because() {
         tracing::warn!(
             %reason,
-            "contract rules (EvaluateContract) run in regorus's interpreter: its bytecode compiler does not take this pack"
+            "contract rules (EvaluateContract) run in regorus's interpreter (slower), not compiled"
         );
     }
     for failure in &snapshot.unreadable {

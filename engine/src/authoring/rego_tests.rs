@@ -8,10 +8,8 @@
 //! names it.
 
 use std::collections::BTreeSet;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
-use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::{Engine, Value};
 
 use super::ast::{self, HeadKind, ParsedModule};
@@ -62,10 +60,7 @@ pub(crate) fn run(
     timeout: Duration,
 ) -> RegoRun {
     let mut engine = engine.clone();
-    engine.set_execution_timer_config(ExecutionTimerConfig {
-        limit: timeout,
-        check_interval: NonZeroU32::MIN.saturating_add(63),
-    });
+    engine.set_execution_timer_config(crate::rules::timer(timeout));
     // A clone without coverage data, to replay a failing test alone.
     let pristine = engine.clone();
     if coverage {

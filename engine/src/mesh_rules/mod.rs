@@ -132,10 +132,7 @@ impl MeshRules {
                     );
                     engine
                         .eval_rule(format!("data.charter.mesh.{area}.{key}"))
-                        .map_err(|e| match crate::rules::eval_error(&e, left) {
-                            EvalError::Timeout(_) => EvalError::Timeout(self.timeout),
-                            failed => failed,
-                        })
+                        .map_err(|e| crate::rules::eval_error(&e, self.timeout))
                 },
             )
             .collect();

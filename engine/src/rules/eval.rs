@@ -24,7 +24,7 @@ impl Default for RuleSetOptions {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(2),
-            engine: RuleEngine::Compiled,
+            engine: RuleEngine::default(),
         }
     }
 }
@@ -114,10 +114,7 @@ impl RuleSet {
     /// A module that does not parse or compile, with its file and line.
     pub fn compile(pack: &PolicyPack, options: RuleSetOptions) -> Result<Self, PackError> {
         let mut engine = prepared_engine(pack)?;
-        engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
-            limit: options.timeout,
-            check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
-        });
+        engine.set_execution_timer_config(timer(options.timeout));
         let has_rules = has_package(&engine, "data.charter.rules")?;
         // Evaluate once on an empty product so that compile errors surface now, not per
         // contract; the engine keeps what that first evaluation prepared (the analysed
@@ -154,6 +151,7 @@ impl RuleSet {
     /// A fresh evaluator for one worker.
     #[must_use]
     pub fn evaluator(&self) -> Evaluator {
+        // `compile` made a machine from the same program and data, so this one is made too.
         let machine = self.compiled.as_ref().and_then(|c| c.machine().ok());
         Evaluator {
             runner: machine.map_or_else(
@@ -166,7 +164,8 @@ impl RuleSet {
     }
 
     /// Why the rules run in the interpreter although [`RuleEngine::Compiled`] was asked
-    /// for: the compiler's message for a construct it does not support. `None` when they
+    /// for: a construct that could raise an error the bytecode machine would not (with its
+    /// file and line), or the compiler's message for one it does not take. `None` when they
     /// run as asked.
     #[must_use]
     pub fn interpreted_because(&self) -> Option<&str> {
@@ -281,11 +280,13 @@ fn bytecode(
         return Ok(None);
     }
     if let Some(why) = crate::authoring::vm_semantics::interpreter_only(pack) {
-        return Err(why);
+        return Err(format!(
+            "{why}; Rego makes that an error, which the bytecode machine would not raise"
+        ));
     }
     let heads = super::rule_heads(pack, "charter.rules.");
-    let compiled =
-        CompiledRules::compile(engine, "data.charter.rules", &heads, settings_data(pack))?;
+    let compiled = CompiledRules::compile(engine, "data.charter.rules", heads, settings_data(pack))
+        .map_err(|e| format!("the bytecode compiler refuses the pack: {e}"))?;
     // A machine that cannot be made now could not be made per worker either.
     compiled.machine()?;
     Ok(Some(compiled))
@@ -302,6 +303,14 @@ fn interpret(
         .eval_query("data.charter.rules".to_owned(), false)
         .map_err(|e| eval_error(&e, timeout))?;
     Ok(findings_of(&results))
+}
+
+/// A wall-clock limit of `limit` for regorus, checked every 64 steps.
+pub(crate) fn timer(limit: Duration) -> regorus::utils::limits::ExecutionTimerConfig {
+    regorus::utils::limits::ExecutionTimerConfig {
+        limit,
+        check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
+    }
 }
 
 /// The pack's settings as rules see them: `data.charter.settings`.

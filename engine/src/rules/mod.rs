@@ -19,4 +19,4 @@ pub(crate) use catalog::rule_heads;
 pub use catalog::{catalog, catalog_of};
 pub use eval::{EvalError, Evaluator, RawFinding, RuleEngine, RuleSet, RuleSetOptions};
 
-pub(crate) use eval::{eval_error, findings_of_rule, has_package, prepared_engine};
+pub(crate) use eval::{eval_error, findings_of_rule, has_package, prepared_engine, timer};
