@@ -9,7 +9,9 @@
 //! - [`snapshot`]: a pack and a mesh built into the engines that answer requests, once per
 //!   revision;
 //! - [`bundle`]: policy bundles (OPA's format), signed and verified;
-//! - [`report`]: findings gathered into a report, and one renderer per output format.
+//! - [`report`]: findings gathered into a report;
+//! - [`render`] (feature `render`): every document above written as text, JSON, SARIF, JUnit
+//!   XML, GitHub annotations, Markdown or HTML.
 #![deny(missing_docs)]
 
 pub mod access;
@@ -28,6 +30,8 @@ pub mod mesh;
 pub mod mesh_rules;
 pub mod pack;
 pub mod reading;
+#[cfg(feature = "render")]
+pub mod render;
 pub mod report;
 pub mod rules;
 pub mod snapshot;

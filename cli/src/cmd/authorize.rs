@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use charter_engine::access::{AccessRequest, Dialect, Outcome, Principal, ProductRef, render};
+use charter_engine::access::{AccessRequest, Dialect, Outcome, Principal, ProductRef};
+use charter_engine::render::{Authorization, Format, Options, render};
 use charter_engine::snapshot::{Snapshot, Sources};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::output::ColorChoice;
 
@@ -56,8 +57,8 @@ pub struct AuthorizeArgs {
     #[arg(long, value_name = "trino|ansi", value_parser = parse_dialect)]
     pub dialect: Option<Dialect>,
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = AuthorizeFormat::Text)]
-    pub format: AuthorizeFormat,
+    #[arg(long, short = 'f', default_value = "text", ignore_case = true, value_parser = super::format::of::<Authorization<'static>>())]
+    pub format: Format,
     /// Show every policy that was satisfied, errored or skipped, for each action asked.
     #[arg(long)]
     pub explain: bool,
@@ -66,15 +67,6 @@ pub struct AuthorizeArgs {
     pub color: ColorChoice,
     #[command(flatten)]
     pub limits: super::limits::LimitArgs,
-}
-
-/// Output formats of `charter authorize`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AuthorizeFormat {
-    /// For people.
-    Text,
-    /// The decision as JSON (what the decision service answers).
-    Json,
 }
 
 fn parse_attribute(s: &str) -> Result<(String, String), String> {
@@ -125,15 +117,19 @@ pub fn run(args: &AuthorizeArgs) -> anyhow::Result<ExitCode> {
     .context("cannot decide the request")?;
 
     let mut out = io::stdout().lock();
-    match args.format {
-        AuthorizeFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &decision)?;
-            writeln!(out)?;
-        }
-        AuthorizeFormat::Text => {
-            render::text(&mut out, &request, &decision, args.color.enabled(true))?;
-        }
-    }
+    let options = Options {
+        color: args.format == Format::Text && args.color.enabled(true),
+        ..Options::default()
+    };
+    render(
+        &Authorization {
+            request: &request,
+            decision: &decision,
+        },
+        args.format,
+        &options,
+        &mut out,
+    )?;
     out.flush()?;
     Ok(if decision.decision == Outcome::Allow {
         ExitCode::SUCCESS

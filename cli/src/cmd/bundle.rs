@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use charter_engine::bundle::{self, Bundle, CharterMetadata, Contents, SigningKey, Verified};
+use charter_engine::bundle::{self, Bundle, CharterMetadata, Contents, Listing, SigningKey};
 use charter_engine::mesh::{discover, read_limited};
+use charter_engine::render::{Format, Options, Verification, render};
 use clap::{Args, Subcommand, ValueEnum};
 
 pub use crate::bundle_files::{VerifyKeyArgs, open, write_atomically};
@@ -98,7 +99,7 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub key: VerifyKeyArgs,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value = "text", ignore_case = true, value_parser = super::format::of::<Verification<'static>>())]
     pub format: Format,
 }
 
@@ -109,17 +110,8 @@ pub struct InspectArgs {
     /// The bundle.
     pub file: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, default_value = "text", ignore_case = true, value_parser = super::format::of::<Listing<'static>>())]
     pub format: Format,
-}
-
-/// Output formats of `verify` and `inspect`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// For people.
-    Text,
-    /// One JSON document.
-    Json,
 }
 
 /// Runs `charter bundle …`.
@@ -228,40 +220,22 @@ fn verify(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("cannot read the bundle `{}`", args.file.display()))?;
     let result = open(&bytes, config.as_ref());
-    let mut out = std::io::stdout().lock();
-    let code = match &result {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::from(1),
+    let error;
+    let (verification, code) = match &result {
+        Ok((contents, verified)) => (
+            Verification::Valid {
+                revision: &contents.revision,
+                verified,
+            },
+            ExitCode::SUCCESS,
+        ),
+        Err(e) => {
+            error = e.to_string();
+            (Verification::Invalid { error: &error }, ExitCode::from(1))
+        }
     };
-    match (args.format, result) {
-        (Format::Json, Ok((contents, verified))) => {
-            let json = serde_json::json!({
-                "valid": true,
-                "revision": contents.revision,
-                "signed": matches!(verified, Verified::Signed { .. }),
-                "signed_files": match verified { Verified::Signed { files } => files, Verified::Unsigned => 0 },
-            });
-            writeln!(out, "{json}")?;
-        }
-        (Format::Json, Err(error)) => {
-            writeln!(
-                out,
-                "{}",
-                serde_json::json!({"valid": false, "error": error.to_string()})
-            )?;
-        }
-        (Format::Text, Ok((contents, Verified::Signed { files }))) => writeln!(
-            out,
-            "valid: revision {}, signature verified, {files} files match it",
-            contents.revision
-        )?,
-        (Format::Text, Ok((contents, Verified::Unsigned))) => writeln!(
-            out,
-            "valid: revision {}, unsigned (no verification key given)",
-            contents.revision
-        )?,
-        (Format::Text, Err(error)) => writeln!(out, "invalid: {error}")?,
-    }
+    let mut out = std::io::stdout().lock();
+    render(&verification, args.format, &Options::default(), &mut out)?;
     Ok(code)
 }
 
@@ -270,44 +244,12 @@ fn inspect(args: &InspectArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read the bundle `{}`", args.file.display()))?;
     let bundle = Bundle::read(&bytes, bundle::archive::DEFAULT_MAX_UNPACKED)
         .with_context(|| format!("cannot read the bundle `{}`", args.file.display()))?;
-    let sha = bundle::hash::HashAlgorithm::Sha256;
-    let files: Vec<_> = bundle
-        .files
-        .iter()
-        .map(|(path, data)| (path.as_str(), data.len(), sha.hex(data)))
-        .collect();
-    let header = bundle.signature_header();
     let mut out = std::io::stdout().lock();
-    if args.format == Format::Json {
-        let json = serde_json::json!({
-            "manifest": bundle.manifest,
-            "signature": header.as_ref().map(|(alg, kid)| serde_json::json!({"alg": alg, "kid": kid})),
-            "files": files.iter().map(|(path, size, hash)| serde_json::json!({"path": path, "size": size, "sha256": hash})).collect::<Vec<_>>(),
-        });
-        serde_json::to_writer_pretty(&mut out, &json)?;
-        writeln!(out)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    writeln!(out, "revision   {}", bundle.manifest.revision)?;
-    if let Some(roots) = &bundle.manifest.roots {
-        writeln!(out, "roots      {}", roots.join(", "))?;
-    }
-    if let Ok(meta) = bundle.manifest.charter() {
-        writeln!(out, "charter    {}", meta.version)?;
-        writeln!(out, "policies   {}", meta.policies_revision)?;
-        writeln!(out, "mesh       {}", meta.mesh_revision)?;
-        if let Some(principals) = &meta.principals {
-            writeln!(out, "principals {principals}")?;
-        }
-    }
-    match &header {
-        Some((alg, Some(kid))) => writeln!(out, "signature  {alg}, key id `{kid}` (not verified)")?,
-        Some((alg, None)) => writeln!(out, "signature  {alg} (not verified)")?,
-        None => writeln!(out, "signature  none")?,
-    }
-    writeln!(out, "files      {}", files.len())?;
-    for (path, size, hash) in &files {
-        writeln!(out, "  {hash:.12}  {size:>9}  {path}")?;
-    }
+    render(
+        &bundle.listing(),
+        args.format,
+        &Options::default(),
+        &mut out,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,8 @@ use charter_engine::contract::{Contract, ReaderSettings, read_bytes};
 
 use super::limits::LimitArgs;
 use charter_engine::diff::DiffDocument;
-use clap::{Args, ValueEnum};
+use charter_engine::render::{Format, Options, render};
+use clap::Args;
 
 use crate::output::{self, ColorChoice};
 
@@ -29,22 +30,13 @@ pub struct DiffArgs {
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = DiffFormat::Text)]
-    pub format: DiffFormat,
+    #[arg(long, short = 'f', default_value = "text", ignore_case = true, value_parser = super::format::of::<DiffDocument>())]
+    pub format: Format,
     /// Colour the text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     #[command(flatten)]
     pub limits: LimitArgs,
-}
-
-/// Output formats of `charter diff`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DiffFormat {
-    /// Changes grouped by class, for a person.
-    Text,
-    /// One JSON document.
-    Json,
 }
 
 /// Runs `charter diff`.
@@ -58,15 +50,11 @@ pub fn run(args: &DiffArgs) -> anyhow::Result<ExitCode> {
     let new = load(&args.new, &reader, &args.limits)?;
     let document = DiffDocument::build(&old, &new);
     let mut out = output::sink(None)?;
-    match args.format {
-        DiffFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &document).context("cannot write the diff")?;
-            writeln!(out).context("cannot write the diff")?;
-        }
-        DiffFormat::Text => document
-            .render_text(&mut out, args.color.enabled(true))
-            .context("cannot write the diff")?,
-    }
+    let options = Options {
+        color: args.format == Format::Text && args.color.enabled(true),
+        ..Options::default()
+    };
+    render(&document, args.format, &options, &mut out).context("cannot write the diff")?;
     out.flush().context("cannot write the diff")?;
     Ok(if document.breaking {
         ExitCode::from(1)

@@ -9,7 +9,8 @@ use charter_engine::check::{CheckOptions, check_files};
 use charter_engine::contract::ReaderSettings;
 use charter_engine::mesh::ContractFile;
 use charter_engine::mesh_rules::MeshRules;
-use charter_engine::report::{Format, RenderOptions, Report, Severity, render};
+use charter_engine::render::{Format, Options, render};
+use charter_engine::report::{Report, Severity};
 use charter_engine::rules::{RuleEngine, RuleSet, RuleSetOptions};
 use clap::{Args, ValueEnum};
 
@@ -23,7 +24,7 @@ pub struct GateArgs {
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
     /// Output format.
-    #[arg(long, short = 'f', default_value = "text", value_parser = parse_format)]
+    #[arg(long, short = 'f', default_value = "text", ignore_case = true, value_parser = super::format::of::<Report>())]
     pub format: Format,
     /// Write the report to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -102,10 +103,6 @@ impl FailOn {
     pub fn fails(self, worst: Option<Severity>) -> bool {
         matches!((worst, self.threshold()), (Some(worst), Some(t)) if worst >= t)
     }
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse::<Format>().map_err(|e| e.to_string())
 }
 
 /// A loaded, compiled policy pack and what a check needs from it.
@@ -190,18 +187,18 @@ impl GateArgs {
 
     /// Renders the report and returns the exit code for `--fail-on`.
     pub fn emit(&self, report: &Report) -> anyhow::Result<ExitCode> {
-        let render_options = RenderOptions {
+        let render_options = Options {
             color: self.format == Format::Text && self.color.enabled(self.output.is_none()),
             explain: self.explain,
             generated_at: (self.format == Format::Html).then(|| {
                 humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
             }),
-            ..RenderOptions::default()
+            ..Options::default()
         };
         let mut out = output::sink(self.output.as_deref())?;
         render(report, self.format, &render_options, &mut out)
-            .and_then(|()| out.flush())
             .context("cannot write the report")?;
+        out.flush().context("cannot write the report")?;
         Ok(if self.fail_on.fails(report.worst()) {
             ExitCode::from(1)
         } else {

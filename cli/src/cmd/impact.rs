@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use charter_engine::impact::{self, Impact};
-use charter_engine::report::RenderOptions;
+use charter_engine::impact::Impact;
+use charter_engine::render::{Format, Options, render, supports};
 
 use super::report::ReportArgs;
 use crate::output;
@@ -18,7 +18,8 @@ use crate::output;
 /// Runs the policy impact preview.
 pub fn run(args: &ReportArgs, old: &Path) -> anyhow::Result<ExitCode> {
     let gate = &args.gate;
-    let format = impact::Format::try_from(gate.format)?;
+    let format = gate.format;
+    supports::<Impact>(format)?;
     let before = args
         .build(Some(old))
         .with_context(|| format!("with the old policies `{}`", old.display()))?;
@@ -30,14 +31,13 @@ pub fn run(args: &ReportArgs, old: &Path) -> anyhow::Result<ExitCode> {
         })?;
     let impact = Impact::compare(&before, &after);
 
-    let options = RenderOptions {
-        color: format == impact::Format::Text && gate.color.enabled(gate.output.is_none()),
-        ..RenderOptions::default()
+    let options = Options {
+        color: format == Format::Text && gate.color.enabled(gate.output.is_none()),
+        ..Options::default()
     };
     let mut out = output::sink(gate.output.as_deref())?;
-    impact::render(&impact, format, &options, &mut out)
-        .and_then(|()| out.flush())
-        .context("cannot write the impact preview")?;
+    render(&impact, format, &options, &mut out).context("cannot write the impact preview")?;
+    out.flush().context("cannot write the impact preview")?;
     Ok(match gate.fail_on.threshold() {
         Some(t) if impact.introduces(t) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,

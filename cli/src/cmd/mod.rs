@@ -8,6 +8,7 @@ pub mod diff;
 mod duration;
 pub mod entities;
 pub mod export;
+mod format;
 mod gate;
 mod impact;
 pub mod inspect;

@@ -18,9 +18,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use charter_engine::authoring::{CatalogFormat, TextOptions, render_catalog};
+use charter_engine::render::{Catalog, Format, Options, render};
 use charter_engine::report::RuleInfo;
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::output::{self, ColorChoice};
 
@@ -41,7 +41,7 @@ pub struct RulesArgs {
     #[arg(long)]
     pub follow_external_symlinks: bool,
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
+    #[arg(long, short = 'f', default_value = "text", ignore_case = true, value_parser = super::format::of::<Catalog<'static>>())]
     pub format: Format,
     /// Write the catalogue to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -49,17 +49,6 @@ pub struct RulesArgs {
     /// Colour the text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-}
-
-/// Output formats of `charter rules`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A table: id, severity, title, description, remediation.
-    Text,
-    /// A JSON document: `{version, revision, rules: [{id, severity, title, description, remediation}]}`.
-    Json,
-    /// A summary table and a section per rule.
-    Markdown,
 }
 
 /// Runs `charter rules`.
@@ -73,23 +62,23 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitCode> {
                 .is_none_or(|filter| rule.id.contains(filter))
         })
         .collect();
-    let format = match args.format {
-        Format::Text => CatalogFormat::Text,
-        Format::Json => CatalogFormat::Json,
-        Format::Markdown => CatalogFormat::Markdown,
-    };
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let options = TextOptions {
-        color: format == CatalogFormat::Text && args.color.enabled(args.output.is_none()),
-        verbose: false,
+    let options = Options {
+        color: args.format == Format::Text && args.color.enabled(args.output.is_none()),
         // The terminal's width on a terminal; a fixed width elsewhere, for stable output.
         width: to_terminal
             .then(|| comfy_table::Table::new().width())
             .flatten(),
+        ..Options::default()
     };
     let mut out = output::sink(args.output.as_deref())?;
-    render_catalog(pack.revision(), &rules, format, &options, &mut out)
-        .and_then(|()| out.flush())
-        .context("cannot write the rule catalogue")?;
+    render(
+        &Catalog::new(pack.revision(), &rules),
+        args.format,
+        &options,
+        &mut out,
+    )
+    .context("cannot write the rule catalogue")?;
+    out.flush().context("cannot write the rule catalogue")?;
     Ok(ExitCode::SUCCESS)
 }

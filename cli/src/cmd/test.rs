@@ -23,8 +23,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use charter_engine::authoring::{TestFormat, TestOptions, TextOptions, render_tests, run_tests};
-use clap::{Args, ValueEnum};
+use charter_engine::authoring::{TestOptions, TestReport, run_tests};
+use charter_engine::render::{Format, Options, render};
+use clap::Args;
 
 use crate::output::{self, ColorChoice};
 
@@ -51,7 +52,7 @@ pub struct TestArgs {
     #[arg(long, value_name = "PCT", value_parser = percentage)]
     pub threshold: Option<f64>,
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
+    #[arg(long, short = 'f', default_value = "text", ignore_case = true, value_parser = super::format::of::<TestReport>())]
     pub format: Format,
     /// Write the result to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -65,17 +66,6 @@ pub struct TestArgs {
     /// Colour the text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-}
-
-/// Output formats of `charter test`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Failures and skipped tests (all with --verbose), counts, coverage.
-    Text,
-    /// A JSON document: `{version, revision, summary, tests: [...], coverage?}`.
-    Json,
-    /// JUnit XML: a test suite per Rego package and per case file.
-    Junit,
 }
 
 fn percentage(s: &str) -> Result<f64, String> {
@@ -101,20 +91,14 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         timeout: args.timeout,
     };
     let report = run_tests(&pack, &options).context("cannot run the tests")?;
-    let format = match args.format {
-        Format::Text => TestFormat::Text,
-        Format::Json => TestFormat::Json,
-        Format::Junit => TestFormat::Junit,
-    };
-    let text = TextOptions {
-        color: format == TestFormat::Text && args.color.enabled(args.output.is_none()),
+    let options = Options {
+        color: args.format == Format::Text && args.color.enabled(args.output.is_none()),
         verbose: args.verbose,
-        width: None,
+        ..Options::default()
     };
     let mut out = output::sink(args.output.as_deref())?;
-    render_tests(&report, format, &text, &mut out)
-        .and_then(|()| out.flush())
-        .context("cannot write the test results")?;
+    render(&report, args.format, &options, &mut out).context("cannot write the test results")?;
+    out.flush().context("cannot write the test results")?;
     Ok(if report.passed() {
         ExitCode::SUCCESS
     } else {

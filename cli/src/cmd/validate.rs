@@ -15,10 +15,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use charter_engine::PackError;
-use charter_engine::authoring::{
-    self, TextOptions, ValidateOptions, ValidationFormat, render_validation,
-};
-use clap::{Args, ValueEnum};
+use charter_engine::authoring::{self, ValidateOptions, Validation};
+use charter_engine::render::{Format, Options, render};
+use clap::Args;
 
 use super::gate::FailOn;
 use crate::output::{self, ColorChoice};
@@ -40,7 +39,7 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "PREFIX")]
     pub allow_package: Vec<String>,
     /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Text)]
+    #[arg(long, short = 'f', default_value = "text", ignore_case = true, value_parser = super::format::of::<Validation>())]
     pub format: Format,
     /// Exit 1 when a problem at or above this severity is found.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
@@ -48,15 +47,6 @@ pub struct ValidateArgs {
     /// Colour the text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-}
-
-/// Output formats of `charter validate`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// One line per problem, and a summary.
-    Text,
-    /// A JSON document: `{version, revision, checked, summary, problems: [{severity, check, file, line, column, message}]}`.
-    Json,
 }
 
 /// Runs `charter validate`.
@@ -79,18 +69,13 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
             None => return Err(error),
         },
     };
-    let (format, text) = match args.format {
-        Format::Text => (ValidationFormat::Text, true),
-        Format::Json => (ValidationFormat::Json, false),
-    };
-    let options = TextOptions {
-        color: text && args.color.enabled(true),
-        ..TextOptions::default()
+    let options = Options {
+        color: args.format == Format::Text && args.color.enabled(true),
+        ..Options::default()
     };
     let mut out = output::sink(None)?;
-    render_validation(&validation, format, &options, &mut out)
-        .and_then(|()| out.flush())
-        .context("cannot write the result")?;
+    render(&validation, args.format, &options, &mut out).context("cannot write the result")?;
+    out.flush().context("cannot write the result")?;
     Ok(if args.fail_on.fails(validation.worst()) {
         ExitCode::from(1)
     } else {

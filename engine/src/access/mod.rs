@@ -36,8 +36,6 @@ mod evaluate;
 mod mask;
 mod policies;
 mod product_action;
-#[cfg(feature = "render")]
-pub mod render;
 mod request;
 mod row_filter;
 mod row_filter_input;

@@ -8,8 +8,8 @@
 //!   (`tests/rules/*.yaml`, see [`crate::rules::run_case_file`]) and access cases
 //!   (`tests/access/*.yaml`, see [`AccessCaseFile`]), with Rego line [`Coverage`]. →
 //!   [`TestReport`]
-//! - renderers for both, and for the rule catalogue ([`crate::rules::catalog`]):
-//!   [`render_validation`], [`render_tests`], [`render_catalog`].
+//! - both are documents of [`crate::render`], as is the rule catalogue
+//!   ([`crate::render::Catalog`]).
 //!
 //! ```
 //! use charter_engine::PolicyPack;
@@ -38,8 +38,6 @@ mod portability;
 mod problem;
 mod rego_check;
 mod rego_tests;
-#[cfg(feature = "render")]
-mod render;
 mod rule_cases;
 mod settings_shape;
 mod suite;
@@ -50,11 +48,6 @@ pub(crate) mod vm_semantics;
 pub use access_cases::{AccessCase, AccessCaseFile, AccessExpect, ColumnExpect};
 pub use coverage::{Coverage, FileCoverage};
 pub use problem::{Check, Checked, Problem, ProblemCounts, VALIDATION_VERSION, Validation};
-#[cfg(feature = "render")]
-pub use render::{
-    CatalogFormat, TestFormat, TextOptions, ValidationFormat, render_catalog, render_tests,
-    render_validation,
-};
 pub use suite::{TestError, TestOptions, run_tests};
 pub use test_report::{
     TEST_REPORT_VERSION, TestCounts, TestKind, TestReport, TestResult, TestStatus, TestSummary,

@@ -16,8 +16,6 @@ use super::access_cases;
 use super::coverage;
 use super::rego_tests;
 use super::rule_cases::{self, bad_file};
-#[cfg(feature = "render")]
-use super::test_report::TestResult;
 use super::test_report::{TestKind, TestReport};
 use crate::access::{AccessError, AccessPolicies};
 use crate::contract::ReaderSettings;
@@ -206,25 +204,6 @@ pub fn run_tests(pack: &PolicyPack, options: &TestOptions) -> Result<TestReport,
         results,
         coverage,
     ))
-}
-
-/// The tests of a report, grouped by kind, for renderers.
-#[cfg(feature = "render")]
-pub(crate) fn by_kind(report: &TestReport) -> Vec<(TestKind, Vec<&TestResult>)> {
-    [TestKind::Rego, TestKind::RuleCase, TestKind::AccessCase]
-        .into_iter()
-        .map(|kind| {
-            (
-                kind,
-                report
-                    .tests
-                    .iter()
-                    .filter(|t| t.kind == kind)
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .filter(|(_, tests)| !tests.is_empty())
-        .collect()
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@
 pub mod archive;
 pub mod error;
 pub mod hash;
+mod listing;
 pub mod manifest;
 pub mod signature;
 
@@ -22,6 +23,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use error::BundleError;
+pub use listing::{ListedFile, Listing, SignatureHeader};
 pub use manifest::{CHARTER_ROOT, CharterMetadata, MANIFEST_FILE, Manifest};
 pub use signature::{
     FileInfo, KeyConfig, SIGNATURES_FILE, SigningKey, VerificationConfig, verify_file,

@@ -1,13 +1,8 @@
 //! The `charter diff` document: two versions of a contract, their classified changes
 //! (each at the line of its path in the file of its side), the semver bump and the
-//! versioning findings. `--format json` serializes it as it is; [`DiffDocument::render_text`]
-//! groups the changes by class for a person.
+//! versioning findings. [`crate::render`] writes it as JSON (as it is) or as text (the
+//! changes grouped by class, for a person).
 
-#[cfg(feature = "render")]
-use std::io::{self, Write};
-
-#[cfg(feature = "render")]
-use owo_colors::{OwoColorize, Style};
 use serde::Serialize;
 
 use super::change::{Change, ChangeClass, Side};
@@ -116,93 +111,5 @@ impl DiffDocument {
             changes: located,
             findings,
         }
-    }
-
-    #[cfg(feature = "render")]
-    /// The changes grouped by class (breaking, governance-breaking, compatible), the
-    /// versioning findings and the counts; coloured when `color`.
-    ///
-    /// # Errors
-    /// Writing to `out` failed.
-    pub fn render_text(&self, out: &mut dyn Write, color: bool) -> io::Result<()> {
-        let paint = |s: &str, style: Style| {
-            if color {
-                s.style(style).to_string()
-            } else {
-                s.to_owned()
-            }
-        };
-        let (o, n) = (&self.old, &self.new);
-        writeln!(
-            out,
-            "{} ({} {}) → {} ({} {})",
-            o.file, o.id, o.version, n.file, n.id, n.version
-        )?;
-        if self.changes.is_empty() {
-            writeln!(out, "\nno changes")?;
-        }
-        let groups = [
-            (ChangeClass::Breaking, "breaking", Style::new().red().bold()),
-            (
-                ChangeClass::Governance,
-                "governance-breaking",
-                Style::new().magenta().bold(),
-            ),
-            (
-                ChangeClass::Compatible,
-                "compatible",
-                Style::new().green().bold(),
-            ),
-        ];
-        for (class, title, style) in groups {
-            let group: Vec<&LocatedChange> = self
-                .changes
-                .iter()
-                .filter(|c| c.change.class == class)
-                .collect();
-            if group.is_empty() {
-                continue;
-            }
-            writeln!(out, "\n{} ({})", paint(title, style), group.len())?;
-            let width = group
-                .iter()
-                .map(|c| c.change.kind.as_str().len())
-                .max()
-                .unwrap_or(0);
-            for c in group {
-                let file = match c.change.side {
-                    Side::Old => &o.file,
-                    Side::New => &n.file,
-                };
-                writeln!(
-                    out,
-                    "  {:<width$}  {}  {}:{}",
-                    c.change.kind.as_str(),
-                    c.change.message,
-                    paint(file, Style::new().dimmed()),
-                    c.line,
-                )?;
-            }
-        }
-        if !self.findings.is_empty() {
-            writeln!(out, "\n{}", paint("versioning", Style::new().bold()))?;
-            for f in &self.findings {
-                writeln!(
-                    out,
-                    "  {}:{}: {} {}: {}",
-                    f.file,
-                    f.line,
-                    paint(f.severity.as_str(), Style::new().red().bold()),
-                    f.rule,
-                    f.message
-                )?;
-            }
-        }
-        let s = &self.summary;
-        writeln!(
-            out,
-            "\n{} breaking, {} governance-breaking, {} compatible change(s)",
-            s.breaking, s.governance, s.compatible
-        )
     }
 }

@@ -1,14 +1,10 @@
-//! Reports: findings gathered into one model, and one renderer per output format.
+//! Reports: findings gathered into one model ([`crate::render`] writes it in every format).
 
 mod finding;
 mod model;
 pub mod plan;
-#[cfg(feature = "render")]
-pub mod render;
 
 pub use finding::{Finding, Severity, Waived};
 pub use model::{
     DomainSummary, ProductSummary, REPORT_VERSION, Report, RuleInfo, Summary, WaiverStatus,
 };
-#[cfg(feature = "render")]
-pub use render::{Format, RenderOptions, render};

@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 use charter_engine::PolicyPack;
 use charter_engine::access::AccessPolicies;
 use charter_engine::authoring::{
-    AccessCaseFile, Check, TestFormat, TestKind, TestOptions, TestStatus, TextOptions,
-    ValidateOptions, ValidationFormat, render_tests, render_validation, run_tests, validate,
+    AccessCaseFile, Check, TestKind, TestOptions, TestStatus, ValidateOptions, run_tests, validate,
 };
+use charter_engine::render::{Format, Options, render};
 use charter_engine::report::Severity;
 
 fn default_files() -> Vec<(String, String)> {
@@ -321,13 +321,7 @@ fn validation_finds_each_kind_of_problem_with_its_place() {
 fn renderers_write_json_and_junit() {
     let validation = validate(&default_pack(), &ValidateOptions::default());
     let mut out = Vec::new();
-    render_validation(
-        &validation,
-        ValidationFormat::Json,
-        &TextOptions::default(),
-        &mut out,
-    )
-    .unwrap();
+    render(&validation, Format::Json, &Options::default(), &mut out).unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(json["version"], 1);
     assert_eq!(json["summary"]["errors"], 0);
@@ -338,13 +332,7 @@ fn renderers_write_json_and_junit() {
     };
     let report = run_tests(&default_pack(), &options).unwrap();
     let mut out = Vec::new();
-    render_tests(
-        &report,
-        TestFormat::Junit,
-        &TextOptions::default(),
-        &mut out,
-    )
-    .unwrap();
+    render(&report, Format::Junit, &Options::default(), &mut out).unwrap();
     let xml = String::from_utf8(out).unwrap();
     assert!(
         xml.contains("<testsuite name=\"charter.rules.pii_test\""),

@@ -7,9 +7,9 @@
 
 use std::collections::BTreeMap;
 
+use charter_engine::render::{Format, Options, render};
 use charter_engine::report::{
-    Finding, Format, ProductSummary, RenderOptions, Report, RuleInfo, Severity, Waived,
-    WaiverStatus, render,
+    Finding, ProductSummary, Report, RuleInfo, Severity, Waived, WaiverStatus,
 };
 
 fn product(id: &str, domain: &str, file: &str) -> ProductSummary {
@@ -145,11 +145,12 @@ fn sample() -> Report {
 }
 
 fn html(report: &Report) -> String {
-    let options = RenderOptions {
+    let options = Options {
         color: false,
         tool_version: "0.0.0-test".to_owned(),
         generated_at: Some("2025-01-20T09:30:00Z".to_owned()),
         explain: false,
+        ..Options::default()
     };
     let mut out = Vec::new();
     render(report, Format::Html, &options, &mut out).unwrap();

@@ -7,10 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use charter_engine::impact::{ChangeKind, Format, IMPACT_VERSION, Impact, render};
-use charter_engine::report::{
-    self, Finding, ProductSummary, RenderOptions, Report, Severity, Waived,
-};
+use charter_engine::impact::{ChangeKind, IMPACT_VERSION, Impact};
+use charter_engine::render::{Format, Options, render, supports};
+use charter_engine::report::{Finding, ProductSummary, Report, Severity, Waived};
 use serde_json::Value;
 
 use Severity::{Error, Warning};
@@ -308,10 +307,10 @@ fn what_fails_the_run() {
 }
 
 fn rendered(impact: &Impact, format: Format, color: bool) -> String {
-    let options = RenderOptions {
+    let options = Options {
         color,
         tool_version: "0.0.0-test".to_owned(),
-        ..RenderOptions::default()
+        ..Options::default()
     };
     let mut out = Vec::new();
     render(impact, format, &options, &mut out).unwrap();
@@ -382,18 +381,21 @@ fn contract_text_cannot_escape_its_format() {
 
 #[test]
 fn only_text_json_and_markdown() {
-    assert_eq!(Format::try_from(report::Format::Text), Ok(Format::Text));
-    assert_eq!(
-        Format::try_from(report::Format::Markdown),
-        Ok(Format::Markdown)
-    );
-    for unsupported in [
-        report::Format::Sarif,
-        report::Format::Junit,
-        report::Format::Github,
-        report::Format::Html,
-    ] {
-        let err = Format::try_from(unsupported).unwrap_err().to_string();
-        assert!(err.contains(&format!("`{unsupported}`")), "{err}");
+    for format in Format::all() {
+        let supported = matches!(format, Format::Text | Format::Json | Format::Markdown);
+        let mut out = Vec::new();
+        let rendered = render(
+            &Impact::compare(&pair().0, &pair().1),
+            *format,
+            &Options::default(),
+            &mut out,
+        );
+        assert_eq!(rendered.is_ok(), supported, "{format}");
+        assert_eq!(supports::<Impact>(*format).is_ok(), supported, "{format}");
+        if !supported {
+            let err = rendered.unwrap_err().to_string();
+            assert!(err.contains(&format!("`{format}`")), "{err}");
+            assert!(out.is_empty(), "{format}: nothing is written");
+        }
     }
 }

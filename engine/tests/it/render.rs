@@ -8,9 +8,8 @@
 use std::collections::BTreeMap;
 use std::io;
 
-use charter_engine::report::{
-    Finding, Format, ProductSummary, RenderOptions, Report, RuleInfo, Severity, render,
-};
+use charter_engine::render::{Format, Options, RenderError, render};
+use charter_engine::report::{Finding, ProductSummary, Report, RuleInfo, Severity};
 use serde_json::Value;
 
 const SARIF_SCHEMA: &str = concat!(
@@ -189,16 +188,17 @@ fn clean_sample() -> Report {
     Report::new("rev-clean", products, Vec::new(), 0, BTreeMap::new())
 }
 
-fn options() -> RenderOptions {
-    RenderOptions {
+fn options() -> Options {
+    Options {
         color: false,
         tool_version: "0.0.0-test".to_owned(),
         generated_at: None,
         explain: false,
+        ..Options::default()
     }
 }
 
-fn rendered(report: &Report, format: Format, options: &RenderOptions) -> String {
+fn rendered(report: &Report, format: Format, options: &Options) -> String {
     let mut out = Vec::new();
     render(report, format, options, &mut out).unwrap();
     String::from_utf8(out).unwrap()
@@ -582,7 +582,7 @@ fn text_is_coloured_only_on_request() {
     let coloured = rendered(
         &sample(),
         Format::Text,
-        &RenderOptions {
+        &Options {
             color: true,
             ..options()
         },
@@ -595,7 +595,7 @@ fn text_is_coloured_only_on_request() {
     let clean = rendered(
         &clean_sample(),
         Format::Text,
-        &RenderOptions {
+        &Options {
             color: true,
             ..options()
         },
@@ -716,7 +716,7 @@ fn formats_parse_by_name() {
 
 #[test]
 fn default_options_name_this_version() {
-    let options = RenderOptions::default();
+    let options = Options::default();
     assert!(!options.color);
     assert_eq!(options.tool_version, env!("CARGO_PKG_VERSION"));
 }
@@ -736,6 +736,9 @@ impl io::Write for Broken {
 fn write_errors_are_returned() {
     for format in Format::all() {
         let err = render(&sample(), *format, &options(), &mut Broken).unwrap_err();
+        let RenderError::Io(err) = err else {
+            panic!("{format}: {err}")
+        };
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "{format}");
     }
 }

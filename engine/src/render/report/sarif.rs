@@ -15,9 +15,9 @@ use serde_sarif::sarif::{
     Sarif, Suppression, Tool, ToolComponent,
 };
 
-use super::RenderOptions;
-use crate::report::finding::{Finding, Severity};
-use crate::report::model::{Report, RuleInfo};
+use crate::render::Options;
+use crate::report::{Finding, Severity};
+use crate::report::{Report, RuleInfo};
 
 /// The `$schema` written in the log.
 const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -26,11 +26,7 @@ const SRCROOT: &str = "%SRCROOT%";
 /// The key of Charter's entry in `partialFingerprints`.
 const FINGERPRINT_KEY: &str = "charterFinding/v1";
 
-pub(super) fn render(
-    report: &Report,
-    options: &RenderOptions,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+pub(super) fn render(report: &Report, options: &Options, out: &mut dyn Write) -> io::Result<()> {
     let rules = rule_table(report);
     let index: BTreeMap<&str, usize> = rules
         .iter()

@@ -8,8 +8,8 @@
 use std::io::{self, Write};
 
 use super::summary_line;
-use crate::report::finding::Severity;
-use crate::report::model::Report;
+use crate::report::Report;
+use crate::report::Severity;
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     for f in &report.findings {

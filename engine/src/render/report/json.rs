@@ -5,7 +5,7 @@
 
 use std::io::{self, Write};
 
-use crate::report::model::Report;
+use crate::report::Report;
 
 pub(super) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, report)?;

@@ -1,4 +1,5 @@
-//! `charter validate` as text: one aligned line per problem, then what was checked.
+//! A validation (`charter validate`): as text, one aligned line per problem, then what was
+//! checked; as JSON, the [`Validation`] document.
 //!
 //! ```text
 //! error    rego/rules/broken.rego:4:1   rego/parse        expecting expression
@@ -11,15 +12,25 @@ use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
 
-use super::{TextOptions, clean, count};
-use crate::authoring::problem::Validation;
+use super::text::{clean, count};
+use super::{Format, Options, Render, json, unsupported};
+use crate::authoring::Validation;
 use crate::report::Severity;
 
-pub(super) fn render(
-    validation: &Validation,
-    options: &TextOptions,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+impl Render for Validation {
+    const DOCUMENT: &'static str = "a validation";
+    const FORMATS: &'static [Format] = &[Format::Text, Format::Json];
+
+    fn write(&self, format: Format, options: &Options, out: &mut dyn Write) -> io::Result<()> {
+        match format {
+            Format::Text => text(self, options, out),
+            Format::Json => json(self, out),
+            other => Err(unsupported::<Self>(other)),
+        }
+    }
+}
+
+fn text(validation: &Validation, options: &Options, out: &mut dyn Write) -> io::Result<()> {
     let style = |s: Style| if options.color { s } else { Style::new() };
     let rows: Vec<(String, &str)> = validation
         .problems

@@ -2,8 +2,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::report::finding::Finding;
-use crate::report::model::Report;
+use crate::report::Finding;
+use crate::report::Report;
 
 /// The domain name used for a finding that names a product but no domain.
 pub(super) const NO_DOMAIN: &str = "(no domain)";

@@ -1,10 +1,11 @@
-//! `charter authorize`'s text output: one decision, for people (colour only when asked).
+//! An access decision (`charter authorize`): for people (colour only when asked), or as JSON.
 
 use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
 
-use super::{
+use super::{Format, Options, Render, json, unsupported};
+use crate::access::{
     AccessRequest, ColumnEffect, Decision, Explanation, Outcome, PolicyOutcome, ProductEffect,
     Reason,
 };
@@ -61,17 +62,32 @@ fn reason_text(reason: &Reason) -> &str {
     &reason.message
 }
 
+/// An access decision with the request it answers (`charter authorize`): as text, for
+/// people; as JSON, the decision as the decision service answers it.
+#[derive(Debug, Clone, Copy)]
+pub struct Authorization<'a> {
+    /// The request.
+    pub request: &'a AccessRequest,
+    /// The engine's answer to it.
+    pub decision: &'a Decision,
+}
+
+impl Render for Authorization<'_> {
+    const DOCUMENT: &'static str = "an access decision";
+    const FORMATS: &'static [Format] = &[Format::Text, Format::Json];
+
+    fn write(&self, format: Format, options: &Options, out: &mut dyn Write) -> io::Result<()> {
+        match format {
+            Format::Text => text(out, self.request, self.decision, options.color),
+            Format::Json => json(self.decision, out),
+            other => Err(unsupported::<Self>(other)),
+        }
+    }
+}
+
 /// Writes `d`, the answer to `request`, for people: the outcome, each column's effect
 /// with its mask, the row filters, the explanation when there is one, and the ids.
-///
-/// # Errors
-/// Writing to `out` fails.
-pub fn text(
-    out: &mut dyn Write,
-    request: &AccessRequest,
-    d: &Decision,
-    color: bool,
-) -> io::Result<()> {
+fn text(out: &mut dyn Write, request: &AccessRequest, d: &Decision, color: bool) -> io::Result<()> {
     let paint = &Paint::new(color);
     write_summary(out, request, d, paint)?;
     write_effects(out, d, paint)?;

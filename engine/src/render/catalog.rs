@@ -6,26 +6,46 @@ use std::io::{self, Write};
 use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, presets};
 use serde::Serialize;
 
-use super::{TextOptions, clean};
+use super::markdown::{cell, code};
+use super::text::clean;
+use super::{Format, Options, Render, json, unsupported};
 use crate::report::{RuleInfo, Severity};
 
 /// Version of the JSON document of the catalogue; bumped on any incompatible change.
 const CATALOG_VERSION: u32 = 1;
 
-/// The JSON document.
-#[derive(Serialize)]
-pub(super) struct Document<'a> {
+/// The rule catalogue of a pack: its revision and its rules (from `# METADATA`). The
+/// `json` format is this document: `{"version", "revision", "rules": [{"id", "severity",
+/// "title", "description", "remediation"}]}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Catalog<'a> {
     version: u32,
     revision: &'a str,
     rules: &'a [RuleInfo],
 }
 
-impl<'a> Document<'a> {
-    pub(super) fn new(revision: &'a str, rules: &'a [RuleInfo]) -> Self {
+impl<'a> Catalog<'a> {
+    /// The catalogue of `rules`, of a pack at `revision`.
+    #[must_use]
+    pub fn new(revision: &'a str, rules: &'a [RuleInfo]) -> Self {
         Self {
             version: CATALOG_VERSION,
             revision,
             rules,
+        }
+    }
+}
+
+impl Render for Catalog<'_> {
+    const DOCUMENT: &'static str = "the rule catalogue";
+    const FORMATS: &'static [Format] = &[Format::Text, Format::Json, Format::Markdown];
+
+    fn write(&self, format: Format, options: &Options, out: &mut dyn Write) -> io::Result<()> {
+        match format {
+            Format::Text => text(self.rules, options, out),
+            Format::Json => json(self, out),
+            Format::Markdown => markdown(self.rules, out),
+            other => Err(unsupported::<Self>(other)),
         }
     }
 }
@@ -35,11 +55,7 @@ fn severity(rule: &RuleInfo) -> &'static str {
 }
 
 /// One row per rule: id, severity, title, description, remediation; wrapped to the width.
-pub(super) fn text(
-    rules: &[RuleInfo],
-    options: &TextOptions,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+fn text(rules: &[RuleInfo], options: &Options, out: &mut dyn Write) -> io::Result<()> {
     if rules.is_empty() {
         return writeln!(out, "no rules");
     }
@@ -99,7 +115,7 @@ pub(super) fn text(
 }
 
 /// A summary table linking to one section per rule.
-pub(super) fn markdown(rules: &[RuleInfo], out: &mut dyn Write) -> io::Result<()> {
+fn markdown(rules: &[RuleInfo], out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "# Rules\n")?;
     if rules.is_empty() {
         return writeln!(out, "No rules.");
@@ -109,15 +125,15 @@ pub(super) fn markdown(rules: &[RuleInfo], out: &mut dyn Write) -> io::Result<()
     for rule in rules {
         writeln!(
             out,
-            "| [`{}`](#{}) | {} | {} |",
-            cell(&rule.id),
+            "| [{}](#{}) | {} | {} |",
+            code(&rule.id, true),
             anchor(&rule.id),
             severity(rule),
-            cell(rule.title.as_deref().unwrap_or(""))
+            cell(&text_line(rule.title.as_deref().unwrap_or("")))
         )?;
     }
     for rule in rules {
-        writeln!(out, "\n## `{}`\n", clean(&rule.id))?;
+        writeln!(out, "\n## {}\n", code(&clean(&rule.id), false))?;
         let title = rule.title.as_deref().map(text_line).unwrap_or_default();
         match (rule.severity, title.is_empty()) {
             (Some(s), false) => writeln!(out, "**{s}**: {title}")?,
@@ -141,11 +157,6 @@ fn anchor(id: &str) -> String {
         .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
         .flat_map(char::to_lowercase)
         .collect()
-}
-
-/// Text for a table cell: one line, pipes escaped.
-fn cell(s: &str) -> String {
-    text_line(s).replace('|', "\\|")
 }
 
 fn text_line(s: &str) -> String {

@@ -18,7 +18,7 @@
 //! 2 products, 1 compliant (50.0%), 1 unreadable file: 2 errors, 1 warning
 //! ```
 //!
-//! Colour is the caller's choice ([`RenderOptions::color`](super::RenderOptions)); without it
+//! Colour is the caller's choice ([`Options::color`](super::Options)); without it
 //! the output has no escape sequences at all. Control characters that come from contracts are
 //! shown escaped, so a contract cannot write escape sequences to the terminal.
 
@@ -28,11 +28,12 @@ use std::io::{self, Write};
 use comfy_table::{CellAlignment, ContentArrangement, Table, modifiers, presets};
 use owo_colors::{OwoColorize, Style};
 
-use super::RenderOptions;
 use super::group::group;
 use super::summary_line;
-use crate::report::finding::{Finding, Severity};
-use crate::report::model::Report;
+use crate::render::Options;
+use crate::render::text::clean;
+use crate::report::Report;
+use crate::report::{Finding, Severity};
 
 /// The styles of each part of the output; all plain without colour.
 struct Palette {
@@ -88,11 +89,7 @@ impl Palette {
     }
 }
 
-pub(super) fn render(
-    report: &Report,
-    options: &RenderOptions,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+pub(super) fn render(report: &Report, options: &Options, out: &mut dyn Write) -> io::Result<()> {
     let palette = Palette::new(options.color, report);
     let grouped = group(report);
 
@@ -225,25 +222,6 @@ fn score_table(report: &Report) -> Table {
         }
     }
     table
-}
-
-/// Escapes control characters other than tab (`\u{1b}`), so that text taken from a contract
-/// or a policy file cannot move the cursor or change colours. Messages are split into
-/// lines before. The one escaper of every terminal renderer (reports, impact, authoring).
-pub(crate) fn clean(s: &str) -> Cow<'_, str> {
-    let escape = |c: char| c.is_control() && c != '\t';
-    if !s.chars().any(escape) {
-        return Cow::Borrowed(s);
-    }
-    let mut escaped = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if escape(c) {
-            escaped.extend(c.escape_unicode());
-        } else {
-            escaped.push(c);
-        }
-    }
-    Cow::Owned(escaped)
 }
 
 /// What each rule with findings checks and how to fix it, from its `# METADATA`.

@@ -7,16 +7,13 @@
 
 use std::io::{self, Write};
 
-use super::model::{Change, ChangeKind, Figures, Impact};
-use super::render::{domain_label, figures_line, totals_line};
-use crate::report::RenderOptions;
-use crate::report::render::{MARKDOWN_MAX_ROWS as MAX_ROWS, count, markdown_cell, markdown_code};
+use super::{domain_label, figures_line, totals_line};
+use crate::impact::{Change, ChangeKind, Figures, Impact};
+use crate::render::Options;
+use crate::render::markdown::{MAX_ROWS, cell, code};
+use crate::render::text::count;
 
-pub(super) fn render(
-    impact: &Impact,
-    options: &RenderOptions,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+pub(super) fn render(impact: &Impact, options: &Options, out: &mut dyn Write) -> io::Result<()> {
     headline(impact, out)?;
     if !impact.domains.is_empty() {
         domain_table(impact, out)?;
@@ -82,7 +79,7 @@ fn rule_table(impact: &Impact, out: &mut dyn Write) -> io::Result<()> {
         writeln!(
             out,
             "| {} | {} | {} | {} |",
-            code(&r.rule),
+            code(&r.rule, true),
             r.totals.added.total(),
             r.totals.removed.total(),
             r.totals.raised + r.totals.lowered
@@ -142,26 +139,18 @@ fn change_row(c: &Change, out: &mut dyn Write) -> io::Result<()> {
         out,
         "| {change} | {severity}{} | {} | {} | {} |",
         if c.waived { " (waived)" } else { "" },
-        code(&c.rule),
-        code(&format!("{}:{}", c.file, c.line)),
+        code(&c.rule, true),
+        code(&format!("{}:{}", c.file, c.line), true),
         cell(&c.message)
     )
 }
 
-fn footer(impact: &Impact, options: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+fn footer(impact: &Impact, options: &Options, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
         "<sub>Charter {} · policies {} → {}</sub>",
         cell(&options.tool_version),
-        code(&impact.old_revision),
-        code(&impact.new_revision)
+        code(&impact.old_revision, true),
+        code(&impact.new_revision, true)
     )
-}
-
-fn cell(s: &str) -> String {
-    markdown_cell(s)
-}
-
-fn code(s: &str) -> String {
-    markdown_code(s, true)
 }

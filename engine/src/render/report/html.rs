@@ -5,7 +5,7 @@
 //! table of its products), the findings per rule (with the rule's description and
 //! remediation), the waivers that have expired or expire within [`EXPIRING_DAYS`] days, and
 //! every finding with its file and line; the header names the policy revision and the time of
-//! the run ([`RenderOptions::generated_at`](super::RenderOptions::generated_at)).
+//! the run ([`Options::generated_at`](super::Options::generated_at)).
 //!
 //! Every piece of text that comes from a contract, a waiver or a policy goes through
 //! [`escape`], so a message such as `<script>` is shown as text, never parsed as markup. The
@@ -16,10 +16,12 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
+use super::findings_count;
 use super::group::{Grouped, group};
-use super::{RenderOptions, count, findings_count};
-use crate::report::finding::{Finding, Severity};
-use crate::report::model::{Report, WaiverStatus};
+use crate::render::Options;
+use crate::render::text::count;
+use crate::report::{Finding, Severity};
+use crate::report::{Report, WaiverStatus};
 
 /// Waivers that expire within this many days (or have expired) are listed.
 pub(super) const EXPIRING_DAYS: i64 = 30;
@@ -82,11 +84,7 @@ footer { margin-top: 3rem; color: var(--muted); font-size: .85rem; border-top: 1
 }
 ";
 
-pub(super) fn render(
-    report: &Report,
-    options: &RenderOptions,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+pub(super) fn render(report: &Report, options: &Options, out: &mut dyn Write) -> io::Result<()> {
     let grouped = group(report);
     writeln!(out, "<!DOCTYPE html>")?;
     writeln!(out, "<html lang=\"en\">")?;
@@ -123,7 +121,7 @@ pub(super) fn render(
     writeln!(out, "</html>")
 }
 
-fn write_header(report: &Report, options: &RenderOptions, out: &mut dyn Write) -> io::Result<()> {
+fn write_header(report: &Report, options: &Options, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "<header>")?;
     writeln!(out, "<h1>Charter compliance report</h1>")?;
     write!(

@@ -18,10 +18,10 @@ use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
 
-use super::{TextOptions, clean, count};
-use crate::authoring::coverage::Coverage;
-use crate::authoring::suite::by_kind;
-use crate::authoring::test_report::{TestCounts, TestKind, TestReport, TestResult, TestStatus};
+use super::by_kind;
+use crate::authoring::{Coverage, TestCounts, TestKind, TestReport, TestResult, TestStatus};
+use crate::render::Options;
+use crate::render::text::{clean, count};
 
 struct Palette {
     pass: Style,
@@ -58,7 +58,7 @@ impl Palette {
 
 pub(super) fn render(
     report: &TestReport,
-    options: &TextOptions,
+    options: &Options,
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let palette = Palette::new(options.color);

@@ -14,23 +14,19 @@
 //! ```
 //!
 //! `+` added, `-` removed, `~` severity changed. Colour (red for what is added, green for what is
-//! removed) only when [`RenderOptions::color`] asks; control characters from contracts are
+//! removed) only when [`Options::color`] asks; control characters from contracts are
 //! shown escaped.
 
 use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
 
-use super::model::{Change, ChangeKind, DomainImpact, Impact};
-use super::render::{domain_label, figures_line, totals_line};
-use crate::report::RenderOptions;
-use crate::report::render::clean;
+use super::{domain_label, figures_line, totals_line};
+use crate::impact::{Change, ChangeKind, DomainImpact, Impact};
+use crate::render::Options;
+use crate::render::text::clean;
 
-pub(super) fn render(
-    impact: &Impact,
-    options: &RenderOptions,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+pub(super) fn render(impact: &Impact, options: &Options, out: &mut dyn Write) -> io::Result<()> {
     let styles = Styles::new(options.color);
     writeln!(
         out,

@@ -7,7 +7,7 @@
 
 use std::io::{self, Write};
 
-use super::model::Impact;
+use crate::impact::Impact;
 
 pub(super) fn render(impact: &Impact, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, impact)?;

@@ -7,20 +7,17 @@
 use std::io::{self, Write};
 
 use super::group::group;
-use super::{RenderOptions, count, summary_line};
-use crate::report::finding::{Finding, Severity};
-use crate::report::model::Report;
+use super::summary_line;
+use crate::render::Options;
+use crate::render::markdown::{MAX_ROWS, cell, code};
+use crate::render::text::count;
+use crate::report::Report;
+use crate::report::{Finding, Severity};
 
 /// More findings than this are folded into a `<details>` block.
 pub(super) const FOLD_ABOVE: usize = 50;
-/// At most this many findings are listed: a GitHub comment holds at most 65,536 characters.
-pub(crate) const MAX_ROWS: usize = 250;
 
-pub(super) fn render(
-    report: &Report,
-    options: &RenderOptions,
-    out: &mut dyn Write,
-) -> io::Result<()> {
+pub(super) fn render(report: &Report, options: &Options, out: &mut dyn Write) -> io::Result<()> {
     let summary = &report.summary;
     let status = if summary.errors > 0 {
         "❌"
@@ -156,48 +153,4 @@ fn write_table<'a>(
         )?;
     }
     writeln!(out)
-}
-
-/// Text for a table cell: pipes escaped, line breaks as `<br>`, no HTML or links.
-pub(crate) fn cell(s: &str) -> String {
-    let mut escaped = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '|' => escaped.push_str("\\|"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '[' => escaped.push_str("\\["),
-            ']' => escaped.push_str("\\]"),
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\r' | '\n' => escaped.push_str("<br>"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
-
-/// A code span around `s`, with a fence longer than any run of backticks in it; in a table,
-/// pipes are escaped (GitHub unescapes them inside code spans of table cells).
-pub(crate) fn code(s: &str, in_table: bool) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in s.chars() {
-        run = if c == '`' { run + 1 } else { 0 };
-        longest = longest.max(run);
-    }
-    let fence = "`".repeat(longest + 1);
-    let mut body: String = s
-        .chars()
-        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
-        .collect();
-    if in_table {
-        body = body.replace('|', "\\|");
-    }
-    let pad = if longest > 0 || body.is_empty() {
-        " "
-    } else {
-        ""
-    };
-    format!("{fence}{pad}{body}{pad}{fence}")
 }

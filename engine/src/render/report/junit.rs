@@ -15,8 +15,8 @@ use std::io::{self, Write};
 use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
 
 use super::group::group;
-use crate::report::finding::{Finding, Severity};
-use crate::report::model::Report;
+use crate::report::Report;
+use crate::report::{Finding, Severity};
 
 /// The name of the suite of files that were not read as products.
 pub(super) const UNREADABLE_SUITE: &str = "unreadable files";

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::authoring::test_report::{TestKind, TestReport, TestStatus};
+use crate::authoring::{TestKind, TestReport, TestStatus};
 
 pub(super) fn render(report: &TestReport, out: &mut dyn Write) -> io::Result<()> {
     let mut junit = Report::new("charter test");
