@@ -1,6 +1,7 @@
 //! `charter`: policy-as-code governance for a data mesh.
 
 use charter_cli::{cmd, output};
+use charter_engine::render::RenderError;
 
 use std::process::ExitCode;
 
@@ -83,9 +84,9 @@ fn main() -> ExitCode {
 
 /// `charter … | head` closes the pipe early: that is not an error worth a message.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    let broken = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
     error.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        cause.downcast_ref::<std::io::Error>().is_some_and(broken)
+            || matches!(cause.downcast_ref::<RenderError>(), Some(RenderError::Io(e)) if broken(e))
     })
 }

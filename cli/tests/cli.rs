@@ -607,6 +607,30 @@ fn serve_refuses_limits_of_zero() {
     }
 }
 
+/// `charter … | head`: a reader that closes the pipe early is not an error worth a message,
+/// whatever document was being written.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    for args in [
+        &["report", "testdata/mesh", "--no-cache", "--format", "json"][..],
+        &["rules", "--format", "markdown"],
+        &["validate", "--format", "json"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_charter"))
+            .args(args)
+            .current_dir(repo())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("charter runs");
+        // The reader is gone before charter writes anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("charter ends");
+        assert_eq!(stderr(&out), "", "{args:?}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+    }
+}
+
 #[test]
 fn sub_second_time_limits_are_kept() {
     // `500ms` used to be read as whole seconds, a limit of 0: every contract timed out.
