@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use comfy_table::{Attribute, Cell, Color, ColumnConstraint, ContentArrangement, Table, presets};
 use serde::Serialize;
 
-use super::markdown::{cell, code};
+use super::markdown::{author_cell, code};
 use super::text::clean;
 use super::{Format, Options, Render, json, unsupported};
 use crate::report::{RuleInfo, Severity};
@@ -129,7 +129,7 @@ fn markdown(rules: &[RuleInfo], out: &mut dyn Write) -> io::Result<()> {
             code(&rule.id, true),
             anchor(&rule.id),
             severity(rule),
-            cell(&text_line(rule.title.as_deref().unwrap_or("")))
+            author_cell(&text_line(rule.title.as_deref().unwrap_or("")))
         )?;
     }
     for rule in rules {

@@ -1,6 +1,6 @@
-//! Markdown escaping, the one escaper of every Markdown renderer (reports, impact, the rule
-//! catalogue): text taken from contracts and policies cannot break a table, open HTML or
-//! links, or end a code span early.
+//! Markdown escaping, shared by every Markdown renderer (reports, impact, the rule catalogue):
+//! text taken from contracts cannot break a table, open HTML or links, or end a code span
+//! early; Markdown a policy author wrote keeps its formatting but stays in its table cell.
 
 /// At most this many findings are listed: a GitHub comment holds at most 65,536 characters.
 pub(super) const MAX_ROWS: usize = 250;
@@ -47,4 +47,10 @@ pub(super) fn code(s: &str, in_table: bool) -> String {
         ""
     };
     format!("{fence}{pad}{body}{pad}{fence}")
+}
+
+/// A table cell of Markdown a policy author wrote (a rule's title): kept as Markdown, pipes
+/// escaped so it stays in its cell. Text taken from contracts goes through [`cell`].
+pub(super) fn author_cell(s: &str) -> String {
+    s.replace('|', "\\|")
 }
