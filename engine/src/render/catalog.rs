@@ -168,6 +168,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_title_keeps_its_markdown_and_stays_in_its_cell() {
+        let rules = [RuleInfo {
+            id: "naming/id".into(),
+            severity: Some(Severity::Error),
+            title: Some("Id is not `<domain>.<name>` | or\nworse".into()),
+            description: None,
+            remediation: None,
+        }];
+        let mut out = Vec::new();
+        markdown(&rules, &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        assert!(
+            out.contains(
+                "| [`naming/id`](#namingid) | error | Id is not `<domain>.<name>` \\| or worse |"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn anchors_follow_github() {
         assert_eq!(anchor("pii/masking_required"), "piimasking_required");
         assert_eq!(anchor("naming/Field-Case"), "namingfield-case");
