@@ -3,6 +3,7 @@
 //! dispatches; fuzz targets and benchmarks reach the service's request path from here.
 
 pub mod bundle_files;
+pub mod cache_key;
 pub mod cmd;
 pub mod output;
 pub mod policies;

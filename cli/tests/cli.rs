@@ -271,7 +271,7 @@ fn cache_serves_unchanged_contracts_and_rechecks_changed_ones() {
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
     let cold = run();
-    assert!(mesh.join(".charter-cache/results-v1.json").exists());
+    assert!(mesh.join(".charter-cache/results-v2.json").exists());
     assert_eq!(
         std::fs::read_to_string(mesh.join(".charter-cache/.gitignore"))
             .unwrap()
@@ -302,6 +302,60 @@ fn cache_serves_unchanged_contracts_and_rechecks_changed_ones() {
         !rules_of(&changed).contains(&"versioning/invalid_semver".to_owned()),
         "the changed file was checked again"
     );
+}
+
+/// A cache committed with a pull request (or copied from another machine) is sealed with
+/// another key: it is not trusted, and the contracts are checked for real.
+#[test]
+fn a_forged_cache_is_not_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = dir.path().join("mesh");
+    copy_dir(&repo().join("testdata/mesh"), &mesh);
+    let refunds_rules = |key: Option<&str>| -> Vec<String> {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_charter"));
+        command
+            .args(["report", mesh.to_str().unwrap(), "--format", "json"])
+            .env("NO_COLOR", "1")
+            .env_remove(charter_cli::cache_key::ENV);
+        if let Some(key) = key {
+            command.env(charter_cli::cache_key::ENV, key);
+        }
+        let out = command.output().unwrap();
+        assert_eq!(stderr(&out), "");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["product"] == "billing.refunds" && f["rule"] != "policy/error")
+            .map(|f| f["rule"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let honest = refunds_rules(Some("attacker"));
+    assert!(honest.contains(&"versioning/invalid_semver".to_owned()));
+
+    // The attacker, who knows their own key, empties every cached result and seals it again.
+    let file = mesh.join(".charter-cache/results-v2.json");
+    let sealed = std::fs::read(&file).unwrap();
+    let split = sealed.iter().position(|&b| b == b'\n').unwrap();
+    let mut body: serde_json::Value = serde_json::from_slice(&sealed[split + 1..]).unwrap();
+    for entry in body["entries"].as_object_mut().unwrap().values_mut() {
+        entry["findings"] = serde_json::json!([]);
+    }
+    let body = serde_json::to_vec(&body).unwrap();
+    let key = blake3::derive_key("charter result cache v2 key", b"attacker");
+    let mut forged = blake3::keyed_hash(&key, &body).to_hex().as_bytes().to_vec();
+    forged.push(b'\n');
+    forged.extend_from_slice(&body);
+    std::fs::write(&file, forged).unwrap();
+    assert_eq!(
+        refunds_rules(Some("attacker")),
+        Vec::<String>::new(),
+        "under the attacker's own key the forgery is read: the test forges for real"
+    );
+
+    assert_eq!(refunds_rules(Some("the CI's secret")), honest);
+    assert_eq!(refunds_rules(None), honest, "the machine's own key");
 }
 
 #[test]

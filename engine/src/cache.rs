@@ -4,6 +4,11 @@
 //!
 //! One JSON file per cache folder. A cache that cannot be read is ignored (the run is
 //! just cold); one that cannot be written costs nothing but the next run's speed.
+//!
+//! The cache lives in the checked folder, which a pull request controls: a cache committed
+//! with it must not pass as results. Every cache file therefore starts with a MAC of its
+//! contents (keyed BLAKE3) under a [`CacheKey`] that lives outside the checked tree; a file
+//! whose MAC does not verify under this machine's key is ignored like an unreadable one.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,7 +17,68 @@ use serde::{Deserialize, Serialize};
 
 use crate::report::{Finding, ProductSummary};
 
-const FILE_NAME: &str = "results-v1.json";
+const FILE_NAME: &str = "results-v2.json";
+
+/// The secret that authenticates cache files: whoever does not hold it cannot write a cache
+/// this run trusts. The caller keeps it outside the checked tree (the CLI: in the user's
+/// cache folder, or `CHARTER_CACHE_KEY`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CacheKey([u8; 32]);
+
+impl CacheKey {
+    /// A key of 32 random bytes.
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// A key derived from a secret of any length (`CHARTER_CACHE_KEY`).
+    #[must_use]
+    pub fn derive(secret: &str) -> Self {
+        Self(blake3::derive_key(
+            "charter result cache v2 key",
+            secret.as_bytes(),
+        ))
+    }
+
+    /// The MAC of `body` under this key.
+    fn mac(&self, body: &[u8]) -> blake3::Hash {
+        blake3::keyed_hash(&self.0, body)
+    }
+
+    /// `<MAC in hex>\n<body>`: what a cache file holds.
+    fn seal(&self, body: &[u8]) -> Vec<u8> {
+        let mut sealed = Vec::with_capacity(65 + body.len());
+        sealed.extend_from_slice(self.mac(body).to_hex().as_bytes());
+        sealed.push(b'\n');
+        sealed.extend_from_slice(body);
+        sealed
+    }
+
+    /// The body of a sealed file, when its MAC verifies under this key (compared in
+    /// constant time).
+    fn open<'a>(&self, sealed: &'a [u8]) -> Option<&'a [u8]> {
+        let split = sealed.iter().position(|&b| b == b'\n')?;
+        let (mac, body) = (&sealed[..split], &sealed[split + 1..]);
+        let mac = blake3::Hash::from_hex(mac).ok()?;
+        (mac == self.mac(body)).then_some(body)
+    }
+}
+
+impl std::fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheKey(…)")
+    }
+}
+
+/// Where the result cache lives and the key that authenticates it.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    /// The cache folder.
+    pub dir: PathBuf,
+    /// The key its files are sealed with.
+    pub key: CacheKey,
+}
 
 /// What a cached evaluation of one file produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,23 +124,26 @@ struct Stored {
 #[derive(Debug)]
 pub struct Cache {
     dir: PathBuf,
+    key: CacheKey,
     revision: String,
     old: HashMap<String, CachedResult>,
 }
 
 impl Cache {
-    /// Opens (or starts) the cache in `dir` for results of policy `revision`.
-    /// Entries of another revision or Charter version are dropped.
+    /// Opens (or starts) the cache of `config` for results of policy `revision`.
+    /// Entries of another revision or Charter version are dropped, and so is a file not
+    /// sealed with `config.key`.
     #[must_use]
-    pub fn open(dir: &Path, policy_revision: &str) -> Self {
+    pub fn open(config: &CacheConfig, policy_revision: &str) -> Self {
         let revision = format!("{policy_revision}+{}", env!("CARGO_PKG_VERSION"));
-        let old = read_cache_file(dir, FILE_NAME)
+        let old = read_cache_file(config, FILE_NAME)
             .and_then(|bytes| serde_json::from_slice::<Stored>(&bytes).ok())
             .filter(|s| s.revision == revision)
             .map(|s| s.entries)
             .unwrap_or_default();
         Self {
-            dir: dir.to_path_buf(),
+            dir: config.dir.clone(),
+            key: config.key.clone(),
             revision,
             old,
         }
@@ -118,14 +187,7 @@ impl Cache {
             revision: self.revision,
             entries,
         };
-        let tmp = self
-            .dir
-            .join(format!("{FILE_NAME}.{}.tmp", std::process::id()));
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec(&stored).map_err(std::io::Error::other)?,
-        )?;
-        std::fs::rename(&tmp, self.dir.join(FILE_NAME))
+        write_sealed(&self.dir, &self.key, FILE_NAME, &stored)
     }
 }
 
@@ -133,14 +195,31 @@ impl Cache {
 /// file, or a symlink out of the cache folder) is ignored: the run is cold.
 const MAX_CACHE_FILE_SIZE: u64 = 512 * 1024 * 1024;
 
-/// A cache file's bytes, read as any file of the checked tree is (the cache folder lives
-/// in it): a regular file inside the folder, bounded. `None` when there is none to use.
-fn read_cache_file(dir: &Path, name: &str) -> Option<Vec<u8>> {
+/// A cache file's body, read as any file of the checked tree is (the cache folder lives
+/// in it): a regular file inside the folder, bounded, its MAC verified under the key.
+/// `None` when there is none to use.
+fn read_cache_file(config: &CacheConfig, name: &str) -> Option<Vec<u8>> {
+    let dir = &config.dir;
     let folder = crate::fsread::Confinement::at(dir, false).ok()?;
-    crate::fsread::read_file(&dir.join(name), MAX_CACHE_FILE_SIZE, &folder).ok()
+    let sealed = crate::fsread::read_file(&dir.join(name), MAX_CACHE_FILE_SIZE, &folder).ok()?;
+    config.key.open(&sealed).map(<[u8]>::to_vec)
 }
 
-const MESH_FILE_NAME: &str = "mesh-v1.json";
+/// Writes `value` as JSON, sealed with `key`, to `dir/name` (through a temporary file, so
+/// a reader never sees half a file).
+fn write_sealed<T: Serialize>(
+    dir: &Path,
+    key: &CacheKey,
+    name: &str,
+    value: &T,
+) -> std::io::Result<()> {
+    let body = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+    let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, key.seal(&body))?;
+    std::fs::rename(&tmp, dir.join(name))
+}
+
+const MESH_FILE_NAME: &str = "mesh-v2.json";
 
 #[derive(Serialize, Deserialize)]
 struct StoredMesh {
@@ -153,20 +232,20 @@ struct StoredMesh {
 /// they are reused only when nothing at all changed.
 #[derive(Debug)]
 pub struct MeshCache {
-    dir: PathBuf,
+    config: CacheConfig,
     key: String,
 }
 
 impl MeshCache {
     /// The cache entry for `fingerprint` (see `check::CheckRun`) under policy `revision`.
     #[must_use]
-    pub fn new(dir: &Path, policy_revision: &str, fingerprint: &str) -> Self {
+    pub fn new(config: &CacheConfig, policy_revision: &str, fingerprint: &str) -> Self {
         let key = format!(
             "{policy_revision}+{}+{fingerprint}",
             env!("CARGO_PKG_VERSION")
         );
         Self {
-            dir: dir.to_path_buf(),
+            config: config.clone(),
             key,
         }
     }
@@ -174,7 +253,7 @@ impl MeshCache {
     /// The cached findings, if the repository is exactly as it was.
     #[must_use]
     pub fn get(&self) -> Option<Vec<Finding>> {
-        let bytes = read_cache_file(&self.dir, MESH_FILE_NAME)?;
+        let bytes = read_cache_file(&self.config, MESH_FILE_NAME)?;
         let stored: StoredMesh = serde_json::from_slice(&bytes).ok()?;
         (stored.key == self.key).then_some(stored.findings)
     }
@@ -184,18 +263,88 @@ impl MeshCache {
     /// # Errors
     /// The folder or file cannot be written.
     pub fn put(&self, findings: &[Finding]) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+        std::fs::create_dir_all(&self.config.dir)?;
         let stored = StoredMesh {
             key: self.key.clone(),
             findings: findings.to_vec(),
         };
-        let tmp = self
-            .dir
-            .join(format!("{MESH_FILE_NAME}.{}.tmp", std::process::id()));
-        std::fs::write(
-            &tmp,
-            serde_json::to_vec(&stored).map_err(std::io::Error::other)?,
-        )?;
-        std::fs::rename(&tmp, self.dir.join(MESH_FILE_NAME))
+        write_sealed(&self.config.dir, &self.config.key, MESH_FILE_NAME, &stored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &Path, secret: &str) -> CacheConfig {
+        CacheConfig {
+            dir: dir.to_path_buf(),
+            key: CacheKey::derive(secret),
+        }
+    }
+
+    fn result(rule: &str) -> CachedResult {
+        CachedResult {
+            product: None,
+            findings: vec![Finding {
+                rule: rule.to_owned(),
+                severity: crate::report::Severity::Error,
+                message: "m".to_owned(),
+                product: None,
+                domain: None,
+                file: "a.yaml".to_owned(),
+                line: 1,
+                waiver: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_cache_is_read_back_only_under_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = config(dir.path(), "ours");
+        Cache::open(&ours, "rev")
+            .save([("k".to_owned(), result("x/y"))])
+            .unwrap();
+        assert_eq!(Cache::open(&ours, "rev").get("k"), Some(&result("x/y")));
+        assert_eq!(
+            Cache::open(&config(dir.path(), "theirs"), "rev").get("k"),
+            None
+        );
+
+        let mesh = MeshCache::new(&ours, "rev", "fp");
+        mesh.put(&result("m/n").findings).unwrap();
+        assert_eq!(mesh.get(), Some(result("m/n").findings));
+        assert_eq!(
+            MeshCache::new(&config(dir.path(), "theirs"), "rev", "fp").get(),
+            None
+        );
+    }
+
+    #[test]
+    fn a_changed_byte_or_a_missing_mac_makes_the_file_unusable() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = config(dir.path(), "ours");
+        Cache::open(&ours, "rev")
+            .save([("k".to_owned(), result("x/y"))])
+            .unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let sealed = std::fs::read(&path).unwrap();
+        let edited = String::from_utf8(sealed.clone())
+            .unwrap()
+            .replace("x/y", "x/z");
+        std::fs::write(&path, edited).unwrap();
+        assert_eq!(Cache::open(&ours, "rev").get("k"), None, "an edited body");
+        let body = &sealed[65..];
+        std::fs::write(&path, body).unwrap();
+        assert_eq!(Cache::open(&ours, "rev").get("k"), None, "no MAC line");
+        std::fs::write(&path, &sealed).unwrap();
+        assert_eq!(Cache::open(&ours, "rev").get("k"), Some(&result("x/y")));
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output() {
+        let key = CacheKey::from_bytes([7; 32]);
+        assert_eq!(format!("{key:?}"), "CacheKey(…)");
     }
 }

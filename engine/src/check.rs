@@ -1,10 +1,8 @@
 //! Checking contracts: read every file, evaluate the contract rules in parallel, gather a report.
 
-use std::path::PathBuf;
-
 use rayon::prelude::*;
 
-use crate::cache::{Cache, CachedProduct, CachedResult};
+use crate::cache::{Cache, CacheConfig, CachedProduct, CachedResult};
 use crate::contract::{self, ReaderSettings};
 use crate::evaluation::{ContractFinding, evaluate_hashed};
 use crate::mesh::ContractFile;
@@ -14,8 +12,8 @@ use crate::rules::RuleSet;
 /// How a check runs.
 #[derive(Debug, Clone, Default)]
 pub struct CheckOptions {
-    /// The result cache folder; `None` disables the cache.
-    pub cache_dir: Option<PathBuf>,
+    /// The result cache (its folder and key); `None` disables the cache.
+    pub cache: Option<CacheConfig>,
 }
 
 /// Receives progress while contracts are checked (a progress bar, or nothing).
@@ -92,9 +90,9 @@ fn run(
     keep: bool,
 ) -> CheckRun {
     let cache = options
-        .cache_dir
-        .as_deref()
-        .map(|dir| Cache::open(dir, &cache_revision(rules, reader)));
+        .cache
+        .as_ref()
+        .map(|config| Cache::open(config, &cache_revision(rules, reader)));
     progress.start(files.len());
     let results: Vec<Checked> = files
         .par_iter()

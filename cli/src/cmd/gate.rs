@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use charter_engine::cache::CacheConfig;
 use charter_engine::check::{CheckOptions, check_files};
 use charter_engine::contract::ReaderSettings;
 use charter_engine::mesh::ContractFile;
@@ -41,7 +42,9 @@ pub struct GateArgs {
     /// Do not read or write the result cache.
     #[arg(long)]
     pub no_cache: bool,
-    /// Where to keep the result cache [default: .charter-cache in the checked folder].
+    /// Where to keep the result cache [default: .charter-cache in the checked folder]. Its
+    /// files are sealed with a key kept outside the checked tree (`CHARTER_CACHE_KEY`, else
+    /// ~/.cache/charter/cache-key), so a cache committed to the repository is not trusted.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Per-contract time limit for rule evaluation (e.g. `2s`, `500ms`).
@@ -160,11 +163,7 @@ impl GateArgs {
             .context("the mesh policies do not compile")?
             .map(|rules| rules.with_timeout(self.mesh_timeout));
         let options = CheckOptions {
-            cache_dir: if self.no_cache {
-                None
-            } else {
-                self.cache_dir.clone().or(default_cache)
-            },
+            cache: self.cache(default_cache),
         };
         Ok(Prepared {
             pack,
@@ -173,6 +172,29 @@ impl GateArgs {
             options,
             mesh_rules,
         })
+    }
+
+    /// The result cache: its folder and the key that authenticates it (see
+    /// [`crate::cache_key`]); none with `--no-cache`, or when there is no key to be had.
+    fn cache(&self, default_dir: Option<PathBuf>) -> Option<CacheConfig> {
+        if self.no_cache {
+            return None;
+        }
+        let dir = self.cache_dir.clone().or(default_dir)?;
+        // Without a key the run is only slower: say why, and check every contract.
+        let why = match crate::cache_key::load() {
+            Ok(Some(key)) => return Some(CacheConfig { dir, key }),
+            Ok(None) => format!(
+                "no place for its key (set {} or HOME)",
+                crate::cache_key::ENV
+            ),
+            Err(e) => format!("{e:#}"),
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: running without the result cache: {why}"
+        );
+        None
     }
 
     /// Loads the pack, checks `files`, renders the report and returns the exit code.

@@ -80,9 +80,9 @@ impl ReportPlan<'_> {
         let mut report = run.report;
         let mesh_cache = self
             .options
-            .cache_dir
-            .as_deref()
-            .map(|dir| MeshCache::new(dir, self.pack_revision, &run.fingerprint));
+            .cache
+            .as_ref()
+            .map(|config| MeshCache::new(config, self.pack_revision, &run.fingerprint));
         let cached_mesh = mesh_cache
             .as_ref()
             .and_then(MeshCache::get)

@@ -2,6 +2,7 @@
 #![cfg(test)]
 
 use charter_engine::PolicyPack;
+use charter_engine::cache::{CacheConfig, CacheKey};
 use charter_engine::contract::ReaderSettings;
 use charter_engine::mesh::{LoadOptions, Mesh};
 use charter_engine::mesh_rules::MeshRules;
@@ -386,7 +387,10 @@ fn the_report_plan_runs_both_stages_and_caches_the_repository_wide_one() {
     let reader = ReaderSettings::from_settings(pack.settings());
     let cache = tempfile::tempdir().unwrap();
     let options = CheckOptions {
-        cache_dir: Some(cache.path().to_path_buf()),
+        cache: Some(CacheConfig {
+            dir: cache.path().to_path_buf(),
+            key: CacheKey::derive("test"),
+        }),
     };
     let files = discover(repo.path(), &LoadOptions::default()).unwrap();
     let plan = ReportPlan {

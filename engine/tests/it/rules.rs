@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use charter_engine::PolicyPack;
+use charter_engine::cache::{CacheConfig, CacheKey};
 use charter_engine::contract::ReaderSettings;
 use charter_engine::rules::{
     CaseOutcome, RuleCaseFile, RuleEngine, RuleSet, RuleSetOptions, run_case_file,
@@ -207,7 +208,10 @@ fn the_result_cache_serves_unchanged_contracts_and_rereads_changed_ones() {
     let rules = RuleSet::compile(&pack, RuleSetOptions::default()).unwrap();
     let reader = ReaderSettings::from_settings(pack.settings());
     let options = CheckOptions {
-        cache_dir: Some(dir.path().join(".charter-cache")),
+        cache: Some(CacheConfig {
+            dir: dir.path().join(".charter-cache"),
+            key: CacheKey::derive("test"),
+        }),
     };
     let run = || {
         let files = discover(dir.path(), &LoadOptions::default()).unwrap();
