@@ -341,19 +341,23 @@ pub(crate) fn typed<T: DeserializeOwned>(text: &str) -> Result<T, ParseError> {
             return syntax;
         }
         let mut error = yaml_error(&e, "wrong type");
-        let path = error
-            .message
-            .trim_start_matches("wrong type: ")
-            .split(": ")
-            .next()
-            .unwrap_or_default();
-        if !path.contains(' ')
-            && let Some(line) = LineIndex::build(text).exact(path)
+        if let Some(line) =
+            failed_at::<T>(text).and_then(|path| LineIndex::build(text).exact(&path))
         {
             error.line = line;
         }
         error
     })
+}
+
+/// The document path (`spec.schema.fields[2].name`) at which deserializing `T` fails, as
+/// serde walked it: taken from the deserializer, never parsed out of an error message.
+/// `None` at the root. Only on the error path (it deserializes the text again).
+fn failed_at<T: DeserializeOwned>(text: &str) -> Option<String> {
+    let error =
+        serde_path_to_error::deserialize::<_, T>(yaml_serde::Deserializer::from_str(text)).err()?;
+    let path = error.path().to_string();
+    (path != ".").then_some(path)
 }
 
 pub(crate) fn yaml_error(e: &yaml_serde::Error, what: &str) -> ParseError {

@@ -253,6 +253,12 @@ fn wrong_types_report_the_key_and_what_was_expected() {
     let e = err(&SEED.replace("freshness: \"15m\"", "freshness: \"soon\""));
     assert!(e.message.contains("duration"), "{}", e.message);
     assert_eq!(e.line, 13);
+
+    // A value read through a type of its own (a list of text): the line is that of the key
+    // serde was at (`tags:`), though YAML's message names only the mapping above it.
+    let e = err(&SEED.replace("  version: 2.1.0\n", "  version: 2.1.0\n  tags: {a: 1}\n"));
+    assert!(e.message.contains("a list of text values"), "{}", e.message);
+    assert_eq!(e.line, 7, "the line of `tags:`: {}", e.message);
 }
 
 #[test]
