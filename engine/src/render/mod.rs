@@ -85,17 +85,20 @@ impl Format {
     }
 
     /// Every format, in the order help texts list them.
+    pub const ALL: &'static [Format] = &[
+        Format::Text,
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::Github,
+        Format::Markdown,
+        Format::Html,
+    ];
+
+    /// Every format, in the order help texts list them ([`Format::ALL`]).
     #[must_use]
     pub fn all() -> &'static [Format] {
-        &[
-            Format::Text,
-            Format::Json,
-            Format::Sarif,
-            Format::Junit,
-            Format::Github,
-            Format::Markdown,
-            Format::Html,
-        ]
+        Self::ALL
     }
 }
 

@@ -18,15 +18,8 @@ mod text;
 
 impl Render for Report {
     const DOCUMENT: &'static str = "a compliance report";
-    const FORMATS: &'static [Format] = &[
-        Format::Text,
-        Format::Json,
-        Format::Sarif,
-        Format::Junit,
-        Format::Github,
-        Format::Markdown,
-        Format::Html,
-    ];
+    /// A report is written in every format.
+    const FORMATS: &'static [Format] = Format::ALL;
 
     fn write(&self, format: Format, options: &Options, out: &mut dyn Write) -> io::Result<()> {
         match format {
