@@ -56,15 +56,10 @@ fn read_or_create(path: &Path) -> anyhow::Result<CacheKey> {
     }
 }
 
+/// 64 hex digits (BLAKE3's hex reader: 32 bytes).
 fn parse(text: &str) -> anyhow::Result<CacheKey> {
-    let hex = text.trim();
-    anyhow::ensure!(hex.len() == 64, "expected 64 hex digits");
-    let mut bytes = [0u8; 32];
-    for (byte, pair) in bytes.iter_mut().zip(hex.as_bytes().chunks(2)) {
-        let pair = std::str::from_utf8(pair).context("not hex")?;
-        *byte = u8::from_str_radix(pair, 16).context("not hex")?;
-    }
-    Ok(CacheKey::from_bytes(bytes))
+    let bytes = blake3::Hash::from_hex(text.trim()).context("expected 64 hex digits")?;
+    Ok(CacheKey::from_bytes(*bytes.as_bytes()))
 }
 
 /// Writes a new random key, written whole to a private temporary file and then linked in
@@ -75,7 +70,7 @@ fn create(path: &Path) -> anyhow::Result<CacheKey> {
     std::fs::create_dir_all(dir).with_context(cannot)?;
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = blake3::Hash::from_bytes(bytes).to_hex();
     let tmp = dir.join(format!("cache-key.{}.tmp", std::process::id()));
     {
         let mut options = std::fs::OpenOptions::new();

@@ -32,7 +32,7 @@ impl Contract {
         if let Some(value) = self.input.get() {
             return Ok(value.clone());
         }
-        let value = crate::rules::input::to_value(&self.product)?;
+        let value = crate::rules::rego_value::to_value(&self.product)?;
         Ok(self.input.get_or_init(|| value).clone())
     }
 }

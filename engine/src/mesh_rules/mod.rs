@@ -124,10 +124,11 @@ impl MeshRules {
                     if left.is_zero() {
                         return Err(EvalError::Timeout(self.timeout));
                     }
+                    // Checked every 256 steps, not 64: these rules run long, over every product.
                     engine.set_execution_timer_config(
                         regorus::utils::limits::ExecutionTimerConfig {
-                            limit: left,
                             check_interval: std::num::NonZeroU32::MIN.saturating_add(255),
+                            ..crate::rules::timer(left)
                         },
                     );
                     engine

@@ -120,7 +120,7 @@ impl RuleSet {
         // contract; the engine keeps what that first evaluation prepared (the analysed
         // schedule, rules and functions), which every evaluator's clone then shares.
         if has_rules {
-            let probe = super::input::to_value(&Product::default())
+            let probe = super::rego_value::to_value(&Product::default())
                 .map_err(EvalError::Failed)
                 .and_then(|input| interpret(&mut engine, input, options.timeout));
             if let Err(EvalError::Failed(message)) = probe {
@@ -209,7 +209,7 @@ impl Evaluator {
         if !self.has_rules {
             return Ok(Vec::new());
         }
-        let input = super::input::to_value(product).map_err(EvalError::Failed)?;
+        let input = super::rego_value::to_value(product).map_err(EvalError::Failed)?;
         self.evaluate_input(input)
     }
 

@@ -11,8 +11,7 @@ mod cases;
 pub(crate) mod catalog;
 mod compiled;
 mod eval;
-pub(crate) mod input;
-mod rego_value;
+pub(crate) mod rego_value;
 
 pub use cases::{CaseOutcome, CaseResult, RuleCaseFile, run_case_file};
 pub(crate) use catalog::rule_heads;
