@@ -101,6 +101,27 @@ test_no_duplicate_field if {
 	count(naming.deny_duplicate_field) == 0 with input as base
 }
 
+# Fields as Charter reads them (each with its table and path) take the direct path.
+test_duplicate_field_in_one_table if {
+	fields := [
+		field("order_id", {"table": "orders", "path": "order_id"}),
+		field("order_id", {"table": "lines", "path": "order_id"}),
+		field("order_id", {"table": "orders", "path": "order_id"}),
+	]
+	paths(naming.deny_duplicate_field) == {"fields[2].name"} with input as product({"fields": fields})
+}
+
+test_same_column_in_two_tables_is_no_duplicate if {
+	fields := [field("order_id", {"table": "orders", "path": "order_id"}), field("order_id", {"table": "lines", "path": "order_id"})]
+	count(naming.deny_duplicate_field) == 0 with input as product({"fields": fields})
+}
+
+# One field without a path: the others' paths and its name are compared.
+test_duplicate_field_with_an_empty_path if {
+	fields := [field("a", {"table": "t", "path": "a"}), field("b", {"table": "t", "path": "b"}), field("a", {"table": "t", "path": ""})]
+	paths(naming.deny_duplicate_field) == {"fields[2].name"} with input as product({"fields": fields})
+}
+
 test_product_pattern_default_without_settings if {
 	count(naming.deny_invalid_product_id) == 0 with input as base with data.charter.settings as {}
 	count(naming.deny_invalid_product_id) == 1 with input as product({"id": "orders.OrderEvents"}) with data.charter.settings as {}

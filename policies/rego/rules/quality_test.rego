@@ -49,6 +49,17 @@ test_unknown_field if {
 	contains(f.msg, "`net_revenue_eur`")
 }
 
+# Fields as Charter reads them (each with its table and path) take the direct path.
+test_unknown_field_of_a_table if {
+	fields := [field("order_id", {"table": "orders", "path": "order_id"}), field("line_id", {"table": "lines", "path": "line_id"})]
+	checks := [
+		{"field": "order_id", "table": "orders", "assertion": "a", "kind": "not_null", "threshold": 1.0},
+		{"field": "order_id", "table": "lines", "assertion": "b", "kind": "not_null", "threshold": 1.0},
+		{"field": "line_id", "assertion": "c", "kind": "not_null", "threshold": 1.0},
+	]
+	paths(quality.deny_unknown_field) == {"quality[1].field"} with input as product({"fields": fields, "quality": checks})
+}
+
 test_check_without_field_is_fine if {
 	count(quality.deny_unknown_field) == 0 with input as product({"quality": [check(null, "row_count", null)]})
 }
