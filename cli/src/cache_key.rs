@@ -72,15 +72,14 @@ fn create(path: &Path) -> anyhow::Result<CacheKey> {
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
     let hex = blake3::Hash::from_bytes(bytes).to_hex();
     let tmp = dir.join(format!("cache-key.{}.tmp", std::process::id()));
-    {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp).with_context(cannot)?;
-        writeln!(file, "{hex}").with_context(cannot)?;
-    }
-    let linked = std::fs::hard_link(&tmp, path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp).with_context(cannot)?;
+    // A key that could not be written whole is not linked, and its file not left behind.
+    let linked = writeln!(file, "{hex}").and_then(|()| std::fs::hard_link(&tmp, path));
+    drop(file);
     let _ = std::fs::remove_file(&tmp);
     match linked {
         Ok(()) => Ok(CacheKey::from_bytes(bytes)),

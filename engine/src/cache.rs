@@ -123,8 +123,7 @@ struct Stored {
 /// A result cache in a folder.
 #[derive(Debug)]
 pub struct Cache {
-    dir: PathBuf,
-    key: CacheKey,
+    config: CacheConfig,
     revision: String,
     old: HashMap<String, CachedResult>,
 }
@@ -142,8 +141,7 @@ impl Cache {
             .map(|s| s.entries)
             .unwrap_or_default();
         Self {
-            dir: config.dir.clone(),
-            key: config.key.clone(),
+            config: config.clone(),
             revision,
             old,
         }
@@ -178,8 +176,9 @@ impl Cache {
         if added == 0 && before > 0 {
             return Ok(());
         }
-        std::fs::create_dir_all(&self.dir)?;
-        let ignore = self.dir.join(".gitignore");
+        let dir = &self.config.dir;
+        std::fs::create_dir_all(dir)?;
+        let ignore = dir.join(".gitignore");
         if !ignore.exists() {
             std::fs::write(&ignore, "# Charter's result cache; safe to delete.\n*\n")?;
         }
@@ -187,7 +186,7 @@ impl Cache {
             revision: self.revision,
             entries,
         };
-        write_sealed(&self.dir, &self.key, FILE_NAME, &stored)
+        write_sealed(dir, &self.config.key, FILE_NAME, &stored)
     }
 }
 

@@ -94,12 +94,6 @@ impl Format {
         Format::Markdown,
         Format::Html,
     ];
-
-    /// Every format, in the order help texts list them ([`Format::ALL`]).
-    #[must_use]
-    pub fn all() -> &'static [Format] {
-        Self::ALL
-    }
 }
 
 impl fmt::Display for Format {
@@ -108,9 +102,9 @@ impl fmt::Display for Format {
     }
 }
 
-/// A format name that is not one of [`Format::all`].
+/// A format name that is not one of [`Format::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown format `{name}`: expected one of {}", names(Format::all()))]
+#[error("unknown format `{name}`: expected one of {}", names(Format::ALL))]
 pub struct UnknownFormat {
     /// The name that was given.
     pub name: String,
@@ -140,7 +134,7 @@ impl FromStr for Format {
     /// );
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Format::all()
+        Format::ALL
             .iter()
             .copied()
             .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
@@ -211,6 +205,17 @@ pub struct UnsupportedFormat {
     pub supported: &'static [Format],
 }
 
+impl UnsupportedFormat {
+    /// `format`, which documents of type `D` are not written in.
+    fn of<D: Render + ?Sized>(format: Format) -> Self {
+        Self {
+            document: D::DOCUMENT,
+            format,
+            supported: D::FORMATS,
+        }
+    }
+}
+
 /// Why a document was not rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -242,11 +247,7 @@ pub fn supports<D: Render + ?Sized>(format: Format) -> Result<(), UnsupportedFor
     if D::FORMATS.contains(&format) {
         Ok(())
     } else {
-        Err(UnsupportedFormat {
-            document: D::DOCUMENT,
-            format,
-            supported: D::FORMATS,
-        })
+        Err(UnsupportedFormat::of::<D>(format))
     }
 }
 
@@ -278,10 +279,6 @@ fn json<T: Serialize + ?Sized>(value: &T, out: &mut dyn Write) -> io::Result<()>
 fn unsupported<D: Render + ?Sized>(format: Format) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
-        UnsupportedFormat {
-            document: D::DOCUMENT,
-            format,
-            supported: D::FORMATS,
-        },
+        UnsupportedFormat::of::<D>(format),
     )
 }

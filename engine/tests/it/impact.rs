@@ -381,7 +381,7 @@ fn contract_text_cannot_escape_its_format() {
 
 #[test]
 fn only_text_json_and_markdown() {
-    for format in Format::all() {
+    for format in Format::ALL {
         let supported = matches!(format, Format::Text | Format::Json | Format::Markdown);
         let mut out = Vec::new();
         let rendered = render(

@@ -702,13 +702,13 @@ fn markdown_escapes_table_cells() {
 
 #[test]
 fn formats_parse_by_name() {
-    for format in Format::all() {
+    for format in Format::ALL {
         assert_eq!(format.name().parse::<Format>(), Ok(*format));
         assert_eq!(format.to_string(), format.name());
     }
     assert_eq!("SARIF".parse::<Format>(), Ok(Format::Sarif));
     let err = "html5".parse::<Format>().unwrap_err().to_string();
-    for format in Format::all() {
+    for format in Format::ALL {
         assert!(err.contains(format.name()), "{err}");
     }
     assert!(err.contains("`html5`"), "{err}");
@@ -734,7 +734,7 @@ impl io::Write for Broken {
 
 #[test]
 fn write_errors_are_returned() {
-    for format in Format::all() {
+    for format in Format::ALL {
         let err = render(&sample(), *format, &options(), &mut Broken).unwrap_err();
         let RenderError::Io(err) = err else {
             panic!("{format}: {err}")
