@@ -52,16 +52,17 @@ pub fn check_files(
     options: &CheckOptions,
     progress: &dyn Progress,
 ) -> Report {
-    run(files, rules, reader, options, progress, false).report
+    run::<()>(files, rules, reader, options, progress, None).report
 }
 
 /// The outcome of a check that keeps what a repository-wide stage needs.
 #[derive(Debug)]
-pub struct CheckRun {
+pub struct CheckRun<T = contract::Contract> {
     /// The report of the per-contract rules.
     pub report: Report,
-    /// Contracts read in this run (files served from the cache were not read).
-    pub contracts: Vec<contract::Contract>,
+    /// What was kept of each contract read in this run (files served from the cache were
+    /// not read).
+    pub contracts: Vec<T>,
     /// Contract files served from the cache, to read if a later stage needs them.
     pub cached: Vec<ContractFile>,
     /// A content hash of every file checked (paths and bytes): equal fingerprints, equal repositories.
@@ -78,23 +79,40 @@ pub fn check_files_keeping_contracts(
     options: &CheckOptions,
     progress: &dyn Progress,
 ) -> CheckRun {
-    run(files, rules, reader, options, progress, true)
+    run(files, rules, reader, options, progress, Some(&|c| c))
 }
 
-fn run(
+/// As [`check_files_keeping_contracts`], keeping only `keep(contract)` of each contract
+/// read (while it is checked, on the thread that read it).
+#[must_use]
+pub fn check_files_keeping<T: Send>(
     files: &[ContractFile],
     rules: &RuleSet,
     reader: &ReaderSettings,
     options: &CheckOptions,
     progress: &dyn Progress,
-    keep: bool,
-) -> CheckRun {
+    keep: &(dyn Fn(contract::Contract) -> T + Sync),
+) -> CheckRun<T> {
+    run(files, rules, reader, options, progress, Some(keep))
+}
+
+/// What to keep of each contract read, if anything.
+type Keep<'a, T> = Option<&'a (dyn Fn(contract::Contract) -> T + Sync)>;
+
+fn run<T: Send>(
+    files: &[ContractFile],
+    rules: &RuleSet,
+    reader: &ReaderSettings,
+    options: &CheckOptions,
+    progress: &dyn Progress,
+    keep: Keep<'_, T>,
+) -> CheckRun<T> {
     let cache = options
         .cache
         .as_ref()
         .map(|config| Cache::open(config, &cache_revision(rules, reader)));
     progress.start(files.len());
-    let results: Vec<Checked> = files
+    let results: Vec<Checked<T>> = files
         .par_iter()
         .map_init(
             || rules.evaluator(),
@@ -119,13 +137,13 @@ fn run(
             key,
             result,
             fresh: is_fresh,
-            contract,
+            kept,
         } = checked;
         fingerprint.update(key.as_bytes());
         fingerprint.update(b"\n");
-        if let Some(contract) = contract {
-            contracts.push(*contract);
-        } else if keep && result.product.is_some() {
+        if let Some(kept) = kept {
+            contracts.push(kept);
+        } else if keep.is_some() && result.product.is_some() {
             cached.push(file_entry.clone());
         }
         match &result.product {
@@ -167,24 +185,24 @@ fn cache_revision(rules: &RuleSet, reader: &ReaderSettings) -> String {
 }
 
 /// What checking one file produced.
-struct Checked {
+struct Checked<T> {
     /// The cache key: file and content hash.
     key: String,
     result: CachedResult,
     /// Computed now, rather than taken from the cache.
     fresh: bool,
-    /// The contract, when it was read and the caller keeps contracts.
-    contract: Option<Box<contract::Contract>>,
+    /// What the caller keeps of the contract, when it was read.
+    kept: Option<T>,
 }
 
 /// Reads and evaluates one file (or takes its result from the cache).
-fn check_one(
+fn check_one<T>(
     file: &ContractFile,
     evaluator: &mut crate::rules::Evaluator,
     reader: &ReaderSettings,
     cache: Option<&Cache>,
-    keep: bool,
-) -> Checked {
+    keep: Keep<'_, T>,
+) -> Checked<T> {
     let bytes = match crate::mesh::read_limited(file, &reader.limits) {
         Ok(bytes) => bytes,
         Err(message) => {
@@ -199,7 +217,7 @@ fn check_one(
                 key: Cache::key(&file.display, ""),
                 result: result(file, None, vec![finding]),
                 fresh: false,
-                contract: None,
+                kept: None,
             };
         }
     };
@@ -210,7 +228,7 @@ fn check_one(
             key,
             result: hit.clone(),
             fresh: false,
-            contract: None,
+            kept: None,
         };
     }
     let evaluation = evaluate_hashed(&file.display, &bytes, hash, reader, evaluator);
@@ -222,9 +240,11 @@ fn check_one(
         fresh: !evaluation.timed_out,
         // A kept contract's lines are rarely asked again (only for a repository-wide
         // finding): its line index goes, and is rebuilt if they are.
-        contract: evaluation.contract.filter(|_| keep).map(|mut contract| {
-            contract.locations.forget_index();
-            Box::new(contract)
+        kept: keep.and_then(|keep| {
+            evaluation.contract.map(|mut contract| {
+                contract.locations.forget_index();
+                keep(contract)
+            })
         }),
     }
 }

@@ -11,6 +11,12 @@
 //! contracts its error names (or the policy file, when it names none).
 
 mod cycles;
+mod need;
+mod product;
+mod reads;
+mod shared;
+
+pub use product::{Keeper, MeshProduct};
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -18,12 +24,12 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use regorus::{Engine, Value};
 
-use crate::contract::Contract;
 use crate::error::PackError;
 use crate::mesh::Mesh;
 use crate::pack::PolicyPack;
 use crate::report::Finding;
 use crate::rules::{EvalError, RawFinding, RuleSet};
+use need::Need;
 
 /// The compiled `charter.mesh.*` rules of a pack.
 #[derive(Debug, Clone)]
@@ -33,6 +39,8 @@ pub struct MeshRules {
     catalog: std::collections::BTreeMap<String, crate::report::RuleInfo>,
     /// (package below `charter.mesh.`, `deny_*`/`warn_*` rule name), to evaluate one by one.
     heads: Vec<(String, String)>,
+    /// What the pack's rules can observe of each product.
+    need: Need,
 }
 
 impl MeshRules {
@@ -54,11 +62,13 @@ impl MeshRules {
         Self::from_engine(rules.engine().clone(), pack)
     }
 
-    fn from_engine(engine: Engine, pack: &PolicyPack) -> Result<Option<Self>, PackError> {
+    fn from_engine(mut engine: Engine, pack: &PolicyPack) -> Result<Option<Self>, PackError> {
         if !crate::rules::has_package(&engine, "data.charter.mesh")? {
             return Ok(None);
         }
+        let need = reads::product_need(engine.get_modules());
         Ok(Some(Self {
+            need,
             engine,
             timeout: Duration::from_secs(60),
             catalog: crate::rules::catalog_of(pack, "charter.mesh."),
@@ -79,31 +89,53 @@ impl MeshRules {
         &self.catalog
     }
 
+    /// What these rules keep of the contracts of one repository: the part of each
+    /// product they can observe (worked out from the policies when they were compiled),
+    /// with what products have in common stored once, and where it was read.
+    #[must_use]
+    pub fn keeper(&self) -> Keeper<'_> {
+        Keeper::new(&self.need)
+    }
+
     /// Evaluates the repository-wide rules over every contract of `mesh`. A rule that
     /// fails becomes a `policy/error` finding; the other rules' findings are kept.
     ///
     /// # Errors
     /// The products cannot be converted, or the time budget ran out.
     pub fn evaluate(&self, mesh: &Mesh) -> Result<Vec<Finding>, EvalError> {
-        let start = Instant::now();
-        let mut engine = self.engine.clone();
         // Converting ten thousand products is a third of the work: do it on every core.
-        let products: Vec<Value> = mesh
+        let keeper = self.keeper();
+        let products: Vec<MeshProduct> = mesh
             .contracts()
             .par_iter()
-            .map(Contract::rego_input)
+            .map(|c| keeper.keep(c))
+            .collect();
+        self.evaluate_products(&products)
+    }
+
+    /// As [`MeshRules::evaluate`], over what a [`Keeper`] kept of each contract, in
+    /// file order.
+    ///
+    /// # Errors
+    /// See [`MeshRules::evaluate`].
+    pub fn evaluate_products(&self, products: &[MeshProduct]) -> Result<Vec<Finding>, EvalError> {
+        let start = Instant::now();
+        let mut engine = self.engine.clone();
+        let inputs: Vec<Value> = products
+            .iter()
+            .map(|p| p.input.clone())
             .collect::<Result<_, _>>()
             .map_err(EvalError::Failed)?;
-        let lineage = object([("on_cycle", on_cycle(mesh))]);
+        let lineage = object([("on_cycle", on_cycle(products))]);
         let data = object([(
             "charter",
-            object([("products", Value::from(products)), ("lineage", lineage)]),
+            object([("products", Value::from(inputs)), ("lineage", lineage)]),
         )]);
         engine
             .add_data(data)
             .map_err(|e| EvalError::Failed(e.to_string()))?;
         engine.set_input(Value::new_object());
-        self.rule_by_rule(&engine, mesh, start)
+        self.rule_by_rule(&engine, products, start)
     }
 
     /// Evaluates each rule alone (one failing rule costs only its own findings), in
@@ -111,7 +143,7 @@ impl MeshRules {
     fn rule_by_rule(
         &self,
         engine: &Engine,
-        mesh: &Mesh,
+        products: &[MeshProduct],
         start: Instant,
     ) -> Result<Vec<Finding>, EvalError> {
         let results: Vec<Result<Value, EvalError>> = self
@@ -149,22 +181,21 @@ impl MeshRules {
                 }
             }
         }
-        let mut findings = locate(mesh, raw);
+        let mut findings = locate(products, raw);
         for (rule, message) in failed {
-            findings.extend(rule_failure(mesh, &rule, &message));
+            findings.extend(rule_failure(products, &rule, &message));
         }
         Ok(findings)
     }
 }
 
 /// The ids on a cycle of upstream edges, as a Rego set (see [`cycles`]).
-fn on_cycle(mesh: &Mesh) -> Value {
-    let products: Vec<(&str, &[String])> = mesh
-        .contracts()
+fn on_cycle(products: &[MeshProduct]) -> Value {
+    let edges: Vec<(&str, &[String])> = products
         .iter()
-        .map(|c| (c.product.id.as_str(), c.product.lineage.upstream.as_slice()))
+        .map(|p| (p.id.as_str(), p.upstream.as_slice()))
         .collect();
-    let ids: std::collections::BTreeSet<Value> = cycles::on_cycle(&products)
+    let ids: std::collections::BTreeSet<Value> = cycles::on_cycle(&edges)
         .into_iter()
         .map(Value::from)
         .collect();
@@ -173,19 +204,15 @@ fn on_cycle(mesh: &Mesh) -> Value {
 
 /// The `policy/error` findings of a repository-wide rule that failed: one per contract
 /// whose product id or file its error names, or one at the policy's own location.
-fn rule_failure(mesh: &Mesh, rule: &str, message: &str) -> Vec<Finding> {
+fn rule_failure(products: &[MeshProduct], rule: &str, message: &str) -> Vec<Finding> {
     let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
     let named = |s: &str| quoted.iter().any(|q| q.trim_matches('"') == s || *q == s);
-    let involved: Vec<&Contract> = mesh
-        .contracts()
+    let involved: Vec<&MeshProduct> = products
         .iter()
-        .filter(|c| named(&c.product.id) || named(&c.product.source.file))
+        .filter(|p| named(&p.id) || named(&p.file))
         .collect();
     let detail = message.split_whitespace().collect::<Vec<_>>().join(" ");
-    let files: Vec<&str> = involved
-        .iter()
-        .map(|c| c.product.source.file.as_str())
-        .collect();
+    let files: Vec<&str> = involved.iter().map(|p| p.file.as_str()).collect();
     let text = if files.is_empty() {
         format!("repository-wide rule `{rule}` failed, its findings are missing: {detail}")
     } else {
@@ -210,12 +237,12 @@ fn rule_failure(mesh: &Mesh, rule: &str, message: &str) -> Vec<Finding> {
     }
     involved
         .into_iter()
-        .map(|c| {
+        .map(|p| {
             finding(
-                c.product.source.file.clone(),
-                c.locations.line("id"),
-                Some(c.product.id.clone()),
-                Some(c.product.domain.clone()),
+                p.file.clone(),
+                p.locations.line("id"),
+                Some(p.id.clone()),
+                Some(p.domain.clone()),
             )
         })
         .collect()
@@ -237,25 +264,27 @@ fn policy_location(message: &str) -> (String, u32) {
 }
 
 /// Ties each raw finding to its contract's file and line.
-fn locate(mesh: &Mesh, raw: Vec<RawFinding>) -> Vec<Finding> {
-    let by_file: HashMap<&str, &Contract> = mesh
-        .contracts()
-        .iter()
-        .map(|c| (c.product.source.file.as_str(), c))
-        .collect();
+fn locate(products: &[MeshProduct], raw: Vec<RawFinding>) -> Vec<Finding> {
+    let by_file: HashMap<&str, &MeshProduct> =
+        products.iter().map(|p| (p.file.as_str(), p)).collect();
+    let mut by_id: HashMap<&str, &MeshProduct> = HashMap::new();
+    for p in products {
+        // The first contract of an id (in file order) stands for it, as in `Mesh::contract`.
+        by_id.entry(p.id.as_str()).or_insert(p);
+    }
     raw.into_iter()
         .map(|f| {
             let contract = f
                 .file
                 .as_deref()
                 .and_then(|file| by_file.get(file).copied())
-                .or_else(|| f.product.as_deref().and_then(|id| mesh.contract(id)));
+                .or_else(|| f.product.as_deref().and_then(|id| by_id.get(id).copied()));
             let (file, line, product, domain) = match contract {
-                Some(c) => (
-                    c.product.source.file.clone(),
-                    f.line(&c.locations),
-                    Some(c.product.id.clone()),
-                    Some(c.product.domain.clone()),
+                Some(p) => (
+                    p.file.clone(),
+                    f.line(&p.locations),
+                    Some(p.id.clone()),
+                    Some(p.domain.clone()),
                 ),
                 None => (
                     f.file.clone().unwrap_or_default(),
@@ -287,4 +316,88 @@ fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
         }
     }
     value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::ReaderSettings;
+    use crate::mesh::LoadOptions;
+
+    /// A mesh of `n` products with lineage among them (cycles, missing backlinks, unknown
+    /// and external references), duplicate ids, deprecated upstreams and PII fields with
+    /// and without a removing transform, so that every repository-wide rule fires.
+    fn tangled_mesh(n: usize) -> (tempfile::TempDir, Vec<String>) {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut files = Vec::new();
+        for i in 0..n {
+            let id = format!("sales.p{}", i % (n - 2));
+            let up = [(i * 7 + 3) % n, (i * 5 + 1) % n].map(|u| format!("\"sales.p{u}\""));
+            let upstream = match i % 4 {
+                0 => format!("[{}, \"raw.events\"]", up.join(", ")),
+                1 => format!("[{}, \"ghost.{i}\"]", up[0]),
+                _ => format!("[{}]", up[1]),
+            };
+            let downstream = format!("[\"sales.p{}\"]", (i * 3 + 2) % n);
+            let status = ["active", "deprecated", "retired", "active"][i % 4];
+            let mut fields = String::new();
+            for (f, name) in ["email", "phone", "total", "region"].iter().enumerate() {
+                let pii = (i + f) % 3 == 0;
+                let transform =
+                    ["", "        transform: hash\n", "        transform: copy\n"][(i * f) % 3];
+                fields.push_str(&format!(
+                    "      - name: {name}\n        type: string\n        description: the {name}\n        constraints: {{ pii: {pii} }}\n{transform}"
+                ));
+            }
+            let yaml = format!(
+                "apiVersion: datamesh.io/v1\nkind: DataProduct\nmetadata:\n  name: {id}\n  domain: sales\n  version: 1.0.{i}\nspec:\n  owner: team@acme.example\n  status: {status}\n  schema:\n    fields:\n{fields}  lineage:\n    upstream: {upstream}\n    downstream: {downstream}\n"
+            );
+            let file = format!("sales/p{i}.yaml");
+            std::fs::create_dir_all(dir.path().join("sales")).expect("a folder");
+            std::fs::write(dir.path().join(&file), yaml).expect("a contract");
+            files.push(file);
+        }
+        (dir, files)
+    }
+
+    #[test]
+    fn projected_products_give_the_findings_of_whole_products() {
+        let pack = PolicyPack::from_files(charter_policies::files()).expect("the default pack");
+        let rules = MeshRules::compile(&pack)
+            .expect("it compiles")
+            .expect("it has repository-wide rules");
+        let (dir, _) = tangled_mesh(40);
+        let reader = ReaderSettings::from_settings(pack.settings());
+        let mesh = Mesh::load(dir.path(), &LoadOptions::default(), &reader).expect("a mesh");
+        assert!(mesh.failures().is_empty(), "{:?}", mesh.failures());
+
+        let projected = rules.evaluate(&mesh).expect("the rules run");
+        let mut whole = rules.clone();
+        whole.need = Need::whole();
+        assert_eq!(projected, whole.evaluate(&mesh).expect("the rules run"));
+
+        let fired: std::collections::BTreeSet<&str> =
+            projected.iter().map(|f| f.rule.as_str()).collect();
+        for rule in [
+            "identity/duplicate_product_id",
+            "lineage/unresolved_reference",
+            "lineage/lineage_cycle",
+            "lineage/missing_backlink",
+            "lineage/deprecated_upstream",
+            "pii/unmarked_upstream_pii",
+        ] {
+            assert!(fired.contains(rule), "{rule} did not fire: {fired:?}");
+        }
+
+        // And the projection is a fraction of the product: no owner, version, description.
+        let contract = &mesh.contracts()[0];
+        let kept = rules.keeper().keep(contract).input.expect("converted");
+        let full = contract.rego_input().expect("converted");
+        let size = |v: &Value| v.to_json_str().map(|s| s.len()).unwrap_or_default();
+        assert!(size(&kept) * 2 < size(&full), "{kept}");
+        assert!(
+            kept["owner"] == Value::Undefined
+                && kept["fields"][0]["description"] == Value::Undefined
+        );
+    }
 }

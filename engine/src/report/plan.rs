@@ -11,11 +11,13 @@ use std::time::Duration;
 use rayon::prelude::*;
 
 use crate::cache::MeshCache;
-use crate::check::{CheckOptions, Progress, check_files, check_files_keeping_contracts};
+use crate::check::{
+    CheckOptions, Progress, check_files, check_files_keeping, check_files_keeping_contracts,
+};
 use crate::contract::ReaderSettings;
 use crate::mesh::{ContractFile, Loaded, Mesh, load_file};
-use crate::mesh_rules::MeshRules;
-use crate::report::Report;
+use crate::mesh_rules::{MeshProduct, MeshRules};
+use crate::report::{Finding, Report};
 use crate::rules::{EvalError, RuleSet};
 
 /// What a repository report runs.
@@ -71,63 +73,128 @@ impl ReportPlan<'_> {
         files: &[ContractFile],
         progress: &dyn Progress,
     ) -> Result<ReportRun, ReportError> {
-        if self.mesh_rules.is_none() && !self.keep_mesh {
-            let report = check_files(files, self.rules, self.reader, self.options, progress);
-            return Ok(ReportRun { report, mesh: None });
+        match (self.mesh_rules, self.keep_mesh) {
+            (None, false) => {
+                let report = check_files(files, self.rules, self.reader, self.options, progress);
+                Ok(ReportRun { report, mesh: None })
+            }
+            (mesh_rules, true) => self.run_keeping_mesh(files, progress, mesh_rules),
+            (Some(mesh_rules), false) => self.run_projected(files, progress, mesh_rules),
         }
+    }
+
+    /// Keeps only what the repository-wide rules can observe of each contract between the
+    /// stages (see [`MeshRules::keeper`]): a fraction of the contracts in memory.
+    fn run_projected(
+        &self,
+        files: &[ContractFile],
+        progress: &dyn Progress,
+        mesh_rules: &MeshRules,
+    ) -> Result<ReportRun, ReportError> {
+        let keeper = mesh_rules.keeper();
+        let run = check_files_keeping(
+            files,
+            self.rules,
+            self.reader,
+            self.options,
+            progress,
+            &|contract| keeper.keep(&contract),
+        );
+        let mut report = run.report;
+        let (kept, cached) = (run.contracts, run.cached);
+        let findings = self.mesh_findings(mesh_rules, &run.fingerprint, true, move || {
+            // Contracts served from the result cache were not read; read them now.
+            let mut products = kept;
+            products.extend(
+                cached
+                    .par_iter()
+                    .filter_map(|file| match load_file(file, self.reader) {
+                        Loaded::Contract(contract) => Some(keeper.keep(&contract)),
+                        Loaded::Failure(_) => None,
+                    })
+                    .collect::<Vec<_>>(),
+            );
+            products.sort_by(|a, b| a.file().cmp(b.file()));
+            products
+        })?;
+        report.add_findings(findings);
+        report.rules.extend(mesh_rules.catalog().clone());
+        Ok(ReportRun { report, mesh: None })
+    }
+
+    /// Reads the whole mesh (for a comparison with a base revision), and evaluates the
+    /// repository-wide rules over it when the pack has any.
+    fn run_keeping_mesh(
+        &self,
+        files: &[ContractFile],
+        progress: &dyn Progress,
+        mesh_rules: Option<&MeshRules>,
+    ) -> Result<ReportRun, ReportError> {
         let run =
             check_files_keeping_contracts(files, self.rules, self.reader, self.options, progress);
         let mut report = run.report;
-        let mesh_cache = self
-            .options
-            .cache
-            .as_ref()
-            .map(|config| MeshCache::new(config, self.pack_revision, &run.fingerprint));
-        let cached_mesh = mesh_cache
-            .as_ref()
-            .and_then(MeshCache::get)
-            .filter(|_| !self.keep_mesh);
-        let needs_mesh = self.keep_mesh || (self.mesh_rules.is_some() && cached_mesh.is_none());
-        let mesh = needs_mesh.then(|| {
-            // Contracts served from the result cache were not read; read them now.
-            let mut loaded: Vec<Loaded> = run
-                .contracts
-                .into_iter()
-                .map(|c| Loaded::Contract(Box::new(c)))
-                .collect();
-            loaded.extend(
-                run.cached
+        // Contracts served from the result cache were not read; read them now.
+        let mut loaded: Vec<Loaded> = run
+            .contracts
+            .into_iter()
+            .map(|c| Loaded::Contract(Box::new(c)))
+            .collect();
+        loaded.extend(
+            run.cached
+                .par_iter()
+                .map(|file| load_file(file, self.reader))
+                .collect::<Vec<_>>(),
+        );
+        let mesh = Mesh::from_loaded(loaded);
+        if let Some(mesh_rules) = mesh_rules {
+            let products = || {
+                let keeper = mesh_rules.keeper();
+                mesh.contracts()
                     .par_iter()
-                    .map(|file| load_file(file, self.reader))
-                    .collect::<Vec<_>>(),
-            );
-            Mesh::from_loaded(loaded)
-        });
-        if let Some(mesh_rules) = self.mesh_rules {
-            let findings = match (cached_mesh, &mesh) {
-                (Some(findings), _) => findings,
-                (None, Some(mesh)) => {
-                    let findings = mesh_rules.evaluate(mesh).map_err(|e| match e {
-                        EvalError::Timeout(limit) => ReportError::MeshTimeout {
-                            limit,
-                            contracts: mesh.contracts().len(),
-                        },
-                        e => ReportError::MeshRules(e),
-                    })?;
-                    if let Some(cache) = &mesh_cache {
-                        // A cache that cannot be written only makes the next run slower.
-                        let _ = cache.put(&findings);
-                    }
-                    findings
-                }
-                (None, None) => Vec::new(),
+                    .map(|c| keeper.keep(c))
+                    .collect()
             };
+            let findings = self.mesh_findings(mesh_rules, &run.fingerprint, false, products)?;
             report.add_findings(findings);
             report.rules.extend(mesh_rules.catalog().clone());
         }
         Ok(ReportRun {
             report,
-            mesh: mesh.filter(|_| self.keep_mesh),
+            mesh: Some(mesh),
         })
+    }
+
+    /// The repository-wide findings of the repository `fingerprint`: from the cache (when
+    /// `cached` allows), or evaluated over `products()` and cached.
+    fn mesh_findings(
+        &self,
+        mesh_rules: &MeshRules,
+        fingerprint: &str,
+        cached: bool,
+        products: impl FnOnce() -> Vec<MeshProduct>,
+    ) -> Result<Vec<Finding>, ReportError> {
+        let cache = self
+            .options
+            .cache
+            .as_ref()
+            .map(|config| MeshCache::new(config, self.pack_revision, fingerprint));
+        if let Some(findings) = cache.as_ref().filter(|_| cached).and_then(MeshCache::get) {
+            return Ok(findings);
+        }
+        let products = products();
+        let findings = mesh_rules
+            .evaluate_products(&products)
+            .map_err(|e| match e {
+                EvalError::Timeout(limit) => ReportError::MeshTimeout {
+                    limit,
+                    contracts: products.len(),
+                },
+                e => ReportError::MeshRules(e),
+            })?;
+        if let Some(cache) = &cache {
+            // A cache that cannot be written only makes the next run slower.
+            let _ = cache.put(&findings);
+        }
+        Ok(findings)
     }
 }

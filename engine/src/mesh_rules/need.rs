@@ -1,0 +1,228 @@
+//! What the repository-wide rules need of a value: all of it, or some of its keys and
+//! what they need of each. [`reads`](super::reads) works it out from the policies; a
+//! product is then kept as its [projection](Need::project), which the rules cannot tell
+//! from the whole product.
+
+use std::collections::BTreeMap;
+
+use regorus::Value;
+
+use super::shared::Shared;
+
+/// One step below `data.charter.products`: a key, or any element or key (`p[i]`,
+/// `some x in p`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Step {
+    /// A literal key (`p.id`, `p["id"]`, `object.get(p, "id", …)`).
+    Key(String),
+    /// Any key or element.
+    Any,
+}
+
+/// How the rules use the value at a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Use {
+    /// As a value: compared, passed to a builtin, returned, collected.
+    Whole,
+    /// Its keys: iterated, or indexed with a computed key.
+    Keys,
+}
+
+/// What the rules need of a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Need {
+    /// All of it.
+    whole: bool,
+    /// Every key of an object (its values projected by `each`, or kept empty).
+    every_key: bool,
+    /// What they need of a literal key's value.
+    keys: BTreeMap<String, Need>,
+    /// What they need of every element or value.
+    each: Option<Box<Need>>,
+}
+
+impl Need {
+    /// Everything: the projection is the value itself.
+    pub(crate) fn whole() -> Self {
+        Self {
+            whole: true,
+            ..Self::default()
+        }
+    }
+
+    /// Whether the projection is the value itself.
+    pub(crate) fn is_whole(&self) -> bool {
+        self.whole
+    }
+
+    /// Records that the rules use the value at `path` (below this one) as `how`.
+    pub(crate) fn mark(&mut self, path: &[Step], how: Use) {
+        if self.whole {
+            return;
+        }
+        match path.split_first() {
+            None => match how {
+                Use::Whole => *self = Self::whole(),
+                Use::Keys => self.every_key = true,
+            },
+            Some((Step::Key(key), rest)) => {
+                self.keys.entry(key.clone()).or_default().mark(rest, how);
+            }
+            Some((Step::Any, rest)) => {
+                // Reaching any element means iterating, or indexing with a computed key.
+                self.every_key = true;
+                self.each.get_or_insert_default().mark(rest, how);
+            }
+        }
+    }
+
+    /// What the rules need of the element at `key` (or of each element, for `None`).
+    pub(crate) fn child(&self, key: Option<&str>) -> Option<&Need> {
+        key.and_then(|key| self.keys.get(key))
+            .or(self.each.as_deref())
+    }
+
+    /// Folds what the rules need of every element into each literal key's need, so that a
+    /// key's need is complete on its own ([`Need::project`] looks up one need per key).
+    pub(crate) fn settle(&mut self) {
+        if self.whole {
+            self.keys.clear();
+            self.each = None;
+            return;
+        }
+        if let Some(each) = &mut self.each {
+            each.settle();
+            for need in self.keys.values_mut() {
+                need.merge(each);
+            }
+        }
+        for need in self.keys.values_mut() {
+            need.settle();
+        }
+    }
+
+    fn merge(&mut self, other: &Need) {
+        if self.whole || other.whole {
+            *self = Self::whole();
+            return;
+        }
+        self.every_key |= other.every_key;
+        for (key, need) in &other.keys {
+            self.keys.entry(key.clone()).or_default().merge(need);
+        }
+        if let Some(each) = &other.each {
+            self.each.get_or_insert_default().merge(each);
+        }
+    }
+
+    /// The part of `value` the rules can observe. Objects keep the keys the rules read (or
+    /// every key, when they iterate them); arrays keep every element (their length and
+    /// order are observable), each projected; sets and scalars are kept whole (projecting
+    /// a set's elements could merge two of them). Every part below `value` is stored once
+    /// across the values projected with `shared`.
+    pub(crate) fn project(&self, value: &Value, shared: &Shared) -> Value {
+        if self.whole {
+            return value.clone();
+        }
+        let part = |need: &Need, item: &Value| shared.share(need.project(item, shared));
+        match value {
+            Value::Object(object) => {
+                let mut kept = BTreeMap::new();
+                for (key, item) in object.iter() {
+                    let name = key.as_string().ok().map(AsRef::as_ref);
+                    match self.child(name) {
+                        Some(need) => {
+                            kept.insert(key.clone(), part(need, item));
+                        }
+                        None if self.every_key => {
+                            kept.insert(key.clone(), part(&Self::default(), item));
+                        }
+                        None => {}
+                    }
+                }
+                Value::from(kept)
+            }
+            Value::Array(items) => {
+                let need = self.each.as_deref().cloned().unwrap_or_default();
+                Value::from(
+                    items
+                        .iter()
+                        .map(|item| part(&need, item))
+                        .collect::<Vec<_>>(),
+                )
+            }
+            _ => value.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(text: &str) -> Value {
+        Value::from_json_str(text).expect("valid JSON")
+    }
+
+    fn key(k: &str) -> Step {
+        Step::Key(k.to_owned())
+    }
+
+    #[test]
+    fn keeps_only_the_keys_read_and_whole_values_below_them() {
+        let mut need = Need::default();
+        need.mark(&[key("id")], Use::Whole);
+        need.mark(&[key("lineage"), key("upstream")], Use::Whole);
+        need.settle();
+        let product = json(
+            r#"{"id": "a", "owner": "x", "lineage": {"upstream": ["b", {"c": 1}], "downstream": ["d"]}}"#,
+        );
+        assert_eq!(
+            need.project(&product, &Shared::default()),
+            json(r#"{"id": "a", "lineage": {"upstream": ["b", {"c": 1}]}}"#)
+        );
+    }
+
+    #[test]
+    fn iteration_keeps_every_key_and_every_element() {
+        let mut need = Need::default();
+        need.mark(&[key("fields"), Step::Any, key("name")], Use::Whole);
+        need.mark(&[key("tags")], Use::Keys);
+        need.settle();
+        let product = json(
+            r#"{"fields": [{"name": "a", "type": "t"}, {"type": "u"}], "tags": {"x": [1], "y": 2}}"#,
+        );
+        assert_eq!(
+            need.project(&product, &Shared::default()),
+            json(r#"{"fields": [{"name": "a"}, {}], "tags": {"x": [1], "y": 2}}"#)
+        );
+    }
+
+    #[test]
+    fn a_literal_key_also_gets_what_every_element_needs() {
+        let mut need = Need::default();
+        need.mark(&[Step::Any, key("a")], Use::Whole);
+        need.mark(&[key("k"), key("b")], Use::Whole);
+        need.settle();
+        let value = json(r#"{"k": {"a": 1, "b": 2, "c": 3}, "l": {"a": 4, "b": 5}}"#);
+        assert_eq!(
+            need.project(&value, &Shared::default()),
+            json(r#"{"k": {"a": 1, "b": 2}, "l": {"a": 4}}"#)
+        );
+    }
+
+    #[test]
+    fn a_whole_use_anywhere_above_keeps_everything_below() {
+        let mut need = Need::default();
+        need.mark(&[key("a"), key("b")], Use::Whole);
+        need.mark(&[key("a")], Use::Whole);
+        need.mark(&[key("a"), key("c")], Use::Keys);
+        need.settle();
+        let value = json(r#"{"a": {"b": 1, "c": {"d": 2}}, "e": 3}"#);
+        assert_eq!(
+            need.project(&value, &Shared::default()),
+            json(r#"{"a": {"b": 1, "c": {"d": 2}}}"#)
+        );
+        assert!(Need::whole().project(&value, &Shared::default()) == value);
+    }
+}
