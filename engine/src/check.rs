@@ -79,11 +79,11 @@ pub fn check_files_keeping_contracts(
     options: &CheckOptions,
     progress: &dyn Progress,
 ) -> CheckRun {
-    run(files, rules, reader, options, progress, Some(&|c| c))
+    run(files, rules, reader, options, progress, Some(&|_, c| c))
 }
 
-/// As [`check_files_keeping_contracts`], keeping only `keep(contract)` of each contract
-/// read (while it is checked, on the thread that read it).
+/// As [`check_files_keeping_contracts`], keeping only `keep(file, contract)` of each
+/// contract read (while it is checked, on the thread that read it).
 #[must_use]
 pub fn check_files_keeping<T: Send>(
     files: &[ContractFile],
@@ -91,13 +91,13 @@ pub fn check_files_keeping<T: Send>(
     reader: &ReaderSettings,
     options: &CheckOptions,
     progress: &dyn Progress,
-    keep: &(dyn Fn(contract::Contract) -> T + Sync),
+    keep: &(dyn Fn(&ContractFile, contract::Contract) -> T + Sync),
 ) -> CheckRun<T> {
     run(files, rules, reader, options, progress, Some(keep))
 }
 
 /// What to keep of each contract read, if anything.
-type Keep<'a, T> = Option<&'a (dyn Fn(contract::Contract) -> T + Sync)>;
+type Keep<'a, T> = Option<&'a (dyn Fn(&ContractFile, contract::Contract) -> T + Sync)>;
 
 fn run<T: Send>(
     files: &[ContractFile],
@@ -243,7 +243,7 @@ fn check_one<T>(
         kept: keep.and_then(|keep| {
             evaluation.contract.map(|mut contract| {
                 contract.locations.forget_index();
-                keep(contract)
+                keep(file, contract)
             })
         }),
     }

@@ -84,6 +84,12 @@ impl Locations {
         Self::new(Arc::from(""), PathMap::Seed)
     }
 
+    /// How the model's paths map onto the document (with [`Locations::new`] and the file's
+    /// text read again, the same locations).
+    pub(crate) fn path_map(&self) -> &PathMap {
+        &self.map
+    }
+
     /// Drops the line index the lookups built (tens of kilobytes for a large contract); a
     /// later lookup builds it again. For contracts kept after their findings were placed.
     pub(crate) fn forget_index(&mut self) {

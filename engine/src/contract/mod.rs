@@ -21,6 +21,7 @@ pub use duration::parse_duration;
 pub use limits::ContractLimits;
 pub use locate::LineIndex;
 pub use locations::Locations;
+pub(crate) use locations::PathMap;
 pub use model::*;
 pub use read::{Contract, ParseError, ReaderSettings, read, read_bytes};
 pub(crate) use read::{read_bytes_hashed, yaml_error};

@@ -240,7 +240,7 @@ fn rule_failure(products: &[MeshProduct], rule: &str, message: &str) -> Vec<Find
         .map(|p| {
             finding(
                 p.file.clone(),
-                p.locations.line("id"),
+                p.locations().line("id"),
                 Some(p.id.clone()),
                 Some(p.domain.clone()),
             )
@@ -265,13 +265,19 @@ fn policy_location(message: &str) -> (String, u32) {
 
 /// Ties each raw finding to its contract's file and line.
 fn locate(products: &[MeshProduct], raw: Vec<RawFinding>) -> Vec<Finding> {
-    let by_file: HashMap<&str, &MeshProduct> =
-        products.iter().map(|p| (p.file.as_str(), p)).collect();
-    let mut by_id: HashMap<&str, &MeshProduct> = HashMap::new();
-    for p in products {
+    let by_file: HashMap<&str, usize> = products
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.file.as_str(), i))
+        .collect();
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    for (i, p) in products.iter().enumerate() {
         // The first contract of an id (in file order) stands for it, as in `Mesh::contract`.
-        by_id.entry(p.id.as_str()).or_insert(p);
+        by_id.entry(p.id.as_str()).or_insert(i);
     }
+    // Each contract's lines are resolved once, for its first finding.
+    let mut lines: HashMap<usize, std::borrow::Cow<'_, crate::contract::Locations>> =
+        HashMap::new();
     raw.into_iter()
         .map(|f| {
             let contract = f
@@ -280,12 +286,16 @@ fn locate(products: &[MeshProduct], raw: Vec<RawFinding>) -> Vec<Finding> {
                 .and_then(|file| by_file.get(file).copied())
                 .or_else(|| f.product.as_deref().and_then(|id| by_id.get(id).copied()));
             let (file, line, product, domain) = match contract {
-                Some(p) => (
-                    p.file.clone(),
-                    f.line(&p.locations),
-                    Some(p.id.clone()),
-                    Some(p.domain.clone()),
-                ),
+                Some(i) => {
+                    let p = &products[i];
+                    let locations = lines.entry(i).or_insert_with(|| p.locations());
+                    (
+                        p.file.clone(),
+                        f.line(locations),
+                        Some(p.id.clone()),
+                        Some(p.domain.clone()),
+                    )
+                }
                 None => (
                     f.file.clone().unwrap_or_default(),
                     1,

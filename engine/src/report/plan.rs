@@ -98,7 +98,7 @@ impl ReportPlan<'_> {
             self.reader,
             self.options,
             progress,
-            &|contract| keeper.keep(&contract),
+            &|file, contract| keeper.keep_file(file, &contract, &self.reader.limits),
         );
         let mut report = run.report;
         let (kept, cached) = (run.contracts, run.cached);
@@ -109,7 +109,9 @@ impl ReportPlan<'_> {
                 cached
                     .par_iter()
                     .filter_map(|file| match load_file(file, self.reader) {
-                        Loaded::Contract(contract) => Some(keeper.keep(&contract)),
+                        Loaded::Contract(contract) => {
+                            Some(keeper.keep_file(file, &contract, &self.reader.limits))
+                        }
                         Loaded::Failure(_) => None,
                     })
                     .collect::<Vec<_>>(),
