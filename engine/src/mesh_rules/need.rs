@@ -168,61 +168,65 @@ mod tests {
         Step::Key(k.to_owned())
     }
 
-    #[test]
-    fn keeps_only_the_keys_read_and_whole_values_below_them() {
+    /// The projection of `value` after marking `marks`.
+    fn projected(marks: &[(&[Step], Use)], value: &str) -> Value {
         let mut need = Need::default();
-        need.mark(&[key("id")], Use::Whole);
-        need.mark(&[key("lineage"), key("upstream")], Use::Whole);
+        for (path, how) in marks {
+            need.mark(path, *how);
+        }
         need.settle();
-        let product = json(
-            r#"{"id": "a", "owner": "x", "lineage": {"upstream": ["b", {"c": 1}], "downstream": ["d"]}}"#,
-        );
-        assert_eq!(
-            need.project(&product, &Shared::default()),
-            json(r#"{"id": "a", "lineage": {"upstream": ["b", {"c": 1}]}}"#)
-        );
+        need.project(&json(value), &Shared::default())
     }
 
     #[test]
-    fn iteration_keeps_every_key_and_every_element() {
-        let mut need = Need::default();
-        need.mark(&[key("fields"), Step::Any, key("name")], Use::Whole);
-        need.mark(&[key("tags")], Use::Keys);
-        need.settle();
-        let product = json(
-            r#"{"fields": [{"name": "a", "type": "t"}, {"type": "u"}], "tags": {"x": [1], "y": 2}}"#,
-        );
-        assert_eq!(
-            need.project(&product, &Shared::default()),
-            json(r#"{"fields": [{"name": "a"}, {}], "tags": {"x": [1], "y": 2}}"#)
-        );
-    }
-
-    #[test]
-    fn a_literal_key_also_gets_what_every_element_needs() {
-        let mut need = Need::default();
-        need.mark(&[Step::Any, key("a")], Use::Whole);
-        need.mark(&[key("k"), key("b")], Use::Whole);
-        need.settle();
-        let value = json(r#"{"k": {"a": 1, "b": 2, "c": 3}, "l": {"a": 4, "b": 5}}"#);
-        assert_eq!(
-            need.project(&value, &Shared::default()),
-            json(r#"{"k": {"a": 1, "b": 2}, "l": {"a": 4}}"#)
-        );
+    fn keeps_what_is_read_and_every_key_of_what_is_iterated() {
+        type Case<'a> = (&'a str, &'a [(&'a [Step], Use)], &'a str, &'a str);
+        let cases: &[Case<'_>] = &[
+            (
+                "only the keys read, whole values below them",
+                &[
+                    (&[key("id")], Use::Whole),
+                    (&[key("lineage"), key("upstream")], Use::Whole),
+                ],
+                r#"{"id": "a", "owner": "x", "lineage": {"upstream": ["b", {"c": 1}], "downstream": ["d"]}}"#,
+                r#"{"id": "a", "lineage": {"upstream": ["b", {"c": 1}]}}"#,
+            ),
+            (
+                "every key and element of what is iterated",
+                &[
+                    (&[key("fields"), Step::Any, key("name")], Use::Whole),
+                    (&[key("tags")], Use::Keys),
+                ],
+                r#"{"fields": [{"name": "a", "type": "t"}, {"type": "u"}], "tags": {"x": [1], "y": 2}}"#,
+                r#"{"fields": [{"name": "a"}, {}], "tags": {"x": [1], "y": 2}}"#,
+            ),
+            (
+                "a literal key also gets what every element needs",
+                &[
+                    (&[Step::Any, key("a")], Use::Whole),
+                    (&[key("k"), key("b")], Use::Whole),
+                ],
+                r#"{"k": {"a": 1, "b": 2, "c": 3}, "l": {"a": 4, "b": 5}}"#,
+                r#"{"k": {"a": 1, "b": 2}, "l": {"a": 4}}"#,
+            ),
+        ];
+        for (case, marks, value, expected) in cases {
+            assert_eq!(projected(marks, value), json(expected), "{case}");
+        }
     }
 
     #[test]
     fn a_whole_use_anywhere_above_keeps_everything_below() {
-        let mut need = Need::default();
-        need.mark(&[key("a"), key("b")], Use::Whole);
-        need.mark(&[key("a")], Use::Whole);
-        need.mark(&[key("a"), key("c")], Use::Keys);
-        need.settle();
-        let value = json(r#"{"a": {"b": 1, "c": {"d": 2}}, "e": 3}"#);
+        let marks: &[(&[Step], Use)] = &[
+            (&[key("a"), key("b")], Use::Whole),
+            (&[key("a")], Use::Whole),
+            (&[key("a"), key("c")], Use::Keys),
+        ];
+        let value = r#"{"a": {"b": 1, "c": {"d": 2}}, "e": 3}"#;
         assert_eq!(
-            need.project(&value, &Shared::default()),
+            projected(marks, value),
             json(r#"{"a": {"b": 1, "c": {"d": 2}}}"#)
         );
-        assert!(Need::whole().project(&value, &Shared::default()) == value);
+        assert!(Need::whole().project(&json(value), &Shared::default()) == json(value));
     }
 }
