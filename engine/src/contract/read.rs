@@ -35,6 +35,12 @@ impl Contract {
         let value = crate::rules::rego_value::to_value(&self.product)?;
         Ok(self.input.get_or_init(|| value).clone())
     }
+
+    /// Drops the converted Rego input (about 20 KB for a typical product), for a contract
+    /// kept after its rules ran; [`Contract::rego_input`] converts it again if asked.
+    pub(crate) fn forget_rego_input(&mut self) {
+        self.input = std::sync::OnceLock::new();
+    }
 }
 
 /// A file that is not a readable contract: not YAML, an unknown format, or wrong types.

@@ -11,9 +11,8 @@ use std::time::Duration;
 use rayon::prelude::*;
 
 use crate::cache::MeshCache;
-use crate::check::{
-    CheckOptions, Progress, check_files, check_files_keeping, check_files_keeping_contracts,
-};
+use crate::check::{CheckOptions, Progress, check_files, check_files_keeping};
+use crate::contract::Contract;
 use crate::contract::ReaderSettings;
 use crate::mesh::{ContractFile, Loaded, Mesh, load_file};
 use crate::mesh_rules::{MeshProduct, MeshRules};
@@ -125,38 +124,55 @@ impl ReportPlan<'_> {
     }
 
     /// Reads the whole mesh (for a comparison with a base revision), and evaluates the
-    /// repository-wide rules over it when the pack has any.
+    /// repository-wide rules over it when the pack has any. The mesh keeps each contract's
+    /// model and text, not its Rego input: the rules get their projection of it, taken
+    /// while the contract is checked.
     fn run_keeping_mesh(
         &self,
         files: &[ContractFile],
         progress: &dyn Progress,
         mesh_rules: Option<&MeshRules>,
     ) -> Result<ReportRun, ReportError> {
-        let run =
-            check_files_keeping_contracts(files, self.rules, self.reader, self.options, progress);
+        let keeper = mesh_rules.map(MeshRules::keeper);
+        let keep = |mut contract: Contract| {
+            let kept = keeper.as_ref().map(|k| k.keep(&contract));
+            contract.forget_rego_input();
+            (contract, kept)
+        };
+        let run = check_files_keeping(
+            files,
+            self.rules,
+            self.reader,
+            self.options,
+            progress,
+            &|_, contract| keep(contract),
+        );
         let mut report = run.report;
         // Contracts served from the result cache were not read; read them now.
-        let mut loaded: Vec<Loaded> = run
+        let mut loaded: Vec<Loaded> = Vec::new();
+        let mut products: Vec<MeshProduct> = Vec::new();
+        let cached = run
+            .cached
+            .par_iter()
+            .map(|file| match load_file(file, self.reader) {
+                Loaded::Contract(contract) => {
+                    let (contract, kept) = keep(*contract);
+                    (Loaded::Contract(Box::new(contract)), kept)
+                }
+                failure @ Loaded::Failure(_) => (failure, None),
+            });
+        let fresh = run
             .contracts
             .into_iter()
-            .map(|c| Loaded::Contract(Box::new(c)))
-            .collect();
-        loaded.extend(
-            run.cached
-                .par_iter()
-                .map(|file| load_file(file, self.reader))
-                .collect::<Vec<_>>(),
-        );
+            .map(|(contract, kept)| (Loaded::Contract(Box::new(contract)), kept));
+        for (item, kept) in fresh.chain(cached.collect::<Vec<_>>()) {
+            loaded.push(item);
+            products.extend(kept);
+        }
         let mesh = Mesh::from_loaded(loaded);
         if let Some(mesh_rules) = mesh_rules {
-            let products = || {
-                let keeper = mesh_rules.keeper();
-                mesh.contracts()
-                    .par_iter()
-                    .map(|c| keeper.keep(c))
-                    .collect()
-            };
-            let findings = self.mesh_findings(mesh_rules, &run.fingerprint, false, products)?;
+            products.sort_by(|a, b| a.file().cmp(b.file()));
+            let findings = self.mesh_findings(mesh_rules, &run.fingerprint, false, || products)?;
             report.add_findings(findings);
             report.rules.extend(mesh_rules.catalog().clone());
         }
