@@ -325,17 +325,26 @@ impl Reads {
                 }
             },
             Expr::Call { fcn, params, .. } => self.call(context, fcn, params, env),
+            _ => {
+                self.operands(context, expr, env);
+                Vec::new()
+            }
+        }
+    }
+
+    /// An expression whose value is not a place (a comparison, a collection, a
+    /// comprehension, a literal): what it is made of is used as a whole.
+    fn operands(&mut self, context: &Context, expr: &Expr, env: &Env) {
+        match expr {
             Expr::AssignExpr { lhs, rhs, .. } => {
                 // Nested in another expression: compared, not bound (see `assign`).
                 self.escape(context, lhs, env);
                 self.escape(context, rhs, env);
-                Vec::new()
             }
             Expr::ArrayCompr { term, query, .. } | Expr::SetCompr { term, query, .. } => {
                 let mut inner = env.clone();
                 self.query(context, query, &mut inner);
                 self.escape(context, term, &inner);
-                Vec::new()
             }
             Expr::ObjectCompr {
                 key, value, query, ..
@@ -344,31 +353,26 @@ impl Reads {
                 self.query(context, query, &mut inner);
                 self.escape(context, key, &inner);
                 self.escape(context, value, &inner);
-                Vec::new()
             }
             Expr::Array { items, .. } | Expr::Set { items, .. } => {
                 for item in items {
                     self.escape(context, item, env);
                 }
-                Vec::new()
             }
             Expr::Object { fields, .. } => {
                 for (_, key, value) in fields {
                     self.escape(context, key, env);
                     self.escape(context, value, env);
                 }
-                Vec::new()
             }
             Expr::UnaryExpr { expr, .. } => {
                 self.escape(context, expr, env);
-                Vec::new()
             }
             Expr::BinExpr { lhs, rhs, .. }
             | Expr::BoolExpr { lhs, rhs, .. }
             | Expr::ArithExpr { lhs, rhs, .. } => {
                 self.escape(context, lhs, env);
                 self.escape(context, rhs, env);
-                Vec::new()
             }
             Expr::Membership {
                 key,
@@ -381,9 +385,24 @@ impl Reads {
                 }
                 self.escape(context, value, env);
                 self.escape(context, collection, env);
-                Vec::new()
             }
-            _ => Vec::new(),
+            Expr::String { .. }
+            | Expr::RawString { .. }
+            | Expr::Number { .. }
+            | Expr::Bool { .. }
+            | Expr::Null { .. }
+            | Expr::Var { .. }
+            | Expr::RefDot { .. }
+            | Expr::RefBrack { .. }
+            | Expr::Call { .. } => {}
+            #[allow(
+                unreachable_patterns,
+                reason = "expressions of regorus features this build may not have (`rego-extensions`)"
+            )]
+            _ => {
+                // An expression the analysis does not know: keep everything.
+                self.everything = true;
+            }
         }
     }
 
