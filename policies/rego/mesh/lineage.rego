@@ -21,14 +21,6 @@ upstream_graph[id] := {u |
 	some id, at in contracts
 }
 
-# Per product id, every status its contracts declare (one, unless the id is duplicated).
-statuses[id] := {s |
-	some i in at
-	s := object.get(data.charter.products[i], "status", null)
-} if {
-	some id, at in contracts
-}
-
 # The ids that can lie on a cycle. Charter supplies the members of the upstream graph's
 # cycles at `data.charter.lineage.on_cycle` (strongly connected components, found in
 # linear time), so the reachability check below runs only for them; without it (another
@@ -101,7 +93,8 @@ warn_deprecated_upstream contains {"msg": msg, "product": p.id, "path": sprintf(
 	some p in data.charter.products
 	object.get(p, "status", null) == "active"
 	some i, up in p.lineage.upstream
-	some status in object.get(statuses, up, set())
+	some j in object.get(contracts, up, set())
+	status := object.get(data.charter.products[j], "status", null)
 	status in {"deprecated", "retired"}
 	msg := sprintf("upstream `%s` is %s", [up, status])
 }

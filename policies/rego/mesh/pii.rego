@@ -2,13 +2,12 @@
 package charter.mesh.pii
 
 # Per product id, the names of its PII fields (of every contract with that id, so a
-# duplicated id, reported by `identity`, never makes two values for one key).
-pii_fields[id] := {f.name |
-	some i in at
-	some f in data.charter.products[i].fields
+# duplicated id, reported by `identity`, never makes two values for one key). An id whose
+# contracts have no PII field has no entry.
+pii_fields[p.id] contains f.name if {
+	some p in data.charter.products
+	some f in p.fields
 	f.pii
-} if {
-	some id, at in data.charter.mesh.lineage.contracts
 }
 
 removing := {t | some t in object.get(data.charter.settings, ["pii", "removing_transforms"], ["hash", "aggregate", "drop", "tokenize", "anonymize"])}
@@ -26,12 +25,15 @@ removing := {t | some t in object.get(data.charter.settings, ["pii", "removing_t
 #     removes the personal data (`transform: aggregate`).
 deny_unmarked_upstream_pii contains {"msg": msg, "product": p.id, "path": sprintf("fields[%d].pii", [i])} if {
 	some p in data.charter.products
+	# Only fields not marked PII can be findings: compare their names with each upstream's
+	# PII at once, and look at single fields only for names they have in common.
+	unmarked := {f.name | some f in p.fields; not f.pii}
 	some up in p.lineage.upstream
-	upstream_pii := object.get(pii_fields, up, set())
-	count(upstream_pii) > 0
+	common := unmarked & object.get(pii_fields, up, set())
+	count(common) > 0
 	some i, f in p.fields
 	not f.pii
-	f.name in upstream_pii
+	f.name in common
 	not object.get(f, "transform", null) in removing
 	msg := sprintf("field `%s` is PII in upstream `%s` but is not marked PII here, and declares no transformation that removes it", [f.name, up])
 }
