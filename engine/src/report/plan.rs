@@ -11,12 +11,12 @@ use std::time::Duration;
 use rayon::prelude::*;
 
 use crate::cache::MeshCache;
-use crate::check::{CheckOptions, Progress, check_files, check_files_keeping};
+use crate::check::{CheckOptions, CheckRun, Progress, check_files, check_files_keeping};
 use crate::contract::Contract;
 use crate::contract::ReaderSettings;
 use crate::mesh::{ContractFile, Loaded, Mesh, load_file};
 use crate::mesh_rules::{MeshProduct, MeshRules};
-use crate::report::{Finding, Report};
+use crate::report::Report;
 use crate::rules::{EvalError, RuleSet};
 
 /// What a repository report runs.
@@ -91,17 +91,12 @@ impl ReportPlan<'_> {
         mesh_rules: &MeshRules,
     ) -> Result<ReportRun, ReportError> {
         let keeper = mesh_rules.keeper();
-        let run = check_files_keeping(
-            files,
-            self.rules,
-            self.reader,
-            self.options,
-            progress,
-            &|file, contract| keeper.keep_file(file, &contract, &self.reader.limits),
-        );
+        let run = self.check(files, progress, &|file, contract| {
+            keeper.keep_file(file, &contract, &self.reader.limits)
+        });
         let mut report = run.report;
         let (kept, cached) = (run.contracts, run.cached);
-        let findings = self.mesh_findings(mesh_rules, &run.fingerprint, true, move || {
+        self.add_mesh_findings(&mut report, mesh_rules, &run.fingerprint, true, move || {
             // Contracts served from the result cache were not read; read them now.
             let mut products = kept;
             products.extend(
@@ -118,8 +113,6 @@ impl ReportPlan<'_> {
             products.sort_by(|a, b| a.file().cmp(b.file()));
             products
         })?;
-        report.add_findings(findings);
-        report.rules.extend(mesh_rules.catalog().clone());
         Ok(ReportRun { report, mesh: None })
     }
 
@@ -139,14 +132,7 @@ impl ReportPlan<'_> {
             contract.forget_rego_input();
             (contract, kept)
         };
-        let run = check_files_keeping(
-            files,
-            self.rules,
-            self.reader,
-            self.options,
-            progress,
-            &|_, contract| keep(contract),
-        );
+        let run = self.check(files, progress, &|_, contract| keep(contract));
         let mut report = run.report;
         // Contracts served from the result cache were not read; read them now.
         let mut loaded: Vec<Loaded> = Vec::new();
@@ -172,9 +158,9 @@ impl ReportPlan<'_> {
         let mesh = Mesh::from_loaded(loaded);
         if let Some(mesh_rules) = mesh_rules {
             products.sort_by(|a, b| a.file().cmp(b.file()));
-            let findings = self.mesh_findings(mesh_rules, &run.fingerprint, false, || products)?;
-            report.add_findings(findings);
-            report.rules.extend(mesh_rules.catalog().clone());
+            self.add_mesh_findings(&mut report, mesh_rules, &run.fingerprint, false, || {
+                products
+            })?;
         }
         Ok(ReportRun {
             report,
@@ -182,22 +168,36 @@ impl ReportPlan<'_> {
         })
     }
 
-    /// The repository-wide findings of the repository `fingerprint`: from the cache (when
-    /// `cached` allows), or evaluated over `products()` and cached.
-    fn mesh_findings(
+    /// The per-contract stage, keeping `keep(file, contract)` of each contract read.
+    fn check<T: Send>(
         &self,
+        files: &[ContractFile],
+        progress: &dyn Progress,
+        keep: &(dyn Fn(&ContractFile, Contract) -> T + Sync),
+    ) -> CheckRun<T> {
+        check_files_keeping(files, self.rules, self.reader, self.options, progress, keep)
+    }
+
+    /// Adds to `report` the repository-wide rules and their findings for the repository
+    /// `fingerprint`: from the cache (when `cached` allows), or evaluated over
+    /// `products()` and cached.
+    fn add_mesh_findings(
+        &self,
+        report: &mut Report,
         mesh_rules: &MeshRules,
         fingerprint: &str,
         cached: bool,
         products: impl FnOnce() -> Vec<MeshProduct>,
-    ) -> Result<Vec<Finding>, ReportError> {
+    ) -> Result<(), ReportError> {
         let cache = self
             .options
             .cache
             .as_ref()
             .map(|config| MeshCache::new(config, self.pack_revision, fingerprint));
         if let Some(findings) = cache.as_ref().filter(|_| cached).and_then(MeshCache::get) {
-            return Ok(findings);
+            report.add_findings(findings);
+            report.rules.extend(mesh_rules.catalog().clone());
+            return Ok(());
         }
         let products = products();
         let findings = mesh_rules
@@ -213,6 +213,8 @@ impl ReportPlan<'_> {
             // A cache that cannot be written only makes the next run slower.
             let _ = cache.put(&findings);
         }
-        Ok(findings)
+        report.add_findings(findings);
+        report.rules.extend(mesh_rules.catalog().clone());
+        Ok(())
     }
 }
