@@ -1,6 +1,8 @@
 //! The repository report as one plan: the per-contract rules over every file (with the
 //! result cache), then the repository-wide rules over the whole mesh (their findings
-//! cached per repository fingerprint), reading only what a stage needs.
+//! cached per repository fingerprint), reading only what a stage needs. Between the two
+//! stages each contract is held only as what the repository-wide rules can observe of it
+//! (see [`crate::mesh_rules::Keeper`]), not as the contract.
 //!
 //! Comparing with a base revision needs the mesh too: ask for it with
 //! [`ReportPlan::keep_mesh`] and compare it (with git, in the CLI); waivers are applied
