@@ -103,7 +103,7 @@ impl Directory {
     }
 
     /// The bytes of the directory file at `path`, as [`crate::fsread`] reads a file: only
-    /// a regular file (a FIFO or a device is refused unopened), at most [`MAX_BYTES`]
+    /// a regular file (a FIFO or a device is refused unopened), at most `MAX_BYTES` (64 MiB)
     /// whatever its metadata says. The path is the operator's, so a symlink is followed
     /// wherever it leads.
     ///
