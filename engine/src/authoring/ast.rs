@@ -71,13 +71,18 @@ pub(crate) fn ref_path(expr: &Expr) -> Option<Vec<String>> {
         }
         Expr::RefBrack { refr, index, .. } => {
             let mut parts = ref_path(refr)?;
-            match index.as_ref() {
-                Expr::String { value, .. } | Expr::RawString { value, .. } => {
-                    parts.push(value.as_string().ok()?.to_string());
-                }
-                _ => return None,
-            }
+            parts.push(string_literal(index)?);
             Some(parts)
+        }
+        _ => None,
+    }
+}
+
+/// The text of a string literal (`"key"` or `` `key` ``); `None` for any other expression.
+pub(crate) fn string_literal(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::String { value, .. } | Expr::RawString { value, .. } => {
+            value.as_string().ok().map(ToString::to_string)
         }
         _ => None,
     }

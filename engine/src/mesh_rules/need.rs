@@ -143,11 +143,12 @@ impl Need {
                 Value::from(kept)
             }
             Value::Array(items) => {
-                let need = self.each.as_deref().cloned().unwrap_or_default();
+                let nothing = Self::default();
+                let need = self.each.as_deref().unwrap_or(&nothing);
                 Value::from(
                     items
                         .iter()
-                        .map(|item| part(&need, item))
+                        .map(|item| part(need, item))
                         .collect::<Vec<_>>(),
                 )
             }

@@ -17,7 +17,7 @@ use std::rc::Rc;
 use regorus::unstable::{AssignOp, Expr, Literal, Module, Query, Ref, Rule, RuleBody, RuleHead};
 
 use super::need::{Need, Step, Use};
-use crate::authoring::ast::ref_path;
+use crate::authoring::ast::{ref_path, string_literal};
 
 /// A place below `data.charter.products`.
 type Path = Vec<Step>;
@@ -92,8 +92,7 @@ impl Reads {
                 };
                 if path.first().is_some_and(|root| root == "data") {
                     let below = &path[1..];
-                    let related = below.iter().zip(PRODUCTS).all(|(a, b)| a.as_str() == b);
-                    if related {
+                    if toward_products(below) {
                         // `import data.charter` (or the products themselves): followed no further.
                         reads.everything = true;
                     }
@@ -104,7 +103,7 @@ impl Reads {
                     imports.insert(alias, below.to_vec());
                 }
             }
-            if package.len() > 1 && package.iter().zip(PRODUCTS).all(|(a, b)| a.as_str() == b) {
+            if package.len() > 1 && toward_products(&package) {
                 // Rules inside `data.charter.products` itself: followed no further.
                 reads.everything = true;
             }
@@ -295,11 +294,7 @@ impl Reads {
                     self.everything = true;
                 }
                 if context.package.len() + 1 == PRODUCTS.len()
-                    && context
-                        .package
-                        .iter()
-                        .zip(PRODUCTS)
-                        .all(|(a, b)| a.as_str() == b)
+                    && toward_products(&context.package)
                     && name == PRODUCTS[PRODUCTS.len() - 1]
                 {
                     // In `package charter`, `products` is `data.charter.products`.
@@ -311,15 +306,9 @@ impl Reads {
                 Ok(key) => self.child(context, refr, Step::Key(key.to_string()), env),
                 Err(_) => self.child(context, refr, Step::Any, env),
             },
-            Expr::RefBrack { refr, index, .. } => match index.as_ref() {
-                Expr::String { value, .. } | Expr::RawString { value, .. } => {
-                    let key = value
-                        .as_string()
-                        .map(ToString::to_string)
-                        .unwrap_or_default();
-                    self.child(context, refr, Step::Key(key), env)
-                }
-                _ => {
+            Expr::RefBrack { refr, index, .. } => match string_literal(index) {
+                Some(key) => self.child(context, refr, Step::Key(key), env),
+                None => {
                     self.escape(context, index, env);
                     self.child(context, refr, Step::Any, env)
                 }
@@ -420,12 +409,10 @@ impl Reads {
 
     /// A child of `data.<path>`: the products (or below them), or another document.
     fn data_child(&mut self, path: Vec<String>, step: Step) -> Vec<Path> {
-        let above_products = path.len() < PRODUCTS.len();
-        let on_the_way = path.iter().zip(PRODUCTS).all(|(a, b)| a.as_str() == b);
-        if !on_the_way {
+        if !toward_products(&path) {
             return Vec::new();
         }
-        if above_products {
+        if path.len() < PRODUCTS.len() {
             return match step {
                 Step::Key(key) if path.len() + 1 == PRODUCTS.len() => {
                     if key == PRODUCTS[PRODUCTS.len() - 1] {
@@ -447,7 +434,7 @@ impl Reads {
                 }
             };
         }
-        let place: Path = path[PRODUCTS.len()..]
+        let mut place: Path = path[PRODUCTS.len()..]
             .iter()
             .cloned()
             .map(Step::Key)
@@ -455,7 +442,6 @@ impl Reads {
         if step == Step::Any {
             self.need.mark(&place, Use::Keys);
         }
-        let mut place = place;
         place.push(step);
         vec![place]
     }
@@ -491,20 +477,11 @@ impl Reads {
     fn object_get(&mut self, context: &Context, params: &[Ref<Expr>], env: &Env) -> Vec<Path> {
         let base = self.places(context, &params[0], env);
         let keys: Option<Vec<Step>> = match params[1].as_ref() {
-            Expr::String { value, .. } | Expr::RawString { value, .. } => value
-                .as_string()
-                .ok()
-                .map(|k| vec![Step::Key(k.to_string())]),
             Expr::Array { items, .. } => items
                 .iter()
-                .map(|item| match item.as_ref() {
-                    Expr::String { value, .. } | Expr::RawString { value, .. } => {
-                        value.as_string().ok().map(|k| Step::Key(k.to_string()))
-                    }
-                    _ => None,
-                })
+                .map(|item| string_literal(item).map(Step::Key))
                 .collect(),
-            _ => None,
+            key => string_literal(key).map(|k| vec![Step::Key(k)]),
         };
         self.escape(context, &params[2], env);
         match keys {
@@ -594,17 +571,14 @@ fn data_path(expr: &Expr, env: &Env) -> Option<Vec<String>> {
 
 /// A function's full name below `data`, for a rule that defines one.
 fn function_name(context: &Context, rule: &Rule) -> Option<String> {
-    let refr = match rule {
-        Rule::Spec {
-            head: RuleHead::Func { refr, .. },
-            ..
-        } => refr,
-        Rule::Default { refr, args, .. } if !args.is_empty() => refr,
-        _ => return None,
-    };
-    let mut full = context.package.clone();
-    full.extend(ref_path(refr)?);
-    Some(full.join("."))
+    let name = crate::authoring::ast::function_name(rule)?;
+    Some(format!("{}.{name}", context.package.join(".")))
+}
+
+/// Whether the path below `data` leads to, or lies under, `data.charter.products` as far
+/// as it goes (`[]`, `["charter"]`, `["charter", "products", "x"]`).
+fn toward_products(path: &[String]) -> bool {
+    path.iter().zip(PRODUCTS).all(|(a, b)| a.as_str() == b)
 }
 
 #[cfg(test)]

@@ -196,25 +196,26 @@ impl ReportPlan<'_> {
             .cache
             .as_ref()
             .map(|config| MeshCache::new(config, self.pack_revision, fingerprint));
-        if let Some(findings) = cache.as_ref().filter(|_| cached).and_then(MeshCache::get) {
-            report.add_findings(findings);
-            report.rules.extend(mesh_rules.catalog().clone());
-            return Ok(());
-        }
-        let products = products();
-        let findings = mesh_rules
-            .evaluate_products(&products)
-            .map_err(|e| match e {
-                EvalError::Timeout(limit) => ReportError::MeshTimeout {
-                    limit,
-                    contracts: products.len(),
-                },
-                e => ReportError::MeshRules(e),
-            })?;
-        if let Some(cache) = &cache {
-            // A cache that cannot be written only makes the next run slower.
-            let _ = cache.put(&findings);
-        }
+        let findings = match cache.as_ref().filter(|_| cached).and_then(MeshCache::get) {
+            Some(findings) => findings,
+            None => {
+                let products = products();
+                let findings = mesh_rules
+                    .evaluate_products(&products)
+                    .map_err(|e| match e {
+                        EvalError::Timeout(limit) => ReportError::MeshTimeout {
+                            limit,
+                            contracts: products.len(),
+                        },
+                        e => ReportError::MeshRules(e),
+                    })?;
+                if let Some(cache) = &cache {
+                    // A cache that cannot be written only makes the next run slower.
+                    let _ = cache.put(&findings);
+                }
+                findings
+            }
+        };
         report.add_findings(findings);
         report.rules.extend(mesh_rules.catalog().clone());
         Ok(())
