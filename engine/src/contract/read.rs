@@ -28,7 +28,10 @@ pub struct Contract {
 
 impl Contract {
     /// The product as the Rego `input` value (converted on first use, then shared).
-    pub(crate) fn rego_input(&self) -> Result<regorus::Value, String> {
+    ///
+    /// # Errors
+    /// The product holds a value Rego cannot represent (the conversion's message).
+    pub fn rego_input(&self) -> Result<regorus::Value, String> {
         if let Some(value) = self.input.get() {
             return Ok(value.clone());
         }

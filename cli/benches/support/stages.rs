@@ -1,0 +1,99 @@
+//! Where a contract's CPU goes: the per-contract pipeline of `charter check`, stage by
+//! stage, in this process on one thread. The files are read into memory first, so the
+//! figures hold no file I/O.
+//!
+//! 1. **read**: bytes → model (format sniff, limits, YAML, normalization);
+//! 2. **input**: model → the Rego `input` value;
+//! 3. **rules**: every contract rule of the default pack on that input;
+//! 4. **lines**: the line of each finding (the contract's line index is built on the first
+//!    finding that asks, so only contracts with findings pay for it).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use charter_engine::PolicyPack;
+use charter_engine::contract::{Contract, read_bytes};
+use charter_engine::mesh::{LoadOptions, discover};
+use charter_engine::reading::Reading;
+use charter_engine::rules::{RawFinding, RuleSet, RuleSetOptions};
+
+/// The total time of each stage over every contract of a mesh.
+pub struct Stages {
+    pub contracts: usize,
+    /// Contracts with at least one finding (those whose lines were looked up).
+    pub with_findings: usize,
+    pub findings: usize,
+    pub read: Duration,
+    pub input: Duration,
+    pub rules: Duration,
+    pub lines: Duration,
+}
+
+impl Stages {
+    /// Microseconds a contract for a stage's total.
+    pub fn per_contract(&self, total: Duration) -> f64 {
+        total.as_secs_f64() * 1e6 / self.contracts.max(1) as f64
+    }
+}
+
+/// Runs each stage over every contract under `root`, on this thread.
+///
+/// # Errors
+/// A file cannot be found or read, a contract does not read, or a rule fails: the bench
+/// mesh has none of these, so it is a broken setup.
+pub fn measure(root: &Path) -> Result<Stages, String> {
+    let files: BTreeMap<String, &str> = charter_policies::files().into_iter().collect();
+    let pack = PolicyPack::from_files(files).map_err(|e| e.to_string())?;
+    let rules = RuleSet::compile(&pack, RuleSetOptions::default()).map_err(|e| e.to_string())?;
+    let reading = Reading::default();
+    let settings = reading.reader(pack.settings());
+    let found = discover(root, &LoadOptions::default()).map_err(|e| e.to_string())?;
+    let mut texts = Vec::with_capacity(found.len());
+    for file in &found {
+        let bytes = reading.read_file(&file.path)?;
+        texts.push((file.display.clone(), bytes));
+    }
+
+    let start = Instant::now();
+    let mut contracts: Vec<Contract> = Vec::with_capacity(texts.len());
+    for (name, bytes) in &texts {
+        contracts.push(read_bytes(name, bytes, &settings).map_err(|e| format!("{name}: {e}"))?);
+    }
+    let read = start.elapsed();
+
+    let start = Instant::now();
+    for contract in &contracts {
+        contract.rego_input()?;
+    }
+    let input = start.elapsed();
+
+    let mut evaluator = rules.evaluator();
+    let start = Instant::now();
+    let mut results: Vec<Vec<RawFinding>> = Vec::with_capacity(contracts.len());
+    for contract in &contracts {
+        let value = contract.rego_input()?;
+        results.push(evaluator.evaluate_input(value).map_err(|e| e.to_string())?);
+    }
+    let rules = start.elapsed();
+
+    let start = Instant::now();
+    let mut last_line = 0;
+    for (contract, found) in contracts.iter().zip(&results) {
+        for finding in found {
+            last_line = finding.line(&contract.locations);
+        }
+    }
+    let lines = start.elapsed();
+    std::hint::black_box(last_line);
+
+    Ok(Stages {
+        contracts: contracts.len(),
+        with_findings: results.iter().filter(|f| !f.is_empty()).count(),
+        findings: results.iter().map(Vec::len).sum(),
+        read,
+        input,
+        rules,
+        lines,
+    })
+}
