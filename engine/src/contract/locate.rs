@@ -5,13 +5,16 @@
 //! to the 1-based line where it is written, so findings can point at `file:line`.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use saphyr_parser::{Event, Parser, Span};
 
 /// YAML path → line of the key (for mapping entries) or of the item (for sequence items).
 #[derive(Debug, Default, Clone)]
 pub struct LineIndex {
-    lines: HashMap<String, u32>,
+    /// foldhash: a contract has a few hundred paths and every finding looks one up; SipHash
+    /// was a tenth of building the index. Its keys are still seeded per process.
+    lines: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
     top: HashMap<String, String>,
     error: Option<(u32, String)>,
     root: Root,
@@ -27,16 +30,30 @@ enum Root {
     Other,
 }
 
+/// An open mapping or sequence. Paths live in one buffer: a frame's path is its first
+/// `len` bytes (a value under a key that is not a scalar starts again from the root, as
+/// it always has, and `saved` holds the path to go back to).
 enum Frame {
     Mapping {
-        path: String,
-        key: Option<String>,
+        len: usize,
+        /// The length of the current key's path, once the key is read.
+        key: Option<usize>,
         expect_key: bool,
+        saved: Option<String>,
     },
     Sequence {
-        path: String,
+        len: usize,
         index: usize,
+        saved: Option<String>,
     },
+}
+
+/// Building the index: the open frames and the current path.
+#[derive(Default)]
+struct Builder {
+    index: LineIndex,
+    stack: Vec<Frame>,
+    path: String,
 }
 
 impl LineIndex {
@@ -44,85 +61,27 @@ impl LineIndex {
     /// empty index (the caller reports the parse error; lines then fall back to 1).
     #[must_use]
     pub fn build(text: &str) -> Self {
-        let mut index = LineIndex::default();
-        let mut stack: Vec<Frame> = Vec::new();
+        let mut builder = Builder::default();
         for event in Parser::new_from_str(text) {
             let (event, span) = match event {
                 Ok(ok) => ok,
                 Err(e) => {
                     let line = u32::try_from(e.marker().line()).unwrap_or(u32::MAX);
-                    index.error = Some((line, e.info().to_owned()));
+                    builder.index.error = Some((line, e.info().to_owned()));
                     break;
                 }
             };
             match event {
                 Event::DocumentEnd => break,
-                Event::MappingStart(..) => {
-                    if stack.is_empty() && index.root == Root::Empty {
-                        index.root = Root::Mapping;
-                    }
-                    let path = index.enter(&mut stack, &span);
-                    stack.push(Frame::Mapping {
-                        path,
-                        key: None,
-                        expect_key: true,
-                    });
-                }
-                Event::SequenceStart(..) => {
-                    if stack.is_empty() && index.root == Root::Empty {
-                        index.root = Root::Other;
-                    }
-                    let path = index.enter(&mut stack, &span);
-                    stack.push(Frame::Sequence { path, index: 0 });
-                }
-                Event::MappingEnd | Event::SequenceEnd => {
-                    stack.pop();
-                    Self::finish_value(&mut stack);
-                }
-                Event::Scalar(value, ..) => {
-                    if stack.is_empty() && index.root == Root::Empty {
-                        index.root = if value.is_empty() {
-                            Root::Empty
-                        } else {
-                            Root::Other
-                        };
-                    }
-                    if stack.len() == 1
-                        && let Some(Frame::Mapping {
-                            key: Some(key),
-                            expect_key: false,
-                            ..
-                        }) = stack.last()
-                    {
-                        index
-                            .top
-                            .entry(key.clone())
-                            .or_insert_with(|| value.to_string());
-                    }
-                    if let Some(Frame::Mapping {
-                        path,
-                        key,
-                        expect_key,
-                    }) = stack.last_mut()
-                        && *expect_key
-                    {
-                        let full = join(path, &value);
-                        index.lines.insert(full.clone(), line_of(&span));
-                        *key = Some(full);
-                        *expect_key = false;
-                        continue;
-                    }
-                    index.enter(&mut stack, &span);
-                    Self::finish_value(&mut stack);
-                }
-                Event::Alias(_) => {
-                    index.enter(&mut stack, &span);
-                    Self::finish_value(&mut stack);
-                }
+                Event::MappingStart(..) => builder.open(&span, true),
+                Event::SequenceStart(..) => builder.open(&span, false),
+                Event::MappingEnd | Event::SequenceEnd => builder.close(),
+                Event::Scalar(value, ..) => builder.scalar(&value, &span),
+                Event::Alias(_) => builder.value(&span),
                 _ => {}
             }
         }
-        index
+        builder.index
     }
 
     /// The line of `path`, or of its nearest indexed ancestor.
@@ -169,25 +128,131 @@ impl LineIndex {
             .as_ref()
             .map(|(line, message)| (*line, message.as_str()))
     }
+}
 
-    /// Starts a value (scalar, mapping or sequence) in the innermost frame and returns its path.
-    fn enter(&mut self, stack: &mut [Frame], span: &Span) -> String {
-        match stack.last_mut() {
-            None => String::new(),
-            Some(Frame::Mapping { key, .. }) => key.clone().unwrap_or_default(),
-            Some(Frame::Sequence { path, index }) => {
-                let item = format!("{path}[{index}]");
-                self.lines
-                    .entry(item.clone())
+impl Builder {
+    /// A mapping or sequence starts.
+    fn open(&mut self, span: &Span, mapping: bool) {
+        if self.stack.is_empty() && self.index.root == Root::Empty {
+            self.index.root = if mapping { Root::Mapping } else { Root::Other };
+        }
+        let saved = self.enter(span);
+        let len = self.path.len();
+        self.stack.push(if mapping {
+            Frame::Mapping {
+                len,
+                key: None,
+                expect_key: true,
+                saved,
+            }
+        } else {
+            Frame::Sequence {
+                len,
+                index: 0,
+                saved,
+            }
+        });
+    }
+
+    /// A mapping or sequence ends: back to its parent's path.
+    fn close(&mut self) {
+        if let Some(
+            Frame::Mapping {
+                saved: Some(saved), ..
+            }
+            | Frame::Sequence {
+                saved: Some(saved), ..
+            },
+        ) = self.stack.pop()
+        {
+            self.path = saved;
+        }
+        self.finish_value();
+    }
+
+    /// A scalar: a mapping's key, or a value.
+    fn scalar(&mut self, value: &str, span: &Span) {
+        if self.stack.is_empty() && self.index.root == Root::Empty {
+            self.index.root = if value.is_empty() {
+                Root::Empty
+            } else {
+                Root::Other
+            };
+        }
+        if let [
+            Frame::Mapping {
+                key: Some(key),
+                expect_key: false,
+                ..
+            },
+        ] = self.stack.as_slice()
+        {
+            self.index
+                .top
+                .entry(self.path[..*key].to_owned())
+                .or_insert_with(|| value.to_owned());
+        }
+        if let Some(Frame::Mapping {
+            len,
+            key,
+            expect_key,
+            ..
+        }) = self.stack.last_mut()
+            && *expect_key
+        {
+            self.path.truncate(*len);
+            if *len > 0 {
+                self.path.push('.');
+            }
+            self.path.push_str(value);
+            self.index
+                .lines
+                .insert(self.path.as_str().into(), line_of(span));
+            *key = Some(self.path.len());
+            *expect_key = false;
+            return;
+        }
+        self.value(span);
+    }
+
+    /// A scalar or alias value: recorded if it is a sequence item, then complete.
+    fn value(&mut self, span: &Span) {
+        if let Some(saved) = self.enter(span) {
+            self.path = saved;
+        }
+        self.finish_value();
+    }
+
+    /// Starts a value (scalar, mapping or sequence) in the innermost frame: the path
+    /// becomes the value's (a sequence item's line is recorded). Under a key that is not a
+    /// scalar the path starts again from the root; the path to go back to is returned.
+    fn enter(&mut self, span: &Span) -> Option<String> {
+        match self.stack.last_mut() {
+            None => {
+                self.path.clear();
+                None
+            }
+            Some(Frame::Mapping { key: Some(key), .. }) => {
+                self.path.truncate(*key);
+                None
+            }
+            Some(Frame::Mapping { key: None, .. }) => Some(std::mem::take(&mut self.path)),
+            Some(Frame::Sequence { len, index, .. }) => {
+                self.path.truncate(*len);
+                // Writing to a String cannot fail.
+                let _ = write!(self.path, "[{index}]");
+                self.index
+                    .lines
+                    .entry(self.path.as_str().into())
                     .or_insert_with(|| line_of(span));
-                item
+                None
             }
         }
     }
 
     /// A value is complete: the enclosing mapping expects a key next, the sequence its next item.
-    fn finish_value(stack: &mut [Frame]) {
-        match stack.last_mut() {
+    fn finish_value(&mut self) {
+        match self.stack.last_mut() {
             Some(Frame::Mapping {
                 expect_key, key, ..
             }) => {
@@ -197,14 +262,6 @@ impl LineIndex {
             Some(Frame::Sequence { index, .. }) => *index += 1,
             None => {}
         }
-    }
-}
-
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
     }
 }
 
@@ -228,5 +285,18 @@ mod tests {
         assert_eq!(index.line("b.list[1].k[1]"), Some(7));
         assert_eq!(index.line("b.list[1].missing"), Some(6));
         assert_eq!(index.line("nothing"), None);
+    }
+
+    #[test]
+    fn a_key_that_is_not_a_scalar_does_not_shift_the_paths_after_it() {
+        // The nodes inside a mapping or sequence key are indexed from the root; once the
+        // mapping holding it ends, paths are back where they were.
+        let text = "a:\n  b:\n    ? {x: 1}\n    : v\n  c: 2\nd:\n  ? [k]\n  : w\ne:\n  - f: 3\n";
+        let index = LineIndex::build(text);
+        assert_eq!(index.exact("x"), Some(3));
+        assert_eq!(index.exact("a.c"), Some(5));
+        assert_eq!(index.exact("[0]"), Some(7));
+        assert_eq!(index.exact("e[0].f"), Some(10));
+        assert_eq!(index.top_scalar("d"), None);
     }
 }
