@@ -10,22 +10,23 @@
 //! and objects of those (a number could equal another of a different representation,
 //! which `sprintf` would show).
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Mutex;
 
 use regorus::Value;
 
-/// Values seen so far, by a hash of their contents.
+/// Values seen so far, by a hash of their contents. Sharing is most of what taking the
+/// projections costs, and hashing every value a large part of it: foldhash, not SipHash.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
-    seen: Mutex<HashMap<u64, Vec<Value>>>,
+    state: foldhash::fast::RandomState,
+    seen: Mutex<foldhash::HashMap<u64, Vec<Value>>>,
 }
 
 impl Shared {
     /// `value`, or an equal value seen before.
     pub(crate) fn share(&self, value: Value) -> Value {
-        let mut hasher = DefaultHasher::new();
+        let mut hasher = self.state.build_hasher();
         if !fingerprint(&value, &mut hasher) {
             return value;
         }
@@ -43,7 +44,7 @@ impl Shared {
 }
 
 /// Hashes `value`'s contents; `false` for a value that is not shared (see the module).
-fn fingerprint(value: &Value, hasher: &mut DefaultHasher) -> bool {
+fn fingerprint(value: &Value, hasher: &mut impl Hasher) -> bool {
     std::mem::discriminant(value).hash(hasher);
     match value {
         Value::Null => true,
