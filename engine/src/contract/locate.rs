@@ -12,8 +12,8 @@ use saphyr_parser::{Event, Parser, Span};
 /// YAML path → line of the key (for mapping entries) or of the item (for sequence items).
 #[derive(Debug, Default, Clone)]
 pub struct LineIndex {
-    /// foldhash: a contract has a few hundred paths and every finding looks one up; SipHash
-    /// was a tenth of building the index. Its keys are still seeded per process.
+    /// Hashed with foldhash rather than SipHash: every node of the document is hashed as the
+    /// index is built (a few hundred a contract). Its seed is still random per process.
     lines: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
     top: HashMap<String, String>,
     error: Option<(u32, String)>,
