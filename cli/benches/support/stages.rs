@@ -7,6 +7,10 @@
 //! 3. **rules**: every contract rule of the default pack on that input;
 //! 4. **lines**: the line of each finding (the contract's line index is built on the first
 //!    finding that asks, so only contracts with findings pay for it).
+//!
+//! Then the second stage of `charter report`: what the repository-wide rules keep of each
+//! contract (its projection, one thread), and those rules over all of them (in parallel,
+//! on every core, as `report` runs them).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -15,6 +19,7 @@ use std::time::{Duration, Instant};
 use charter_engine::PolicyPack;
 use charter_engine::contract::{Contract, read_bytes};
 use charter_engine::mesh::{LoadOptions, discover};
+use charter_engine::mesh_rules::{MeshProduct, MeshRules};
 use charter_engine::reading::Reading;
 use charter_engine::rules::{RawFinding, RuleSet, RuleSetOptions};
 
@@ -28,6 +33,11 @@ pub struct Stages {
     pub input: Duration,
     pub rules: Duration,
     pub lines: Duration,
+    /// Taking every contract's projection for the repository-wide rules.
+    pub projection: Duration,
+    /// The repository-wide rules over every projection (wall time, all cores).
+    pub mesh_rules: Duration,
+    pub mesh_findings: usize,
 }
 
 impl Stages {
@@ -45,7 +55,8 @@ impl Stages {
 pub fn measure(root: &Path) -> Result<Stages, String> {
     let files: BTreeMap<String, &str> = charter_policies::files().into_iter().collect();
     let pack = PolicyPack::from_files(files).map_err(|e| e.to_string())?;
-    let rules = RuleSet::compile(&pack, RuleSetOptions::default()).map_err(|e| e.to_string())?;
+    let rules_set =
+        RuleSet::compile(&pack, RuleSetOptions::default()).map_err(|e| e.to_string())?;
     let reading = Reading::default();
     let settings = reading.reader(pack.settings());
     let found = discover(root, &LoadOptions::default()).map_err(|e| e.to_string())?;
@@ -68,7 +79,7 @@ pub fn measure(root: &Path) -> Result<Stages, String> {
     }
     let input = start.elapsed();
 
-    let mut evaluator = rules.evaluator();
+    let mut evaluator = rules_set.evaluator();
     let start = Instant::now();
     let mut results: Vec<Vec<RawFinding>> = Vec::with_capacity(contracts.len());
     for contract in &contracts {
@@ -87,6 +98,20 @@ pub fn measure(root: &Path) -> Result<Stages, String> {
     let lines = start.elapsed();
     std::hint::black_box(last_line);
 
+    let repository_rules = MeshRules::from_rules(&rules_set, &pack)
+        .map_err(|e| e.to_string())?
+        .ok_or("the default pack has no repository-wide rules")?;
+    let keeper = repository_rules.keeper();
+    let start = Instant::now();
+    let products: Vec<MeshProduct> = contracts.iter().map(|c| keeper.keep(c)).collect();
+    let projection = start.elapsed();
+    let start = Instant::now();
+    let mesh_findings = repository_rules
+        .evaluate_products(&products)
+        .map_err(|e| e.to_string())?
+        .len();
+    let mesh_rules = start.elapsed();
+
     Ok(Stages {
         contracts: contracts.len(),
         with_findings: results.iter().filter(|f| !f.is_empty()).count(),
@@ -95,5 +120,8 @@ pub fn measure(root: &Path) -> Result<Stages, String> {
         input,
         rules,
         lines,
+        projection,
+        mesh_rules,
+        mesh_findings,
     })
 }
