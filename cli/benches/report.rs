@@ -165,7 +165,7 @@ fn main() {
     print_stages(&root);
 }
 
-/// The per-contract CPU stage by stage, in this process.
+/// Where the time goes, in this process: a contract's stages, then the repository-wide stage.
 fn print_stages(root: &Path) {
     let s = match stages::measure(root) {
         Ok(s) => s,

@@ -186,10 +186,11 @@ impl Builder {
                 ..
             },
         ] = self.stack.as_slice()
+            && let Some(name) = self.path.get(..*key)
         {
             self.index
                 .top
-                .entry(self.path[..*key].to_owned())
+                .entry(name.to_owned())
                 .or_insert_with(|| value.to_owned());
         }
         if let Some(Frame::Mapping {
