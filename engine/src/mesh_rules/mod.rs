@@ -1,11 +1,14 @@
 //! Repository-wide rules: Rego packages `charter.mesh.<area>` that see every normalized
-//! contract at `data.charter.products` (duplicates, lineage, PII propagation).
+//! contract at `data.charter.products` (duplicates, lineage, PII propagation), and what
+//! Charter computes of them faster than a rule can: the ids on a lineage cycle
+//! (`data.charter.lineage.on_cycle`) and each id's contracts (`data.charter.index.contracts`).
 //!
 //! A rule's elements are `{msg, product?, file?, path?}` objects: `product` (an id) or
 //! `file` (a path, for rules about one of several files with the same id) says which
 //! contract the finding belongs to, `path` where in it.
 //!
-//! The rules are evaluated one by one, on every core, within one time limit for all. A rule
+//! The rules are evaluated one by one, each core taking the next as soon as it is free,
+//! within one time limit for all. A rule
 //! that fails (a policy error, such as an object comprehension that sees one key twice)
 //! never takes the others down: it becomes a `policy/error` finding naming the rule and the
 //! contracts its error names (or the policy file, when it names none).
@@ -19,6 +22,8 @@ mod shared;
 pub use product::{Keeper, MeshProduct};
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -127,9 +132,14 @@ impl MeshRules {
             .collect::<Result<_, _>>()
             .map_err(EvalError::Failed)?;
         let lineage = object([("on_cycle", on_cycle(products))]);
+        let index = object([("contracts", contracts_by_id(products))]);
         let data = object([(
             "charter",
-            object([("products", Value::from(inputs)), ("lineage", lineage)]),
+            object([
+                ("products", Value::from(inputs)),
+                ("lineage", lineage),
+                ("index", index),
+            ]),
         )]);
         engine
             .add_data(data)
@@ -140,35 +150,32 @@ impl MeshRules {
 
     /// Evaluates each rule alone (one failing rule costs only its own findings), in
     /// parallel, each within what is left of the time limit since `start`.
+    ///
+    /// Every core takes the next rule in the pack's order as soon as it is free: the rules'
+    /// costs differ tenfold, and a split of the list fixed in advance can leave one core
+    /// idle while the other runs the longest rule last.
     fn rule_by_rule(
         &self,
         engine: &Engine,
         products: &[MeshProduct],
         start: Instant,
     ) -> Result<Vec<Finding>, EvalError> {
-        let results: Vec<Result<Value, EvalError>> = self
-            .heads
-            .par_iter()
-            .map_init(
-                || engine.clone(),
-                |engine, (area, key)| {
-                    let left = self.timeout.saturating_sub(start.elapsed());
-                    if left.is_zero() {
-                        return Err(EvalError::Timeout(self.timeout));
-                    }
-                    // Checked every 256 steps, not 64: these rules run long, over every product.
-                    engine.set_execution_timer_config(
-                        regorus::utils::limits::ExecutionTimerConfig {
-                            check_interval: std::num::NonZeroU32::MIN.saturating_add(255),
-                            ..crate::rules::timer(left)
-                        },
-                    );
-                    engine
-                        .eval_rule(format!("data.charter.mesh.{area}.{key}"))
-                        .map_err(|e| crate::rules::eval_error(&e, self.timeout))
-                },
-            )
-            .collect();
+        let next = AtomicUsize::new(0);
+        let slots: Vec<OnceLock<Result<Value, EvalError>>> =
+            self.heads.iter().map(|_| OnceLock::new()).collect();
+        rayon::broadcast(|_| {
+            let mut engine = engine.clone();
+            while let Some(((area, key), slot)) = {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                self.heads.get(index).zip(slots.get(index))
+            } {
+                let _ = slot.set(self.evaluate_rule(&mut engine, area, key, start));
+            }
+        });
+        let results = slots.into_iter().map(|slot| {
+            slot.into_inner()
+                .unwrap_or_else(|| Err(EvalError::Failed("the rule was not evaluated".into())))
+        });
         let mut raw = Vec::new();
         let mut failed = Vec::new();
         for ((area, key), result) in self.heads.iter().zip(results) {
@@ -187,6 +194,29 @@ impl MeshRules {
         }
         Ok(findings)
     }
+
+    /// Evaluates one rule on `engine` (whose data holds the products) within what is left
+    /// of the time limit since `start`.
+    fn evaluate_rule(
+        &self,
+        engine: &mut Engine,
+        area: &str,
+        key: &str,
+        start: Instant,
+    ) -> Result<Value, EvalError> {
+        let left = self.timeout.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return Err(EvalError::Timeout(self.timeout));
+        }
+        // Checked every 256 steps, not 64: these rules run long, over every product.
+        engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+            check_interval: std::num::NonZeroU32::MIN.saturating_add(255),
+            ..crate::rules::timer(left)
+        });
+        engine
+            .eval_rule(format!("data.charter.mesh.{area}.{key}"))
+            .map_err(|e| crate::rules::eval_error(&e, self.timeout))
+    }
 }
 
 /// The ids on a cycle of upstream edges, as a Rego set (see [`cycles`]).
@@ -200,6 +230,26 @@ fn on_cycle(products: &[MeshProduct]) -> Value {
         .map(Value::from)
         .collect();
     Value::from(ids)
+}
+
+/// Per product id, the indices of its contracts in `data.charter.products` (one, unless the
+/// id is duplicated), as a Rego object of sets: what the rules would otherwise build with
+/// a partial rule over every product, once per rule that needs it.
+fn contracts_by_id(products: &[MeshProduct]) -> Value {
+    let mut by_id: std::collections::BTreeMap<&str, std::collections::BTreeSet<Value>> =
+        std::collections::BTreeMap::new();
+    for (index, product) in products.iter().enumerate() {
+        by_id
+            .entry(product.id.as_str())
+            .or_default()
+            .insert(Value::from(index));
+    }
+    Value::from(
+        by_id
+            .into_iter()
+            .map(|(id, at)| (Value::from(id), Value::from(at)))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+    )
 }
 
 /// The `policy/error` findings of a repository-wide rule that failed: one per contract

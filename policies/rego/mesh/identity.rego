@@ -25,9 +25,21 @@ identity(p) := sprintf("contract id `%s`", [p.contract_id]) if {
 #     Rename one of the products, or delete the stale contract. Every file listed in the
 #     message carries the finding.
 deny_duplicate_product_id contains {"msg": msg, "file": file, "path": "id"} if {
+	# Most repositories have no duplicate: prove it with two comprehensions, and build
+	# the identities (a string each) only when there is one.
+	has_duplicate
 	some id, files in files_by_id
 	count(files) > 1
 	some file in files
 	others := concat("`, `", sort([f | some f in files; f != file]))
 	msg := sprintf("%s is also declared in `%s`", [id, others])
 }
+
+# The contract ids, and the product ids of contracts without one.
+contract_ids := [c | some p in data.charter.products; c := object.get(p, "contract_id", null); is_string(c)]
+
+product_ids := [p.id | some p in data.charter.products; not is_string(object.get(p, "contract_id", null))]
+
+has_duplicate if count({c | some c in contract_ids}) != count(contract_ids)
+
+has_duplicate if count({i | some i in product_ids}) != count(product_ids)
