@@ -30,7 +30,7 @@ use super::eval::{EvalError, RawFinding, findings_of_rule};
 /// The package of the module Charter adds to run every contract rule in one entry point.
 const ALL_RULES_PACKAGE: &str = "charter_compiled_entry";
 /// Its rule: the array of every contract rule's value, in the interpreter's order.
-pub(crate) const ALL_RULES: &str = "data.charter_compiled_entry.all_rules";
+const ALL_RULES: &str = "data.charter_compiled_entry.all_rules";
 
 /// The compiled program of a pack's contract rules, shared by every worker.
 #[derive(Debug, Clone)]
