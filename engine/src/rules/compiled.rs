@@ -251,6 +251,18 @@ mod tests {
     }
 
     #[test]
+    fn the_default_pack_runs_in_one_entry_point() {
+        let pack = PolicyPack::from_files(charter_policies::files()).expect("the default pack");
+        let engine = crate::rules::prepared_engine(&pack).expect("prepares");
+        let heads = crate::rules::rule_heads(&pack, "charter.rules.");
+        let rules =
+            CompiledRules::compile(&engine, "data.charter.rules", heads, Value::new_object())
+                .expect("compiles");
+        assert_eq!(rules.first_rule, 1);
+        assert!(rules.entries.len() > 20, "{} rules", rules.entries.len());
+    }
+
+    #[test]
     fn a_rule_path_that_is_not_plain_runs_rule_by_rule() {
         let paths = |p: &[&str]| p.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let module = all_rules_module(&paths(&[
