@@ -177,10 +177,13 @@ impl Cache {
             return Ok(());
         }
         let dir = &self.config.dir;
-        std::fs::create_dir_all(dir)?;
-        let ignore = dir.join(".gitignore");
-        if !ignore.exists() {
-            std::fs::write(&ignore, "# Charter's result cache; safe to delete.\n*\n")?;
+        prepare_folder(dir)?;
+        match create_new(
+            &dir.join(".gitignore"),
+            b"# Charter's result cache; safe to delete.\n*\n",
+        ) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
         }
         let stored = Stored {
             revision: self.revision,
@@ -214,8 +217,53 @@ fn write_sealed<T: Serialize>(
 ) -> std::io::Result<()> {
     let body = serde_json::to_vec(value).map_err(std::io::Error::other)?;
     let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, key.seal(&body))?;
-    std::fs::rename(&tmp, dir.join(name))
+    // A leftover (or a symlink planted under the name) goes; the new file is created, never
+    // opened through a link. The rename replaces a link at `name`, it does not follow it.
+    let _ = std::fs::remove_file(&tmp);
+    create_new(&tmp, &key.seal(&body))?;
+    std::fs::rename(&tmp, dir.join(name))?;
+    remove_unsealed(dir);
+    Ok(())
+}
+
+/// Creates the cache folder `dir` and checks that it is a folder, not a symlink: the
+/// checked tree, which a pull request controls, could point it anywhere the run may write.
+fn prepare_folder(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    if std::fs::symlink_metadata(dir)?.is_dir() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "the cache folder `{}` is a symlink: not written",
+            dir.display()
+        )))
+    }
+}
+
+/// Writes `bytes` to a new file at `path`: fails if anything is there, a symlink included,
+/// so a write never follows a link.
+fn create_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?
+        .write_all(bytes)
+}
+
+/// The files of the cache before it was sealed, which no version reads any more.
+const UNSEALED_FILE_NAMES: [&str; 2] = ["results-v1.json", "mesh-v1.json"];
+
+/// Deletes the unsealed files of an older Charter from the cache folder `dir` (checked by
+/// [`prepare_folder`]): regular files only, a symlink is left alone. One that cannot be
+/// deleted stays, unread.
+fn remove_unsealed(dir: &Path) {
+    for name in UNSEALED_FILE_NAMES {
+        let path = dir.join(name);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 const MESH_FILE_NAME: &str = "mesh-v2.json";
@@ -262,7 +310,7 @@ impl MeshCache {
     /// # Errors
     /// The folder or file cannot be written.
     pub fn put(&self, findings: &[Finding]) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.config.dir)?;
+        prepare_folder(&self.config.dir)?;
         let stored = StoredMesh {
             key: self.key.clone(),
             findings: findings.to_vec(),
@@ -338,6 +386,94 @@ mod tests {
         std::fs::write(&path, body).unwrap();
         assert_eq!(Cache::open(&ours, "rev").get("k"), None, "no MAC line");
         std::fs::write(&path, &sealed).unwrap();
+        assert_eq!(Cache::open(&ours, "rev").get("k"), Some(&result("x/y")));
+    }
+
+    #[test]
+    fn saving_removes_the_unsealed_files_of_an_older_version() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in UNSEALED_FILE_NAMES {
+            std::fs::write(dir.path().join(name), "{}").unwrap();
+        }
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("kept.json");
+        std::fs::write(&target, "{}").unwrap();
+        let ours = config(dir.path(), "ours");
+        Cache::open(&ours, "rev")
+            .save([("k".to_owned(), result("x/y"))])
+            .unwrap();
+        for name in UNSEALED_FILE_NAMES {
+            assert!(!dir.path().join(name).exists(), "{name} is still there");
+        }
+        assert!(dir.path().join(FILE_NAME).exists());
+
+        // A symlink under an old name is not followed, nor removed.
+        #[cfg(unix)]
+        {
+            let link = dir.path().join(UNSEALED_FILE_NAMES[1]);
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            MeshCache::new(&ours, "rev", "fp")
+                .put(&result("m/n").findings)
+                .unwrap();
+            assert!(std::fs::symlink_metadata(&link).is_ok() && target.exists());
+        }
+    }
+
+    /// The checked tree (which a pull request controls) can hold the cache folder and its
+    /// files as symlinks: no write and no deletion follows one.
+    #[cfg(unix)]
+    #[test]
+    fn cache_writes_never_follow_a_symlink() {
+        use std::os::unix::fs::symlink;
+        let tree = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let elsewhere = outside.path().join(UNSEALED_FILE_NAMES[0]);
+        std::fs::write(&elsewhere, "{}").unwrap();
+
+        // A cache folder that is a symlink is not written, nor cleaned.
+        let linked = tree.path().join(".charter-cache");
+        symlink(outside.path(), &linked).unwrap();
+        let save =
+            Cache::open(&config(&linked, "ours"), "rev").save([("k".to_owned(), result("x/y"))]);
+        assert!(save.is_err());
+        assert!(
+            MeshCache::new(&config(&linked, "ours"), "rev", "fp")
+                .put(&result("m/n").findings)
+                .is_err()
+        );
+        let mut left: Vec<_> = std::fs::read_dir(outside.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        left.sort();
+        assert_eq!(left, [UNSEALED_FILE_NAMES[0]]);
+
+        // Files planted as symlinks: `.gitignore` dangling, the temporary file's name, the
+        // cache file itself. The targets are neither created nor written.
+        let dir = tree.path().join("cache");
+        std::fs::create_dir(&dir).unwrap();
+        let ignore_target = outside.path().join("created.txt");
+        symlink(&ignore_target, dir.join(".gitignore")).unwrap();
+        let tmp_target = outside.path().join("tmp-target.txt");
+        std::fs::write(&tmp_target, "untouched").unwrap();
+        let tmp = format!("{FILE_NAME}.{}.tmp", std::process::id());
+        symlink(&tmp_target, dir.join(tmp)).unwrap();
+        symlink(&elsewhere, dir.join(FILE_NAME)).unwrap();
+        let ours = config(&dir, "ours");
+        Cache::open(&ours, "rev")
+            .save([("k".to_owned(), result("x/y"))])
+            .unwrap();
+        assert!(
+            !ignore_target.exists(),
+            "a dangling .gitignore link was followed"
+        );
+        assert_eq!(std::fs::read_to_string(&tmp_target).unwrap(), "untouched");
+        assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "{}");
+        assert!(
+            std::fs::symlink_metadata(dir.join(FILE_NAME))
+                .unwrap()
+                .is_file()
+        );
         assert_eq!(Cache::open(&ours, "rev").get("k"), Some(&result("x/y")));
     }
 
