@@ -304,6 +304,42 @@ fn cache_serves_unchanged_contracts_and_rechecks_changed_ones() {
     );
 }
 
+/// A cache folder the checked tree made a symlink is neither read nor written, and the
+/// run says so and what to do.
+#[cfg(unix)]
+#[test]
+fn a_symlinked_cache_folder_is_not_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = dir.path().join("mesh");
+    copy_dir(&repo().join("testdata/mesh"), &mesh);
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    // (A cache left in the working copy's testdata by a local run is not part of the test.)
+    let _ = std::fs::remove_dir_all(mesh.join(".charter-cache"));
+    std::os::unix::fs::symlink(&elsewhere, mesh.join(".charter-cache")).unwrap();
+    let out = charter(&["report", mesh.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("running without the result cache")
+            && stderr(&out).contains("is a symlink; give the folder it points to with --cache-dir"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+
+    // Given as --cache-dir, the folder it points to is used.
+    let out = charter(&[
+        "report",
+        mesh.to_str().unwrap(),
+        "--format",
+        "json",
+        "--cache-dir",
+        elsewhere.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(elsewhere.join("results-v2.json").exists());
+}
+
 /// A cache committed with a pull request (or copied from another machine) is sealed with
 /// another key: it is not trusted, and the contracts are checked for real.
 #[test]

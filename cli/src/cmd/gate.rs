@@ -175,20 +175,29 @@ impl GateArgs {
     }
 
     /// The result cache: its folder and the key that authenticates it (see
-    /// [`crate::cache_key`]); none with `--no-cache`, or when there is no key to be had.
+    /// [`crate::cache_key`]); none with `--no-cache`, when there is no key to be had, or
+    /// when the folder is a symlink.
     fn cache(&self, default_dir: Option<PathBuf>) -> Option<CacheConfig> {
         if self.no_cache {
             return None;
         }
         let dir = self.cache_dir.clone().or(default_dir)?;
-        // Without a key the run is only slower: say why, and check every contract.
-        let why = match crate::cache_key::load() {
-            Ok(Some(key)) => return Some(CacheConfig { dir, key }),
-            Ok(None) => format!(
-                "no place for its key (set {} or HOME)",
-                crate::cache_key::ENV
-            ),
-            Err(e) => format!("{e:#}"),
+        // Without a cache the run is only slower: say why, and check every contract.
+        let why = if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            // The checked tree (a pull request) could point it anywhere the run may write.
+            format!(
+                "`{}` is a symlink; give the folder it points to with --cache-dir",
+                dir.display()
+            )
+        } else {
+            match crate::cache_key::load() {
+                Ok(Some(key)) => return Some(CacheConfig { dir, key }),
+                Ok(None) => format!(
+                    "no place for its key (set {} or HOME)",
+                    crate::cache_key::ENV
+                ),
+                Err(e) => format!("{e:#}"),
+            }
         };
         let _ = writeln!(
             std::io::stderr(),
