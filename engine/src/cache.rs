@@ -395,9 +395,6 @@ mod tests {
         for name in UNSEALED_FILE_NAMES {
             std::fs::write(dir.path().join(name), "{}").unwrap();
         }
-        let outside = tempfile::tempdir().unwrap();
-        let target = outside.path().join("kept.json");
-        std::fs::write(&target, "{}").unwrap();
         let ours = config(dir.path(), "ours");
         Cache::open(&ours, "rev")
             .save([("k".to_owned(), result("x/y"))])
@@ -410,6 +407,9 @@ mod tests {
         // A symlink under an old name is not followed, nor removed.
         #[cfg(unix)]
         {
+            let outside = tempfile::tempdir().unwrap();
+            let target = outside.path().join("kept.json");
+            std::fs::write(&target, "{}").unwrap();
             let link = dir.path().join(UNSEALED_FILE_NAMES[1]);
             std::os::unix::fs::symlink(&target, &link).unwrap();
             MeshCache::new(&ours, "rev", "fp")
