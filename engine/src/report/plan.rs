@@ -13,7 +13,9 @@ use std::time::Duration;
 use rayon::prelude::*;
 
 use crate::cache::MeshCache;
-use crate::check::{CheckOptions, CheckRun, Progress, check_files, check_files_keeping};
+use crate::check::{
+    CheckOptions, CheckRun, PendingSave, Progress, check_files, check_files_keeping_unsaved,
+};
 use crate::contract::Contract;
 use crate::contract::ReaderSettings;
 use crate::mesh::{ContractFile, Loaded, Mesh, load_file};
@@ -93,12 +95,12 @@ impl ReportPlan<'_> {
         mesh_rules: &MeshRules,
     ) -> Result<ReportRun, ReportError> {
         let keeper = mesh_rules.keeper();
-        let run = self.check(files, progress, &|file, contract| {
+        let (run, save) = self.check(files, progress, &|file, contract| {
             keeper.keep_file(file, &contract, &self.reader.limits)
         });
         let mut report = run.report;
         let (kept, cached) = (run.contracts, run.cached);
-        self.add_mesh_findings(&mut report, mesh_rules, &run.fingerprint, true, move || {
+        let products = move || {
             // Contracts served from the result cache were not read; read them now.
             let mut products = kept;
             products.extend(
@@ -114,6 +116,9 @@ impl ReportPlan<'_> {
             );
             products.sort_by(|a, b| a.file().cmp(b.file()));
             products
+        };
+        while_saving(save, || {
+            self.add_mesh_findings(&mut report, mesh_rules, &run.fingerprint, true, products)
         })?;
         Ok(ReportRun { report, mesh: None })
     }
@@ -134,36 +139,39 @@ impl ReportPlan<'_> {
             contract.forget_rego_input();
             (contract, kept)
         };
-        let run = self.check(files, progress, &|_, contract| keep(contract));
+        let (run, save) = self.check(files, progress, &|_, contract| keep(contract));
         let mut report = run.report;
-        // Contracts served from the result cache were not read; read them now.
-        let mut loaded: Vec<Loaded> = Vec::new();
-        let mut products: Vec<MeshProduct> = Vec::new();
-        let cached = run
-            .cached
-            .par_iter()
-            .map(|file| match load_file(file, self.reader) {
-                Loaded::Contract(contract) => {
-                    let (contract, kept) = keep(*contract);
-                    (Loaded::Contract(Box::new(contract)), kept)
-                }
-                failure @ Loaded::Failure(_) => (failure, None),
-            });
-        let fresh = run
-            .contracts
-            .into_iter()
-            .map(|(contract, kept)| (Loaded::Contract(Box::new(contract)), kept));
-        for (item, kept) in fresh.chain(cached.collect::<Vec<_>>()) {
-            loaded.push(item);
-            products.extend(kept);
-        }
-        let mesh = Mesh::from_loaded(loaded);
-        if let Some(mesh_rules) = mesh_rules {
-            products.sort_by(|a, b| a.file().cmp(b.file()));
-            self.add_mesh_findings(&mut report, mesh_rules, &run.fingerprint, false, || {
-                products
-            })?;
-        }
+        let mesh = while_saving(save, || {
+            // Contracts served from the result cache were not read; read them now.
+            let mut loaded: Vec<Loaded> = Vec::new();
+            let mut products: Vec<MeshProduct> = Vec::new();
+            let cached = run
+                .cached
+                .par_iter()
+                .map(|file| match load_file(file, self.reader) {
+                    Loaded::Contract(contract) => {
+                        let (contract, kept) = keep(*contract);
+                        (Loaded::Contract(Box::new(contract)), kept)
+                    }
+                    failure @ Loaded::Failure(_) => (failure, None),
+                });
+            let fresh = run
+                .contracts
+                .into_iter()
+                .map(|(contract, kept)| (Loaded::Contract(Box::new(contract)), kept));
+            for (item, kept) in fresh.chain(cached.collect::<Vec<_>>()) {
+                loaded.push(item);
+                products.extend(kept);
+            }
+            let mesh = Mesh::from_loaded(loaded);
+            if let Some(mesh_rules) = mesh_rules {
+                products.sort_by(|a, b| a.file().cmp(b.file()));
+                self.add_mesh_findings(&mut report, mesh_rules, &run.fingerprint, false, || {
+                    products
+                })?;
+            }
+            Ok::<_, ReportError>(mesh)
+        })?;
         Ok(ReportRun {
             report,
             mesh: Some(mesh),
@@ -176,8 +184,8 @@ impl ReportPlan<'_> {
         files: &[ContractFile],
         progress: &dyn Progress,
         keep: &(dyn Fn(&ContractFile, Contract) -> T + Sync),
-    ) -> CheckRun<T> {
-        check_files_keeping(files, self.rules, self.reader, self.options, progress, keep)
+    ) -> (CheckRun<T>, Option<PendingSave>) {
+        check_files_keeping_unsaved(files, self.rules, self.reader, self.options, progress, keep)
     }
 
     /// Adds to `report` the repository-wide rules and their findings for the repository
@@ -220,4 +228,29 @@ impl ReportPlan<'_> {
         report.rules.extend(mesh_rules.catalog().clone());
         Ok(())
     }
+}
+
+/// Runs `work` while `save` writes the per-contract results to the cache, on a thread of
+/// its own: the repository-wide stage that follows keeps both cores busy only part of the
+/// time (its longest rule runs alone at the end), and writing ~10,000 results takes
+/// tens of milliseconds. Without a thread, the results are written first.
+fn while_saving<R>(save: Option<PendingSave>, work: impl FnOnce() -> R) -> R {
+    let Some(save) = save else {
+        return work();
+    };
+    let pending = std::sync::Mutex::new(Some(save));
+    let write = || {
+        if let Some(save) = pending.lock().ok().and_then(|mut slot| slot.take()) {
+            save.write();
+        }
+    };
+    std::thread::scope(|scope| {
+        let writer = std::thread::Builder::new()
+            .name("charter-cache-save".into())
+            .spawn_scoped(scope, write);
+        if writer.is_err() {
+            write();
+        }
+        work()
+    })
 }
