@@ -46,13 +46,9 @@ impl CacheKey {
         blake3::keyed_hash(&self.0, body)
     }
 
-    /// `<MAC in hex>\n<body>`: what a cache file holds.
-    fn seal(&self, body: &[u8]) -> Vec<u8> {
-        let mut sealed = Vec::with_capacity(65 + body.len());
-        sealed.extend_from_slice(self.mac(body).to_hex().as_bytes());
-        sealed.push(b'\n');
-        sealed.extend_from_slice(body);
-        sealed
+    /// A MAC of a body written in parts (equal to [`CacheKey::mac`] of the whole).
+    fn streaming_mac(&self) -> blake3::Hasher {
+        blake3::Hasher::new_keyed(&self.0)
     }
 
     /// The body of a sealed file, when its MAC verifies under this key (compared in
@@ -178,12 +174,15 @@ impl Cache {
         }
         let dir = &self.config.dir;
         prepare_folder(dir)?;
-        match create_new(
-            &dir.join(".gitignore"),
-            b"# Charter's result cache; safe to delete.\n*\n",
-        ) {
+        match create_new(&dir.join(".gitignore")) {
+            Ok(mut file) => {
+                std::io::Write::write_all(
+                    &mut file,
+                    b"# Charter's result cache; safe to delete.\n*\n",
+                )?;
+            }
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
-            _ => {}
+            Err(_) => {}
         }
         let stored = Stored {
             revision: self.revision,
@@ -208,22 +207,60 @@ fn read_cache_file(config: &CacheConfig, name: &str) -> Option<Vec<u8>> {
 }
 
 /// Writes `value` as JSON, sealed with `key`, to `dir/name` (through a temporary file, so
-/// a reader never sees half a file).
+/// a reader never sees half a file): `<MAC in hex>\n<body>`.
+///
+/// The body is streamed to the file through the MAC, not built in memory first (the
+/// results of 10,000 contracts are ~5 MB, written while the repository-wide rules run):
+/// the MAC's place is held and the MAC written there last.
 fn write_sealed<T: Serialize>(
     dir: &Path,
     key: &CacheKey,
     name: &str,
     value: &T,
 ) -> std::io::Result<()> {
-    let body = serde_json::to_vec(value).map_err(std::io::Error::other)?;
+    use std::io::{Seek, SeekFrom, Write};
+
     let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
     // A leftover (or a symlink planted under the name) goes; the new file is created, never
     // opened through a link. The rename replaces a link at `name`, it does not follow it.
     let _ = std::fs::remove_file(&tmp);
-    create_new(&tmp, &key.seal(&body))?;
+    let mut file = create_new(&tmp)?;
+    let placeholder = [b'0'; 2 * blake3::OUT_LEN];
+    file.write_all(&placeholder)?;
+    file.write_all(b"\n")?;
+    let mut body = Sealing {
+        mac: key.streaming_mac(),
+        out: std::io::BufWriter::new(file),
+    };
+    serde_json::to_writer(&mut body, value).map_err(std::io::Error::other)?;
+    let mut file = body
+        .out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(body.mac.finalize().to_hex().as_bytes())?;
+    drop(file);
     std::fs::rename(&tmp, dir.join(name))?;
     remove_unsealed(dir);
     Ok(())
+}
+
+/// A cache file's body on its way to the file, through its MAC.
+struct Sealing<W> {
+    mac: blake3::Hasher,
+    out: W,
+}
+
+impl<W: std::io::Write> std::io::Write for Sealing<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let written = self.out.write(bytes)?;
+        self.mac.update(&bytes[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// Creates the cache folder `dir` and checks that it is a folder, not a symlink: the
@@ -240,15 +277,13 @@ fn prepare_folder(dir: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Writes `bytes` to a new file at `path`: fails if anything is there, a symlink included,
-/// so a write never follows a link.
-fn create_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
+/// A new file at `path`, to write: fails if anything is there, a symlink included, so a
+/// write never follows a link.
+fn create_new(path: &Path) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(path)?
-        .write_all(bytes)
+        .open(path)
 }
 
 /// The files of the cache before it was sealed, which no version reads any more.
