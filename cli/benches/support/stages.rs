@@ -5,8 +5,8 @@
 //! 1. **read**: bytes → model (format sniff, limits, YAML, normalization);
 //! 2. **input**: model → the Rego `input` value;
 //! 3. **rules**: every contract rule of the default pack on that input;
-//! 4. **lines**: the line of each finding (the contract's line index is built on the first
-//!    finding that asks, so only contracts with findings pay for it).
+//! 4. **lines**: the lines of a contract's findings, looked up at once (only contracts with
+//!    findings pay, and the file is parsed no further than the last path asked for).
 //!
 //! Then the second stage of `charter report`: what the repository-wide rules keep of each
 //! contract (its projection, one thread), and those rules over all of them (in parallel,
@@ -91,9 +91,17 @@ pub fn measure(root: &Path) -> Result<Stages, String> {
     let start = Instant::now();
     let mut last_line = 0;
     for (contract, found) in contracts.iter().zip(&results) {
-        for finding in found {
-            last_line = finding.line(&contract.locations);
-        }
+        // As the report places them: a contract's findings at once.
+        let paths: Vec<&str> = found
+            .iter()
+            .map(|f| f.path.as_deref().unwrap_or("id"))
+            .collect();
+        last_line = contract
+            .locations
+            .lines(&paths)
+            .last()
+            .copied()
+            .unwrap_or(0);
     }
     let lines = start.elapsed();
     std::hint::black_box(last_line);

@@ -4,7 +4,7 @@
 //! event stream of `saphyr-parser`, maps each YAML path (`spec.schema.fields[2].name`)
 //! to the 1-based line where it is written, so findings can point at `file:line`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use saphyr_parser::{Event, Parser, Span};
@@ -50,10 +50,14 @@ enum Frame {
 
 /// Building the index: the open frames and the current path.
 #[derive(Default)]
-struct Builder {
+struct Builder<'a> {
     index: LineIndex,
     stack: Vec<Frame>,
     path: String,
+    /// Only these paths are indexed, when given ([`LineIndex::build_for`]).
+    wanted: Option<&'a HashSet<String>>,
+    /// How many of `wanted` the document has not shown yet.
+    missing: usize,
 }
 
 impl LineIndex {
@@ -61,8 +65,30 @@ impl LineIndex {
     /// empty index (the caller reports the parse error; lines then fall back to 1).
     #[must_use]
     pub fn build(text: &str) -> Self {
-        let mut builder = Builder::default();
+        Self::index(text, Builder::default())
+    }
+
+    /// An index of the `wanted` paths only (those the document has), for placing a few
+    /// findings: the parser stops at the last of them, and no other path is stored. A
+    /// lookup of a wanted path, or of one whose ancestors are all wanted, gives the line
+    /// [`LineIndex::build`]'s index gives. The top-level scalars are not kept.
+    #[must_use]
+    pub(crate) fn build_for(text: &str, wanted: &HashSet<String>) -> Self {
+        Self::index(
+            text,
+            Builder {
+                wanted: Some(wanted),
+                missing: wanted.len(),
+                ..Builder::default()
+            },
+        )
+    }
+
+    fn index(text: &str, mut builder: Builder<'_>) -> Self {
         for event in Parser::new_from_str(text) {
+            if builder.missing == 0 && builder.wanted.is_some() {
+                break;
+            }
             let (event, span) = match event {
                 Ok(ok) => ok,
                 Err(e) => {
@@ -130,7 +156,7 @@ impl LineIndex {
     }
 }
 
-impl Builder {
+impl Builder<'_> {
     /// A mapping or sequence starts.
     fn open(&mut self, span: &Span, mapping: bool) {
         if self.stack.is_empty() && self.index.root == Root::Empty {
@@ -186,6 +212,7 @@ impl Builder {
                 ..
             },
         ] = self.stack.as_slice()
+            && self.wanted.is_none()
             && let Some(name) = self.path.get(..*key)
         {
             self.index
@@ -206,11 +233,9 @@ impl Builder {
                 self.path.push('.');
             }
             self.path.push_str(value);
-            self.index
-                .lines
-                .insert(self.path.as_str().into(), line_of(span));
             *key = Some(self.path.len());
             *expect_key = false;
+            self.record(line_of(span));
             return;
         }
         self.value(span);
@@ -242,13 +267,24 @@ impl Builder {
                 self.path.truncate(*len);
                 // Writing to a String cannot fail.
                 let _ = write!(self.path, "[{index}]");
-                self.index
-                    .lines
-                    .entry(self.path.as_str().into())
-                    .or_insert_with(|| line_of(span));
+                self.record(line_of(span));
                 None
             }
         }
+    }
+
+    /// The current path is at `line`, unless it was seen before (a key written twice in a
+    /// mapping is placed where it first appears) or is not wanted.
+    fn record(&mut self, line: u32) {
+        if self
+            .wanted
+            .is_some_and(|wanted| !wanted.contains(self.path.as_str()))
+            || self.index.lines.contains_key(self.path.as_str())
+        {
+            return;
+        }
+        self.index.lines.insert(self.path.as_str().into(), line);
+        self.missing = self.missing.saturating_sub(1);
     }
 
     /// A value is complete: the enclosing mapping expects a key next, the sequence its next item.

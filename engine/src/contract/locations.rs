@@ -4,7 +4,7 @@
 //! only how model paths map onto the document (a [`PathMap`]), and the line index of the
 //! file is built on the first lookup.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 use super::locate::LineIndex;
@@ -104,6 +104,38 @@ impl Locations {
             .line(&self.yaml_path(path))
             .or_else(|| index.line(&self.yaml_path("id")))
             .unwrap_or(1)
+    }
+
+    /// The lines of `paths`, as [`Locations::line`] gives them one by one: for one
+    /// contract's findings. Unless the whole index was built already, only these paths
+    /// and their ancestors are looked for, and the file is parsed no further than the last
+    /// of them (nothing is kept for later lookups).
+    #[must_use]
+    pub fn lines(&self, paths: &[&str]) -> Vec<u32> {
+        let id = self.yaml_path("id");
+        let yaml: Vec<String> = paths.iter().map(|path| self.yaml_path(path)).collect();
+        let partial;
+        let index = match self.index.get() {
+            Some(index) => index,
+            None if paths.is_empty() => return Vec::new(),
+            None => {
+                let mut wanted = HashSet::new();
+                for path in yaml.iter().chain([&id]) {
+                    // Each ancestor `LineIndex::line` may fall back to.
+                    let mut current = path.as_str();
+                    wanted.insert(current.to_owned());
+                    while let Some(cut) = current.rfind(['.', '[']) {
+                        current = &current[..cut];
+                        wanted.insert(current.to_owned());
+                    }
+                }
+                partial = LineIndex::build_for(&self.source, &wanted);
+                &partial
+            }
+        };
+        yaml.iter()
+            .map(|path| index.line(path).or_else(|| index.line(&id)).unwrap_or(1))
+            .collect()
     }
 
     /// The lines of every value of `product` (for `charter inspect --locations`).
@@ -282,5 +314,100 @@ fn odcs_path(
             .map_or_else(|| "servers".into(), |s| format!("servers[{s}]")),
         ("interfaces", None) => "servers".into(),
         _ => model.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::contract::{ReaderSettings, read};
+
+    /// The contracts of the sample mesh and the ODCS examples, as read, each with its line
+    /// breaks as written, as CR LF, and as lone CRs.
+    fn contracts() -> Vec<(String, crate::contract::Contract)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata");
+        let mut files = Vec::new();
+        let mut folders = vec![root.join("mesh"), root.join("schemas/odcs-examples")];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).expect("a testdata folder") {
+                let path = entry.expect("an entry").path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|e| e == "yaml") {
+                    files.push(path);
+                }
+            }
+        }
+        let settings = ReaderSettings::default();
+        let mut contracts = Vec::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("a text file");
+            for (breaks, text) in [
+                ("LF", text.clone()),
+                ("CR LF", text.replace('\n', "\r\n")),
+                ("CR", text.replace('\n', "\r")),
+            ] {
+                let name = format!("{} ({breaks})", file.display());
+                if let Ok(contract) = read(&name, &text, &settings) {
+                    contracts.push((name, contract));
+                }
+            }
+        }
+        assert!(contracts.len() > 40, "the sample contracts are read");
+        contracts
+    }
+
+    #[test]
+    fn lines_at_once_are_the_lines_one_by_one() {
+        for (name, contract) in contracts() {
+            let mut paths: Vec<String> = contract
+                .locations
+                .all(&contract.product)
+                .into_keys()
+                .collect();
+            paths.extend(
+                [
+                    "id",
+                    "fields[999].name",
+                    "fields[0].transform",
+                    "sla",
+                    "lineage.upstream[0]",
+                    "access.write_roles[0]",
+                    "not.a.path",
+                    "",
+                ]
+                .map(str::to_owned),
+            );
+            let one_by_one: Vec<u32> = paths.iter().map(|p| contract.locations.line(p)).collect();
+            // Fresh locations: no index built by the lookups above.
+            let fresh = || {
+                Locations::new(
+                    contract.locations.source.clone(),
+                    contract.locations.map.clone(),
+                )
+            };
+            let all: Vec<&str> = paths.iter().map(String::as_str).collect();
+            assert_eq!(fresh().lines(&all), one_by_one, "{name}: all paths at once");
+            // Alone: a sample of the paths (each alone parses the file), and the odd ones.
+            let alone =
+                paths.iter().zip(&one_by_one).enumerate().filter(|(i, _)| {
+                    (i % 29 == 0 && name.ends_with("(LF)")) || *i + 8 >= paths.len()
+                });
+            for (_, (path, line)) in alone {
+                assert_eq!(
+                    fresh().lines(&[path.as_str()]),
+                    [*line],
+                    "{name}: `{path}` alone"
+                );
+            }
+            assert_eq!(
+                contract.locations.lines(&all),
+                one_by_one,
+                "{name}: with the index built"
+            );
+            assert!(fresh().lines(&[]).is_empty());
+        }
     }
 }

@@ -92,7 +92,12 @@ impl RawFinding {
     /// The 1-based line of this finding in the contract's file.
     #[must_use]
     pub fn line(&self, locations: &Locations) -> u32 {
-        locations.line(self.path.as_deref().unwrap_or("id"))
+        locations.line(self.located_at())
+    }
+
+    /// The model path the finding is placed at: its own, or the product id's.
+    fn located_at(&self) -> &str {
+        self.path.as_deref().unwrap_or("id")
     }
 }
 
@@ -237,13 +242,10 @@ impl Evaluator {
         } else {
             Vec::new()
         };
-        Ok(found
-            .into_iter()
-            .map(|f| {
-                let line = f.line(&contract.locations);
-                (f, line)
-            })
-            .collect())
+        let paths: Vec<&str> = found.iter().map(RawFinding::located_at).collect();
+        let lines = contract.locations.lines(&paths);
+        drop(paths);
+        Ok(found.into_iter().zip(lines).collect())
     }
 }
 
