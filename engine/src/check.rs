@@ -137,11 +137,12 @@ impl PendingSave {
     }
 }
 
-/// The most files one task of the per-contract stage checks. Without a bound, rayon hands
-/// a thread a run of files it cannot share once the other threads are idle: on 10,000
-/// files of the report bench, one core checked the last ~300 of them alone (~100 ms).
-/// A task's own cost (a bytecode machine, a few microseconds) is paid ~300 times.
-const MAX_FILES_A_TASK: usize = 32;
+/// The most files one task of the per-contract stage checks (or reads again, in
+/// `charter report`). Without a bound, rayon hands a thread a run of files it cannot share
+/// once the other threads are idle: on 10,000 files of the report bench, one core checked
+/// the last ~300 of them alone (~100 ms). A task's own cost (a bytecode machine, a few
+/// microseconds) is paid ~300 times.
+pub(crate) const MAX_FILES_A_TASK: usize = 32;
 
 /// What to keep of each contract read, if anything.
 type Keep<'a, T> = Option<&'a (dyn Fn(&ContractFile, contract::Contract) -> T + Sync)>;

@@ -14,7 +14,8 @@ use rayon::prelude::*;
 
 use crate::cache::MeshCache;
 use crate::check::{
-    CheckOptions, CheckRun, PendingSave, Progress, check_files, check_files_keeping_unsaved,
+    CheckOptions, CheckRun, MAX_FILES_A_TASK, PendingSave, Progress, check_files,
+    check_files_keeping_unsaved,
 };
 use crate::contract::Contract;
 use crate::contract::ReaderSettings;
@@ -106,6 +107,7 @@ impl ReportPlan<'_> {
             products.extend(
                 cached
                     .par_iter()
+                    .with_max_len(MAX_FILES_A_TASK)
                     .filter_map(|file| match load_file(file, self.reader) {
                         Loaded::Contract(contract) => {
                             Some(keeper.keep_file(file, &contract, &self.reader.limits))
@@ -148,6 +150,7 @@ impl ReportPlan<'_> {
             let cached = run
                 .cached
                 .par_iter()
+                .with_max_len(MAX_FILES_A_TASK)
                 .map(|file| match load_file(file, self.reader) {
                     Loaded::Contract(contract) => {
                         let (contract, kept) = keep(*contract);
