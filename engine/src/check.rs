@@ -52,7 +52,7 @@ pub fn check_files(
     options: &CheckOptions,
     progress: &dyn Progress,
 ) -> Report {
-    let (run, save) = run::<()>(files, rules, reader, options, progress, None);
+    let (run, save) = check_unsaved::<()>(files, rules, reader, options, progress, None);
     PendingSave::write_now(save);
     run.report
 }
@@ -81,7 +81,7 @@ pub fn check_files_keeping_contracts(
     options: &CheckOptions,
     progress: &dyn Progress,
 ) -> CheckRun {
-    let (run, save) = run(files, rules, reader, options, progress, Some(&|_, c| c));
+    let (run, save) = check_unsaved(files, rules, reader, options, progress, Some(&|_, c| c));
     PendingSave::write_now(save);
     run
 }
@@ -97,23 +97,9 @@ pub fn check_files_keeping<T: Send>(
     progress: &dyn Progress,
     keep: &(dyn Fn(&ContractFile, contract::Contract) -> T + Sync),
 ) -> CheckRun<T> {
-    let (run, save) = run(files, rules, reader, options, progress, Some(keep));
+    let (run, save) = check_unsaved(files, rules, reader, options, progress, Some(keep));
     PendingSave::write_now(save);
     run
-}
-
-/// As [`check_files_keeping`], leaving the results to write to the cache to the caller,
-/// which can write them while it does other work (`charter report`: while the
-/// repository-wide rules run, which keep only one core busy towards their end).
-pub(crate) fn check_files_keeping_unsaved<T: Send>(
-    files: &[ContractFile],
-    rules: &RuleSet,
-    reader: &ReaderSettings,
-    options: &CheckOptions,
-    progress: &dyn Progress,
-    keep: &(dyn Fn(&ContractFile, contract::Contract) -> T + Sync),
-) -> (CheckRun<T>, Option<PendingSave>) {
-    run(files, rules, reader, options, progress, Some(keep))
 }
 
 /// Results computed in a run, still to be written to the result cache.
@@ -145,9 +131,13 @@ impl PendingSave {
 pub(crate) const MAX_FILES_A_TASK: usize = 32;
 
 /// What to keep of each contract read, if anything.
-type Keep<'a, T> = Option<&'a (dyn Fn(&ContractFile, contract::Contract) -> T + Sync)>;
+pub(crate) type Keep<'a, T> = Option<&'a (dyn Fn(&ContractFile, contract::Contract) -> T + Sync)>;
 
-fn run<T: Send>(
+/// Checks `files`, keeping what `keep` says of each contract read, and leaves the results
+/// to write to the cache to the caller, which can write them while it does other work
+/// (`charter report`: while the repository-wide rules run, which keep only one core busy
+/// towards their end).
+pub(crate) fn check_unsaved<T: Send>(
     files: &[ContractFile],
     rules: &RuleSet,
     reader: &ReaderSettings,

@@ -14,8 +14,7 @@ use rayon::prelude::*;
 
 use crate::cache::MeshCache;
 use crate::check::{
-    CheckOptions, CheckRun, MAX_FILES_A_TASK, PendingSave, Progress, check_files,
-    check_files_keeping_unsaved,
+    CheckOptions, CheckRun, MAX_FILES_A_TASK, PendingSave, Progress, check_files, check_unsaved,
 };
 use crate::contract::Contract;
 use crate::contract::ReaderSettings;
@@ -188,7 +187,14 @@ impl ReportPlan<'_> {
         progress: &dyn Progress,
         keep: &(dyn Fn(&ContractFile, Contract) -> T + Sync),
     ) -> (CheckRun<T>, Option<PendingSave>) {
-        check_files_keeping_unsaved(files, self.rules, self.reader, self.options, progress, keep)
+        check_unsaved(
+            files,
+            self.rules,
+            self.reader,
+            self.options,
+            progress,
+            Some(keep),
+        )
     }
 
     /// Adds to `report` the repository-wide rules and their findings for the repository
