@@ -3,7 +3,7 @@
 //! figures hold no file I/O.
 //!
 //! 1. **read**: bytes → model (format sniff, limits, YAML, normalization);
-//! 2. **input**: model → the Rego `input` value;
+//! 2. **input**: model → the Rego `input` value (the part of it the pack reads);
 //! 3. **rules**: every contract rule of the default pack on that input;
 //! 4. **lines**: the lines of a contract's findings, looked up at once (only contracts with
 //!    findings pay, and the file is parsed no further than the last path asked for).
@@ -75,7 +75,7 @@ pub fn measure(root: &Path) -> Result<Stages, String> {
 
     let start = Instant::now();
     for contract in &contracts {
-        contract.rego_input()?;
+        rules_set.input_of(contract)?;
     }
     let input = start.elapsed();
 
@@ -83,7 +83,7 @@ pub fn measure(root: &Path) -> Result<Stages, String> {
     let start = Instant::now();
     let mut results: Vec<Vec<RawFinding>> = Vec::with_capacity(contracts.len());
     for contract in &contracts {
-        let value = contract.rego_input()?;
+        let value = rules_set.input_of(contract)?;
         results.push(evaluator.evaluate_input(value).map_err(|e| e.to_string())?);
     }
     let rules = start.elapsed();

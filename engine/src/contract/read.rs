@@ -11,6 +11,7 @@ use super::locate::LineIndex;
 use super::locations::Locations;
 use super::model::Product;
 use super::{odcs, seed};
+use crate::mesh_rules::Need;
 
 /// A contract read from a file: the normalized product, where its values are written,
 /// and a content hash of the file's bytes.
@@ -23,20 +24,56 @@ pub struct Contract {
     /// blake3 of the file's bytes (hex), for caches and revisions.
     pub hash: String,
     /// The product as Rego input, converted once and shared by every stage that evaluates it.
-    input: std::sync::OnceLock<regorus::Value>,
+    input: std::sync::OnceLock<Converted>,
+}
+
+/// The product as Rego input: all of it, or the part a pack's rules read.
+#[derive(Debug, Clone, PartialEq)]
+struct Converted {
+    value: regorus::Value,
+    /// What was kept (`None`: everything).
+    need: Option<Arc<Need>>,
 }
 
 impl Contract {
-    /// The product as the Rego `input` value (converted on first use, then shared).
+    /// The product as the Rego `input` value, all of it (converted on first use, then
+    /// shared).
     ///
     /// # Errors
     /// The product holds a value Rego cannot represent (the conversion's message).
     pub fn rego_input(&self) -> Result<regorus::Value, String> {
-        if let Some(value) = self.input.get() {
+        if let Some(Converted { value, need: None }) = self.input.get() {
             return Ok(value.clone());
         }
         let value = crate::rules::rego_value::to_value(&self.product)?;
-        Ok(self.input.get_or_init(|| value).clone())
+        // Kept for later stages unless a projection was kept first.
+        let _ = self.input.set(Converted {
+            value: value.clone(),
+            need: None,
+        });
+        Ok(value)
+    }
+
+    /// The part of the Rego `input` value that `need` keeps (see
+    /// [`Need::project`](crate::mesh_rules::Need)): all that rules which read only
+    /// that can observe. Converted on first use and shared; the whole value, when it was
+    /// converted first, serves as well.
+    pub(crate) fn rego_input_projected(&self, need: &Arc<Need>) -> Result<regorus::Value, String> {
+        if let Some(converted) = self.input.get() {
+            let serves = converted
+                .need
+                .as_ref()
+                .is_none_or(|kept| Arc::ptr_eq(kept, need) || kept == need);
+            if serves {
+                return Ok(converted.value.clone());
+            }
+        }
+        let value = crate::rules::rego_value::to_value_projected(&self.product, need)?;
+        let _ = self.input.set(Converted {
+            value: value.clone(),
+            need: Some(need.clone()),
+        });
+        Ok(value)
     }
 
     /// Drops the converted Rego input (about 20 KB for a typical product), for a contract

@@ -14,16 +14,16 @@
 //! contracts its error names (or the policy file, when it names none).
 
 mod cycles;
-mod need;
+pub(crate) mod need;
 mod product;
 mod reads;
-mod shared;
+pub(crate) mod shared;
 
 pub use product::{Keeper, MeshProduct};
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -34,7 +34,8 @@ use crate::mesh::Mesh;
 use crate::pack::PolicyPack;
 use crate::report::Finding;
 use crate::rules::{EvalError, RawFinding, RuleSet};
-use need::Need;
+pub(crate) use need::Need;
+pub(crate) use reads::{input_need, product_need};
 
 /// The compiled `charter.mesh.*` rules of a pack.
 #[derive(Debug, Clone)]
@@ -46,6 +47,9 @@ pub struct MeshRules {
     heads: Vec<(String, String)>,
     /// What the pack's rules can observe of each product.
     need: Need,
+    /// What a contract's Rego input holds when its contract rules converted it (see
+    /// `RuleSet::input_need`): the projection is taken from that. `None`: all of it.
+    converted: Option<Arc<Need>>,
 }
 
 impl MeshRules {
@@ -55,7 +59,7 @@ impl MeshRules {
     /// # Errors
     /// A module that does not compile.
     pub fn compile(pack: &PolicyPack) -> Result<Option<Self>, PackError> {
-        Self::from_engine(crate::rules::prepared_engine(pack)?, pack)
+        Self::from_engine(crate::rules::prepared_engine(pack)?, pack, None)
     }
 
     /// The repository-wide rules of the pack `rules` were compiled from, sharing its
@@ -64,16 +68,21 @@ impl MeshRules {
     /// # Errors
     /// The package list cannot be read.
     pub fn from_rules(rules: &RuleSet, pack: &PolicyPack) -> Result<Option<Self>, PackError> {
-        Self::from_engine(rules.engine().clone(), pack)
+        Self::from_engine(rules.engine().clone(), pack, rules.input_need().cloned())
     }
 
-    fn from_engine(mut engine: Engine, pack: &PolicyPack) -> Result<Option<Self>, PackError> {
+    fn from_engine(
+        mut engine: Engine,
+        pack: &PolicyPack,
+        converted: Option<Arc<Need>>,
+    ) -> Result<Option<Self>, PackError> {
         if !crate::rules::has_package(&engine, "data.charter.mesh")? {
             return Ok(None);
         }
-        let need = reads::product_need(engine.get_modules());
+        let need = product_need(engine.get_modules());
         Ok(Some(Self {
             need,
+            converted,
             engine,
             timeout: Duration::from_secs(60),
             catalog: crate::rules::catalog_of(pack, "charter.mesh."),
@@ -99,7 +108,7 @@ impl MeshRules {
     /// with what products have in common stored once, and where it was read.
     #[must_use]
     pub fn keeper(&self) -> Keeper<'_> {
-        Keeper::new(&self.need)
+        Keeper::new(&self.need, self.converted.as_ref())
     }
 
     /// Evaluates the repository-wide rules over every contract of `mesh`. A rule that

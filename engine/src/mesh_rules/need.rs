@@ -41,6 +41,23 @@ pub(crate) struct Need {
     each: Option<Box<Need>>,
 }
 
+/// All of a value ([`Need::kept`] below a whole need).
+static WHOLE: Need = Need {
+    whole: true,
+    every_key: false,
+    keys: BTreeMap::new(),
+    each: None,
+};
+
+/// Nothing of a value but its shape: an object's keys go, an array keeps its length (its
+/// elements as shapes), a scalar stays (see [`Need::project`]).
+static NOTHING: Need = Need {
+    whole: false,
+    every_key: false,
+    keys: BTreeMap::new(),
+    each: None,
+};
+
 impl Need {
     /// Everything: the projection is the value itself.
     pub(crate) fn whole() -> Self {
@@ -48,6 +65,11 @@ impl Need {
             whole: true,
             ..Self::default()
         }
+    }
+
+    /// Everything, as a reference that lives as long as the program.
+    pub(crate) fn all() -> &'static Need {
+        &WHOLE
     }
 
     /// Whether the projection is the value itself.
@@ -101,6 +123,35 @@ impl Need {
         }
     }
 
+    /// What either `self` or `other` needs (both settled), settled.
+    pub(crate) fn union(mut self, other: &Need) -> Self {
+        self.merge(other);
+        self.settle();
+        self
+    }
+
+    /// What the projection keeps of an object's value at `key` (a non-string key:
+    /// `None`): the need to project it with, or `None` when the key goes.
+    pub(crate) fn kept(&self, key: Option<&str>) -> Option<&Need> {
+        if self.whole {
+            return Some(&WHOLE);
+        }
+        match self.child(key) {
+            Some(need) => Some(need),
+            None if self.every_key => Some(&NOTHING),
+            None => None,
+        }
+    }
+
+    /// The need to project each element of an array with.
+    pub(crate) fn element(&self) -> &Need {
+        if self.whole {
+            &WHOLE
+        } else {
+            self.each.as_deref().unwrap_or(&NOTHING)
+        }
+    }
+
     fn merge(&mut self, other: &Need) {
         if self.whole || other.whole {
             *self = Self::whole();
@@ -130,28 +181,18 @@ impl Need {
                 let mut kept = BTreeMap::new();
                 for (key, item) in object.iter() {
                     let name = key.as_string().ok().map(AsRef::as_ref);
-                    match self.child(name) {
-                        Some(need) => {
-                            kept.insert(key.clone(), part(need, item));
-                        }
-                        None if self.every_key => {
-                            kept.insert(key.clone(), part(&Self::default(), item));
-                        }
-                        None => {}
+                    if let Some(need) = self.kept(name) {
+                        kept.insert(key.clone(), part(need, item));
                     }
                 }
                 Value::from(kept)
             }
-            Value::Array(items) => {
-                let nothing = Self::default();
-                let need = self.each.as_deref().unwrap_or(&nothing);
-                Value::from(
-                    items
-                        .iter()
-                        .map(|item| part(need, item))
-                        .collect::<Vec<_>>(),
-                )
-            }
+            Value::Array(items) => Value::from(
+                items
+                    .iter()
+                    .map(|item| part(self.element(), item))
+                    .collect::<Vec<_>>(),
+            ),
             _ => value.clone(),
         }
     }

@@ -48,13 +48,17 @@ enum Lines {
 #[derive(Debug)]
 pub struct Keeper<'a> {
     need: &'a Need,
+    /// What the contract rules converted of each product (`None`: all of it), which the
+    /// projection is taken from: it holds at least what `need` does.
+    converted: Option<&'a Arc<Need>>,
     shared: Shared,
 }
 
 impl<'a> Keeper<'a> {
-    pub(crate) fn new(need: &'a Need) -> Self {
+    pub(crate) fn new(need: &'a Need, converted: Option<&'a Arc<Need>>) -> Self {
         Self {
             need,
+            converted,
             shared: Shared::default(),
         }
     }
@@ -91,8 +95,7 @@ impl<'a> Keeper<'a> {
             file: product.source.file.clone(),
             upstream: product.lineage.upstream.clone(),
             lines,
-            input: contract
-                .rego_input()
+            input: crate::rules::converted_input(contract, self.converted)
                 .map(|value| self.need.project(&value, &self.shared)),
         }
     }
@@ -151,7 +154,7 @@ mod tests {
             panic!("a contract");
         };
         let need = Need::whole();
-        let kept = Keeper::new(&need).keep_file(&file, &contract, &settings.limits);
+        let kept = Keeper::new(&need, None).keep_file(&file, &contract, &settings.limits);
         assert_eq!(kept.locations().line("owner"), 9);
         assert_eq!(kept.locations().line("id"), 5);
 

@@ -1,15 +1,18 @@
 //! What the repository-wide rules read of each product, worked out from the pack's Rego
 //! once per revision, so that `charter report` keeps a projection of every product
-//! instead of all of it (see [`Need`]).
+//! instead of all of it (see [`Need`]); and what the contract rules read of `input`, so
+//! that a contract is converted to only that much Rego input.
 //!
-//! The analysis follows each value taken from `data.charter.products` through variables,
-//! comprehensions and user functions. A value used only through literal keys
-//! (`p.lineage.upstream`, `object.get(f, "transform", null)`) needs only those keys;
-//! a value iterated (`some x in v`, `v[i]`) keeps every key; any other use (compared,
-//! passed to a builtin, collected, returned by a rule or function) needs all of it. What
+//! The analysis follows each value taken from `data.charter.products` (or `input`)
+//! through variables, comprehensions and user functions. A value used only through
+//! literal keys (`p.lineage.upstream`, `object.get(f, "transform", null)`) needs only
+//! those keys; a value iterated (`some x in v`, `v[i]`) keeps every key; any other use
+//! (compared, passed to a builtin, collected, returned by a rule or function) needs all of
+//! it. What
 //! the analysis cannot follow (`data.charter` or `data` as a value, a computed key above
-//! the products, a `with` on `data`) keeps every product whole, so a projection never
-//! changes a finding.
+//! the products, a `with` on `data`; `import input` under another name, a `with` on
+//! `input`) keeps every product whole, so a projection never changes a finding. `count`
+//! observes only how many keys or elements a value has, which a projection keeps.
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -19,7 +22,7 @@ use regorus::unstable::{AssignOp, Expr, Literal, Module, Query, Ref, Rule, RuleB
 use super::need::{Need, Step, Use};
 use crate::authoring::ast::{ref_path, string_literal};
 
-/// A place below `data.charter.products`.
+/// A place below the root followed (`data.charter.products`, or `input`).
 type Path = Vec<Step>;
 
 /// The places a variable's value may come from.
@@ -33,22 +36,25 @@ const PRODUCTS: [&str; 2] = ["charter", "products"];
 
 /// What the rules of `modules` need of each element of `data.charter.products`.
 pub(crate) fn product_need(modules: &[Ref<Module>]) -> Need {
-    let mut reads = Reads::new(modules);
-    for (module, rule) in reads.rules.clone() {
-        reads.rule(&module, &rule, None);
-        if reads.everything {
-            break;
-        }
-    }
-    if reads.everything {
-        return Need::whole();
-    }
-    let mut products = reads.need;
-    products.settle();
+    let products = Reads::analyse(modules, Root::Products);
     if products.is_whole() {
         return Need::whole();
     }
     products.child(None).cloned().unwrap_or_default()
+}
+
+/// What the rules of `modules` need of `input` (a contract rule's product).
+pub(crate) fn input_need(modules: &[Ref<Module>]) -> Need {
+    Reads::analyse(modules, Root::Input)
+}
+
+/// The document whose reads are followed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Root {
+    /// `data.charter.products`: a place's first step is the product.
+    Products,
+    /// `input`.
+    Input,
 }
 
 /// A rule, with the context of the module it is in.
@@ -62,6 +68,8 @@ struct Context {
 }
 
 struct Reads {
+    /// The document followed.
+    root: Root,
     /// Every rule, with its module's context.
     rules: Vec<Definition>,
     /// Functions by full name below `data` (`charter.mesh.identity.identity`).
@@ -75,8 +83,27 @@ struct Reads {
 }
 
 impl Reads {
-    fn new(modules: &[Ref<Module>]) -> Self {
+    /// What the rules of `modules` need of `root`, settled (whole when the analysis lost
+    /// track).
+    fn analyse(modules: &[Ref<Module>], root: Root) -> Need {
+        let mut reads = Reads::new(modules, root);
+        for (module, rule) in reads.rules.clone() {
+            reads.rule(&module, &rule, None);
+            if reads.everything {
+                break;
+            }
+        }
+        if reads.everything {
+            return Need::whole();
+        }
+        let mut need = reads.need;
+        need.settle();
+        need
+    }
+
+    fn new(modules: &[Ref<Module>], root: Root) -> Self {
         let mut reads = Self {
+            root,
             rules: Vec::new(),
             functions: HashMap::new(),
             need: Need::default(),
@@ -90,9 +117,13 @@ impl Reads {
                 let Some(path) = ref_path(&import.refr) else {
                     continue;
                 };
+                if root == Root::Input && path.first().is_some_and(|r| r == "input") {
+                    // `import input` (or a part of it) under another name: not followed.
+                    reads.everything = true;
+                }
                 if path.first().is_some_and(|root| root == "data") {
                     let below = &path[1..];
-                    if toward_products(below) {
+                    if root == Root::Products && toward_products(below) {
                         // `import data.charter` (or the products themselves): followed no further.
                         reads.everything = true;
                     }
@@ -103,7 +134,7 @@ impl Reads {
                     imports.insert(alias, below.to_vec());
                 }
             }
-            if package.len() > 1 && toward_products(&package) {
+            if root == Root::Products && package.len() > 1 && toward_products(&package) {
                 // Rules inside `data.charter.products` itself: followed no further.
                 reads.everything = true;
             }
@@ -205,9 +236,13 @@ impl Reads {
             for stmt in &query.stmts {
                 for with in &stmt.with_mods {
                     let target = ref_path(&with.refr);
+                    let followed = match self.root {
+                        Root::Products => "data",
+                        Root::Input => "input",
+                    };
                     if target
                         .as_ref()
-                        .is_none_or(|t| t.first().is_some_and(|r| r == "data"))
+                        .is_none_or(|t| t.first().is_some_and(|r| r == followed))
                     {
                         self.everything = true;
                     }
@@ -289,6 +324,14 @@ impl Reads {
                 let name = span.text();
                 if let Some(places) = env.get(name) {
                     return places.clone();
+                }
+                if self.root == Root::Input {
+                    // `data` never holds the input; `input` is the root.
+                    return if name == "input" {
+                        vec![Vec::new()]
+                    } else {
+                        Vec::new()
+                    };
                 }
                 if name == "data" {
                     self.everything = true;
@@ -398,6 +441,10 @@ impl Reads {
     /// The places of `refr`'s child at `step`.
     fn child(&mut self, context: &Context, refr: &Expr, step: Step, env: &Env) -> Vec<Path> {
         if let Some(path) = data_path(refr, env) {
+            if self.root == Root::Input {
+                // A document of `data`: never the input.
+                return Vec::new();
+            }
             return self.data_child(path, step);
         }
         let places = self.places(context, refr, env);
@@ -458,6 +505,13 @@ impl Reads {
             .unwrap_or_default();
         if name == "object.get" && params.len() == 3 {
             return self.object_get(context, params, env);
+        }
+        if name == "count" && params.len() == 1 && self.resolve(context, &name).is_none() {
+            // The number of elements, keys or characters: the projection keeps every key
+            // and element (and scalars whole), so it has the same count.
+            let places = self.places(context, &params[0], env);
+            self.mark(&places, Use::Keys);
+            return Vec::new();
         }
         let function = self.resolve(context, &name);
         let args: Vec<Vec<Path>> = params
@@ -589,13 +643,22 @@ mod tests {
 
     /// The projection of `product` under what `modules` read of each product.
     fn projected(modules: &[&str], product: &str) -> Value {
+        projected_by(modules, product, product_need)
+    }
+
+    /// The projection of `product` under what `modules` read of `input`.
+    fn projected_input(modules: &[&str], product: &str) -> Value {
+        projected_by(modules, product, input_need)
+    }
+
+    fn projected_by(modules: &[&str], product: &str, need_of: fn(&[Ref<Module>]) -> Need) -> Value {
         let mut engine = Engine::new();
         for (i, text) in modules.iter().enumerate() {
             engine
                 .add_policy(format!("m{i}.rego"), (*text).to_owned())
                 .expect("the module parses");
         }
-        let need = product_need(engine.get_modules());
+        let need = need_of(engine.get_modules());
         need.project(
             &Value::from_json_str(product).expect("valid JSON"),
             &super::super::shared::Shared::default(),
@@ -650,7 +713,6 @@ pii contains f.name if {
         let whole = json(PRODUCT);
         for rule in [
             "by_id[p.id] := p if some p in data.charter.products",
-            "n := count(data.charter.products[_])",
             "x := data.charter",
             "x := data[\"charter\"].products",
             "x := [k | some k, _ in data]",
@@ -663,6 +725,78 @@ pii contains f.name if {
         }
         let own_package = "package charter\nall := products";
         assert_eq!(projected(&[own_package], PRODUCT), whole);
+    }
+
+    #[test]
+    fn the_reads_of_input_are_followed_as_those_of_a_product() {
+        let rules = "package charter.rules.a
+            import rego.v1
+            names := {f.name | some f in input.fields}
+            deny_pii contains f.name if { some f in input.fields; is_pii(f) }
+            is_pii(f) if object.get(f, \"pii\", false)
+            warn_owner contains \"x\" if { not input.owner; count(input.lineage.upstream) > 0 }
+            x := data.charter.settings.limit";
+        assert_eq!(
+            projected_input(&[rules], PRODUCT),
+            json(
+                r#"{"owner": "team", "lineage": {"upstream": ["raw.orders"]},
+                "fields": [{"name": "email", "pii": true}, {"name": "total", "pii": false}]}"#
+            )
+        );
+        // The repository-wide view of the same modules: they read no product.
+        assert_eq!(projected(&[rules], PRODUCT), json("{}"));
+    }
+
+    #[test]
+    fn input_used_as_a_value_is_kept_whole() {
+        let whole = json(PRODUCT);
+        for rule in [
+            "x := input",
+            "x if json.marshal(input)",
+            "x if { y := 1 with input as {} }",
+            "x if { y := 1 with input.fields as [] }",
+            "import input.fields as fs\nx if { some f in fs; f.name }",
+        ] {
+            let module = format!("package charter.rules.a\n{rule}");
+            assert_eq!(projected_input(&[&module], PRODUCT), whole, "{rule}");
+        }
+        let fields = whole
+            .as_object()
+            .ok()
+            .and_then(|o| o.get(&json("\"fields\"")).cloned());
+        let only_fields = Value::from(std::collections::BTreeMap::from([(
+            json("\"fields\""),
+            fields.expect("the product has fields"),
+        )]));
+        for rule in [
+            "x if { some f in input.fields; f == {} }",
+            "x := [f | some f in input.fields]",
+        ] {
+            let module = format!("package charter.rules.a\n{rule}");
+            assert_eq!(projected_input(&[&module], PRODUCT), only_fields, "{rule}");
+        }
+    }
+
+    #[test]
+    fn counting_keeps_every_key_and_element_not_what_is_below() {
+        let product =
+            r#"{"id": "a", "fields": [{"name": "x", "pii": true}, {"name": "y"}], "tags": ["t"]}"#;
+        for (rule, kept) in [
+            (
+                "n := count(data.charter.products[_])",
+                r#"{"id": "a", "fields": [{}, {}], "tags": ["t"]}"#,
+            ),
+            (
+                "n if { some p in data.charter.products; count(p.fields) > 1 }",
+                r#"{"fields": [{}, {}]}"#,
+            ),
+        ] {
+            let module = format!("package charter.mesh.a\n{rule}");
+            assert_eq!(projected(&[&module], product), json(kept), "{rule}");
+        }
+        // A function of the pack's own named `count` is followed, not taken for the builtin.
+        let own = "package charter.mesh.a\ncount(x) := x\nn := count(data.charter.products[_])";
+        assert_eq!(projected(&[own], product), json(product));
     }
 
     #[test]

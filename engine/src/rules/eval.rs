@@ -1,6 +1,7 @@
 //! Compiling the pack once and evaluating contracts against it.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use regorus::{Engine, Value};
@@ -8,6 +9,7 @@ use regorus::{Engine, Value};
 use super::compiled::{CompiledRules, Machine};
 use crate::contract::{Contract, Locations, Product};
 use crate::error::PackError;
+use crate::mesh_rules::Need;
 use crate::pack::PolicyPack;
 use crate::report::{RuleInfo, Severity};
 
@@ -54,6 +56,10 @@ pub struct RuleSet {
     has_rules: bool,
     catalog: BTreeMap<String, RuleInfo>,
     timeout: Duration,
+    /// What the pack's rules read of a contract's product: its contract rules of `input`,
+    /// its repository-wide rules of each product (see [`RuleSet::input_need`]). `None`
+    /// when they may read all of it.
+    input_need: Option<Arc<Need>>,
 }
 
 /// A worker's own evaluator (its own virtual machine, or a clone of the prepared engine).
@@ -62,6 +68,7 @@ pub struct Evaluator {
     runner: Runner,
     has_rules: bool,
     timeout: Duration,
+    input_need: Option<Arc<Need>>,
 }
 
 /// What runs the rules for one worker.
@@ -142,6 +149,7 @@ impl RuleSet {
                 Err(why) => (None, Some(why)),
             },
         };
+        let input_need = input_need(&mut engine);
         Ok(Self {
             engine,
             compiled,
@@ -150,7 +158,26 @@ impl RuleSet {
             has_rules,
             catalog: super::catalog_of(pack, "charter.rules."),
             timeout: options.timeout,
+            input_need,
         })
+    }
+
+    /// What the pack's rules read of a contract's product, worked out from its Rego
+    /// (`mesh_rules::reads`): the contract rules' reads of `input` and the
+    /// repository-wide rules' reads of each product, which the projection kept for them
+    /// is taken from. A contract is converted to only that much Rego input: the rules
+    /// cannot tell it from the whole. `None` when they may read all of it.
+    pub(crate) fn input_need(&self) -> Option<&Arc<Need>> {
+        self.input_need.as_ref()
+    }
+
+    /// `contract`'s product as these rules' `input`: the part of it the pack reads (see
+    /// [`RuleSet::input_need`]), converted once and kept with the contract.
+    ///
+    /// # Errors
+    /// The product holds a value Rego cannot represent.
+    pub fn input_of(&self, contract: &Contract) -> Result<Value, String> {
+        converted_input(contract, self.input_need.as_ref())
     }
 
     /// A fresh evaluator for one worker.
@@ -165,6 +192,7 @@ impl RuleSet {
             ),
             has_rules: self.has_rules,
             timeout: self.timeout,
+            input_need: self.input_need.clone(),
         }
     }
 
@@ -238,7 +266,8 @@ impl Evaluator {
         contract: &Contract,
     ) -> Result<Vec<(RawFinding, u32)>, EvalError> {
         let found = if self.has_rules {
-            self.evaluate_input(contract.rego_input().map_err(EvalError::Failed)?)?
+            let input = converted_input(contract, self.input_need.as_ref());
+            self.evaluate_input(input.map_err(EvalError::Failed)?)?
         } else {
             Vec::new()
         };
@@ -247,6 +276,25 @@ impl Evaluator {
         drop(paths);
         Ok(found.into_iter().zip(lines).collect())
     }
+}
+
+/// `contract`'s product as Rego input: what `need` keeps of it, or all of it.
+pub(crate) fn converted_input(
+    contract: &Contract,
+    need: Option<&Arc<Need>>,
+) -> Result<Value, String> {
+    match need {
+        Some(need) => contract.rego_input_projected(need),
+        None => contract.rego_input(),
+    }
+}
+
+/// What the rules of `engine` read of a contract's product (see [`RuleSet::input_need`]).
+fn input_need(engine: &mut Engine) -> Option<Arc<Need>> {
+    let modules = engine.get_modules();
+    let need =
+        crate::mesh_rules::input_need(modules).union(&crate::mesh_rules::product_need(modules));
+    (!need.is_whole()).then(|| Arc::new(need))
 }
 
 /// A regorus engine with every non-test module of the pack and its settings at

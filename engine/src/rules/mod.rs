@@ -18,4 +18,6 @@ pub(crate) use catalog::rule_heads;
 pub use catalog::{catalog, catalog_of};
 pub use eval::{EvalError, Evaluator, RawFinding, RuleEngine, RuleSet, RuleSetOptions};
 
-pub(crate) use eval::{eval_error, findings_of_rule, has_package, prepared_engine, timer};
+pub(crate) use eval::{
+    converted_input, eval_error, findings_of_rule, has_package, prepared_engine, timer,
+};

@@ -13,13 +13,27 @@ use regorus::Value;
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
+use crate::mesh_rules::Need;
+
 /// Converts `value` to a regorus value.
 ///
 /// # Errors
 /// A type JSON cannot hold (a map key that is not a string or a number), or the model's own
 /// serialization error.
 pub(crate) fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, String> {
-    value.serialize(Serializer).map_err(|e| e.0)
+    to_value_projected(value, Need::all())
+}
+
+/// Converts only what `need` keeps of `value`: the [projection](Need::project) of
+/// [`to_value`]'s value, without converting the rest (a test holds the two equal).
+///
+/// # Errors
+/// As [`to_value`], for the parts converted.
+pub(crate) fn to_value_projected<T: Serialize + ?Sized>(
+    value: &T,
+    need: &Need,
+) -> Result<Value, String> {
+    value.serialize(Serializer(need)).map_err(|e| e.0)
 }
 
 /// Why a value could not be converted.
@@ -40,7 +54,8 @@ impl ser::Error for Error {
     }
 }
 
-struct Serializer;
+/// Converts what its need keeps of a value.
+struct Serializer<'n>(&'n Need);
 
 /// A struct's field name as a key: one shared string per name and thread, as regorus's
 /// own JSON reader shares keys (ten thousand products hold the same few dozen names).
@@ -64,16 +79,16 @@ fn variant(name: &str, content: Value) -> Value {
     object(BTreeMap::from([(Value::from(name), content)]))
 }
 
-impl ser::Serializer for Serializer {
+impl<'n> ser::Serializer for Serializer<'n> {
     type Ok = Value;
     type Error = Error;
-    type SerializeSeq = Seq;
-    type SerializeTuple = Seq;
-    type SerializeTupleStruct = Seq;
-    type SerializeTupleVariant = Variant<Seq>;
-    type SerializeMap = Map;
-    type SerializeStruct = Map;
-    type SerializeStructVariant = Variant<Map>;
+    type SerializeSeq = Seq<'n>;
+    type SerializeTuple = Seq<'n>;
+    type SerializeTupleStruct = Seq<'n>;
+    type SerializeTupleVariant = Variant<Seq<'n>>;
+    type SerializeMap = Map<'n>;
+    type SerializeStruct = Map<'n>;
+    type SerializeStructVariant = Variant<Map<'n>>;
 
     fn serialize_bool(self, v: bool) -> Result<Value, Error> {
         Ok(Value::Bool(v))
@@ -179,18 +194,25 @@ impl ser::Serializer for Serializer {
         name: &'static str,
         value: &T,
     ) -> Result<Value, Error> {
-        Ok(variant(name, value.serialize(self)?))
+        // `{name: content}`: an object, which keeps `name` only if the need does.
+        Ok(match self.0.kept(Some(name)) {
+            Some(need) => variant(name, value.serialize(Serializer(need))?),
+            None => object(BTreeMap::new()),
+        })
     }
 
-    fn serialize_seq(self, len: Option<usize>) -> Result<Seq, Error> {
-        Ok(Seq(Vec::with_capacity(len.unwrap_or(0))))
+    fn serialize_seq(self, len: Option<usize>) -> Result<Seq<'n>, Error> {
+        Ok(Seq {
+            items: Vec::with_capacity(len.unwrap_or(0)),
+            need: self.0.element(),
+        })
     }
 
-    fn serialize_tuple(self, len: usize) -> Result<Seq, Error> {
+    fn serialize_tuple(self, len: usize) -> Result<Seq<'n>, Error> {
         self.serialize_seq(Some(len))
     }
 
-    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Seq, Error> {
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Seq<'n>, Error> {
         self.serialize_seq(Some(len))
     }
 
@@ -200,19 +222,20 @@ impl ser::Serializer for Serializer {
         _index: u32,
         name: &'static str,
         len: usize,
-    ) -> Result<Variant<Seq>, Error> {
-        Ok(Variant {
-            name,
-            inner: self.serialize_seq(Some(len))?,
-        })
+    ) -> Result<Variant<Seq<'n>>, Error> {
+        let inner = match self.0.kept(Some(name)) {
+            Some(need) => Some(Serializer(need).serialize_seq(Some(len))?),
+            None => None,
+        };
+        Ok(Variant { name, inner })
     }
 
-    fn serialize_map(self, _len: Option<usize>) -> Result<Map, Error> {
-        Ok(Map::default())
+    fn serialize_map(self, _len: Option<usize>) -> Result<Map<'n>, Error> {
+        Ok(Map::new(self.0))
     }
 
-    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Map, Error> {
-        Ok(Map::default())
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Map<'n>, Error> {
+        Ok(Map::new(self.0))
     }
 
     fn serialize_struct_variant(
@@ -221,29 +244,30 @@ impl ser::Serializer for Serializer {
         _index: u32,
         name: &'static str,
         _len: usize,
-    ) -> Result<Variant<Map>, Error> {
-        Ok(Variant {
-            name,
-            inner: Map::default(),
-        })
+    ) -> Result<Variant<Map<'n>>, Error> {
+        let inner = self.0.kept(Some(name)).map(Map::new);
+        Ok(Variant { name, inner })
     }
 }
 
-/// An array being built.
-pub(crate) struct Seq(Vec<Value>);
+/// An array being built; `need` is what is kept of each element.
+pub(crate) struct Seq<'n> {
+    items: Vec<Value>,
+    need: &'n Need,
+}
 
-impl Seq {
+impl Seq<'_> {
     fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.0.push(value.serialize(Serializer)?);
+        self.items.push(value.serialize(Serializer(self.need))?);
         Ok(())
     }
 
     fn finish(self) -> Value {
-        Value::from(self.0)
+        Value::from(self.items)
     }
 }
 
-impl ser::SerializeSeq for Seq {
+impl ser::SerializeSeq for Seq<'_> {
     type Ok = Value;
     type Error = Error;
 
@@ -256,7 +280,7 @@ impl ser::SerializeSeq for Seq {
     }
 }
 
-impl ser::SerializeTuple for Seq {
+impl ser::SerializeTuple for Seq<'_> {
     type Ok = Value;
     type Error = Error;
 
@@ -269,7 +293,7 @@ impl ser::SerializeTuple for Seq {
     }
 }
 
-impl ser::SerializeTupleStruct for Seq {
+impl ser::SerializeTupleStruct for Seq<'_> {
     type Ok = Value;
     type Error = Error;
 
@@ -282,21 +306,34 @@ impl ser::SerializeTupleStruct for Seq {
     }
 }
 
-/// An object being built; `key` waits for its value.
-#[derive(Default)]
-pub(crate) struct Map {
+/// An object being built; `key` waits for its value, `need` says which keys are kept.
+pub(crate) struct Map<'n> {
     entries: BTreeMap<Value, Value>,
     key: Option<Value>,
+    need: &'n Need,
 }
 
-impl Map {
+impl<'n> Map<'n> {
+    fn new(need: &'n Need) -> Self {
+        Self {
+            entries: BTreeMap::new(),
+            key: None,
+            need,
+        }
+    }
+
+    /// Adds `value` at `key` if the need keeps that key (a value not kept is not converted).
     fn insert<T: Serialize + ?Sized>(&mut self, key: Value, value: &T) -> Result<(), Error> {
-        self.entries.insert(key, value.serialize(Serializer)?);
+        let name = key.as_string().ok().map(AsRef::as_ref);
+        if let Some(need) = self.need.kept(name) {
+            let value = value.serialize(Serializer(need))?;
+            self.entries.insert(key, value);
+        }
         Ok(())
     }
 }
 
-impl ser::SerializeMap for Map {
+impl ser::SerializeMap for Map<'_> {
     type Ok = Value;
     type Error = Error;
 
@@ -318,7 +355,7 @@ impl ser::SerializeMap for Map {
     }
 }
 
-impl ser::SerializeStruct for Map {
+impl ser::SerializeStruct for Map<'_> {
     type Ok = Value;
     type Error = Error;
 
@@ -335,26 +372,32 @@ impl ser::SerializeStruct for Map {
     }
 }
 
-/// The content of a tuple or struct variant, to be wrapped in `{name: content}`.
+/// The content of a tuple or struct variant, to be wrapped in `{name: content}`; `None`
+/// when the need does not keep `name` (the variant is then `{}`).
 pub(crate) struct Variant<T> {
     name: &'static str,
-    inner: T,
+    inner: Option<T>,
 }
 
-impl ser::SerializeTupleVariant for Variant<Seq> {
+impl ser::SerializeTupleVariant for Variant<Seq<'_>> {
     type Ok = Value;
     type Error = Error;
 
     fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.inner.push(value)
+        self.inner
+            .as_mut()
+            .map_or(Ok(()), |inner| inner.push(value))
     }
 
     fn end(self) -> Result<Value, Error> {
-        Ok(variant(self.name, self.inner.finish()))
+        Ok(match self.inner {
+            Some(inner) => variant(self.name, inner.finish()),
+            None => object(BTreeMap::new()),
+        })
     }
 }
 
-impl ser::SerializeStructVariant for Variant<Map> {
+impl ser::SerializeStructVariant for Variant<Map<'_>> {
     type Ok = Value;
     type Error = Error;
 
@@ -363,11 +406,16 @@ impl ser::SerializeStructVariant for Variant<Map> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.inner.insert(field_key(key), value)
+        self.inner
+            .as_mut()
+            .map_or(Ok(()), |inner| inner.insert(field_key(key), value))
     }
 
     fn end(self) -> Result<Value, Error> {
-        Ok(variant(self.name, object(self.inner.entries)))
+        Ok(match self.inner {
+            Some(inner) => variant(self.name, object(inner.entries)),
+            None => object(BTreeMap::new()),
+        })
     }
 }
 
@@ -557,8 +605,8 @@ mod tests {
         assert!(compared >= 20, "only {compared} products compared");
     }
 
-    #[test]
-    fn scalars_and_shapes_convert_as_json_does() {
+    /// A value of every shape serde gives a serializer.
+    fn shapes() -> impl Serialize {
         #[derive(Serialize)]
         enum Shape {
             Unit,
@@ -589,7 +637,7 @@ mod tests {
                 }
             }
         }
-        let value = All {
+        All {
             small: 0.1,
             big: 1e300,
             nan: f64::NAN,
@@ -607,7 +655,12 @@ mod tests {
             ],
             keys: BTreeMap::from([(10, "ten"), (2, "two")]),
             json: serde_json::json!({"x": [1, 2.5, "s", null, {"y": false}]}),
-        };
+        }
+    }
+
+    #[test]
+    fn scalars_and_shapes_convert_as_json_does() {
+        let value = shapes();
         assert_eq!(to_value(&value).expect("converts"), through_json(&value));
     }
 
@@ -628,7 +681,84 @@ mod tests {
                 return Ok(());
             };
             proptest::prop_assert_eq!(to_value(&product).expect("converts"), through_json(&product));
+            assert_projects(&product, "a generated product");
         }
+    }
+
+    /// Needs to project with: the default pack's (its rules' reads of `input` and of each
+    /// product), and some of every kind (keys, every key, each element, whole below).
+    fn needs() -> Vec<Need> {
+        use crate::mesh_rules::need::{Step, Use};
+        let key = |k: &str| Step::Key(k.to_owned());
+        let marked = |marks: &[(&[Step], Use)]| {
+            let mut need = Need::default();
+            for (path, how) in marks {
+                need.mark(path, *how);
+            }
+            need.settle();
+            need
+        };
+        let pack = crate::pack::PolicyPack::from_files(charter_policies::files())
+            .expect("the default pack");
+        let rules = crate::rules::RuleSet::compile(&pack, crate::rules::RuleSetOptions::default())
+            .expect("compiles");
+        vec![
+            (**rules
+                .input_need()
+                .expect("the default pack reads part of a product"))
+            .clone(),
+            Need::default(),
+            marked(&[(&[], Use::Keys)]),
+            marked(&[(&[key("fields"), Step::Any, key("name")], Use::Whole)]),
+            marked(&[
+                (&[key("lineage")], Use::Whole),
+                (&[key("sla"), key("availability")], Use::Whole),
+                (&[key("quality")], Use::Keys),
+            ]),
+            marked(&[
+                (&[key("shapes"), Step::Any, key("Newtype")], Use::Whole),
+                (
+                    &[key("shapes"), Step::Any, key("Struct"), key("a")],
+                    Use::Whole,
+                ),
+                (&[key("keys"), key("10")], Use::Whole),
+                (&[key("json"), key("x"), Step::Any], Use::Keys),
+            ]),
+        ]
+    }
+
+    /// The conversion of what a need keeps is the need's projection of the whole value (as
+    /// its JSON text gives it).
+    fn assert_projects<T: Serialize>(value: &T, what: &str) {
+        let whole = through_json(value);
+        for need in needs() {
+            let shared = crate::mesh_rules::shared::Shared::default();
+            assert_eq!(
+                to_value_projected(value, &need).expect("converts"),
+                need.project(&whole, &shared),
+                "{what} under {need:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_projected_conversion_is_the_projection_of_the_whole() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata");
+        let settings = crate::contract::ReaderSettings::default();
+        let mut compared = 0;
+        for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+            let entry = entry.expect("a readable tree");
+            if entry.path().extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let bytes = std::fs::read(entry.path()).expect("readable");
+            if let Ok(contract) = crate::contract::read_bytes("c.yaml", &bytes, &settings) {
+                assert_projects(&contract.product, &entry.path().display().to_string());
+                compared += 1;
+            }
+        }
+        assert!(compared >= 20, "only {compared} products compared");
+        assert_projects(&shapes(), "every shape");
     }
 
     #[test]

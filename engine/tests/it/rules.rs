@@ -293,9 +293,10 @@ fn one_contract_is_evaluated_as_a_check_evaluates_it() {
 
 /// The rules compiled to bytecode and the interpreter find the same, in the same order, on
 /// every contract the repository holds (the sample mesh, the fixtures, the rule cases'
-/// products).
+/// products); and each finds on the part of the product the pack reads (what a contract is
+/// converted to) what it finds on the whole product.
 #[test]
-fn both_rule_engines_find_the_same_on_every_sample_contract() {
+fn both_rule_engines_find_the_same_on_every_sample_contract_and_its_whole_input() {
     use charter_engine::contract::read_bytes;
 
     let pack = default_pack();
@@ -333,6 +334,25 @@ fn both_rule_engines_find_the_same_on_every_sample_contract() {
             let a = fast.evaluate_contract(&contract);
             let b = slow.evaluate_contract(&contract);
             assert_eq!(a, b, "{}", path.display());
+            // A contract is converted to only what the pack reads of it: the rules find
+            // the same on the whole product.
+            let whole = contract.rego_input().expect("converts");
+            let found = |r: &Result<Vec<_>, _>| {
+                r.clone()
+                    .map(|f: Vec<_>| f.into_iter().map(|(f, _)| f).collect::<Vec<_>>())
+            };
+            assert_eq!(
+                found(&a),
+                fast.evaluate_input(whole.clone()),
+                "{}: whole input",
+                path.display()
+            );
+            assert_eq!(
+                found(&b),
+                slow.evaluate_input(whole),
+                "{}: whole input",
+                path.display()
+            );
             compared += 1;
             with_findings += usize::from(a.is_ok_and(|f| !f.is_empty()));
         }

@@ -106,7 +106,7 @@ has_duplicate_key if {
 }
 
 # Every field has a table and a path that is not empty.
-direct_keys if count([f | some f in input.fields; f.path != ""; f.table]) == count(input.fields)
+direct_keys if count([1 | some f in input.fields; f.path != ""; f.table]) == count(input.fields)
 
 # A field's logical path (model 2), or its name (model 1 inputs have no path).
 field_path(f) := p if {

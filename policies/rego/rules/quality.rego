@@ -73,7 +73,7 @@ field_keys := {[f.table, f.path] | some f in input.fields} if {
 } else := {[object.get(f, "table", ""), field_path(f)] | some f in input.fields}
 
 # Every field has a table and a path that is not empty.
-direct_keys if count([f | some f in input.fields; f.path != ""; f.table]) == count(input.fields)
+direct_keys if count([1 | some f in input.fields; f.path != ""; f.table]) == count(input.fields)
 
 # A field's logical path (model 2), or its name (model 1 inputs have no path).
 field_path(f) := p if {
