@@ -29,6 +29,7 @@ pub mod impact;
 pub mod mesh;
 pub mod mesh_rules;
 pub mod pack;
+pub(crate) mod projection;
 pub mod reading;
 #[cfg(feature = "render")]
 pub mod render;

@@ -11,7 +11,7 @@ use super::locate::LineIndex;
 use super::locations::Locations;
 use super::model::Product;
 use super::{odcs, seed};
-use crate::mesh_rules::Need;
+use crate::projection::Need;
 
 /// A contract read from a file: the normalized product, where its values are written,
 /// and a content hash of the file's bytes.
@@ -55,7 +55,7 @@ impl Contract {
     }
 
     /// The part of the Rego `input` value that `need` keeps (see
-    /// [`Need::project`](crate::mesh_rules::Need)): all that rules which read only
+    /// [`Need::project`](crate::projection::Need)): all that rules which read only
     /// that can observe. Converted on first use and shared; the whole value, when it was
     /// converted first, serves as well.
     pub(crate) fn rego_input_projected(&self, need: &Arc<Need>) -> Result<regorus::Value, String> {

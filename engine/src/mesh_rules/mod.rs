@@ -14,10 +14,7 @@
 //! contracts its error names (or the policy file, when it names none).
 
 mod cycles;
-pub(crate) mod need;
 mod product;
-mod reads;
-pub(crate) mod shared;
 
 pub use product::{Keeper, MeshProduct};
 
@@ -32,10 +29,9 @@ use regorus::{Engine, Value};
 use crate::error::PackError;
 use crate::mesh::Mesh;
 use crate::pack::PolicyPack;
+use crate::projection::{Need, product_need};
 use crate::report::Finding;
 use crate::rules::{EvalError, RawFinding, RuleSet};
-pub(crate) use need::Need;
-pub(crate) use reads::{input_need, product_need};
 
 /// The compiled `charter.mesh.*` rules of a pack.
 #[derive(Debug, Clone)]

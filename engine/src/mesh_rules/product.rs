@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use regorus::Value;
 
-use super::need::Need;
-use super::shared::Shared;
 use crate::contract::{Contract, ContractLimits, Locations, PathMap};
 use crate::mesh::{ContractFile, read_limited};
+use crate::projection::need::Need;
+use crate::projection::shared::Shared;
 
 /// One contract as the repository-wide rules see it.
 #[derive(Debug, Clone)]

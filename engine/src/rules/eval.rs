@@ -9,8 +9,8 @@ use regorus::{Engine, Value};
 use super::compiled::{CompiledRules, Machine};
 use crate::contract::{Contract, Locations, Product};
 use crate::error::PackError;
-use crate::mesh_rules::Need;
 use crate::pack::PolicyPack;
+use crate::projection::Need;
 use crate::report::{RuleInfo, Severity};
 
 /// Limits for rule evaluation, and how rules run.
@@ -163,7 +163,7 @@ impl RuleSet {
     }
 
     /// What the pack's rules read of a contract's product, worked out from its Rego
-    /// (`mesh_rules::reads`): the contract rules' reads of `input` and the
+    /// (`projection::reads`): the contract rules' reads of `input` and the
     /// repository-wide rules' reads of each product, which the projection kept for them
     /// is taken from. A contract is converted to only that much Rego input: the rules
     /// cannot tell it from the whole. `None` when they may read all of it.
@@ -171,8 +171,9 @@ impl RuleSet {
         self.input_need.as_ref()
     }
 
-    /// `contract`'s product as these rules' `input`: the part of it the pack reads (see
-    /// [`RuleSet::input_need`]), converted once and kept with the contract.
+    /// `contract`'s product as these rules' `input`: the part of it the pack's rules read
+    /// (worked out from their Rego when the pack was compiled), converted once and kept
+    /// with the contract. The rules cannot tell it from the whole product.
     ///
     /// # Errors
     /// The product holds a value Rego cannot represent.
@@ -293,7 +294,7 @@ pub(crate) fn converted_input(
 fn input_need(engine: &mut Engine) -> Option<Arc<Need>> {
     let modules = engine.get_modules();
     let need =
-        crate::mesh_rules::input_need(modules).union(&crate::mesh_rules::product_need(modules));
+        crate::projection::input_need(modules).union(&crate::projection::product_need(modules));
     (!need.is_whole()).then(|| Arc::new(need))
 }
 

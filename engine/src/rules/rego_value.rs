@@ -13,7 +13,7 @@ use regorus::Value;
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
-use crate::mesh_rules::Need;
+use crate::projection::Need;
 
 /// Converts `value` to a regorus value.
 ///
@@ -689,7 +689,7 @@ mod tests {
     /// Needs to project with: the default pack's (its rules' reads of `input` and of each
     /// product), and some of every kind (keys, every key, each element, whole below).
     fn needs() -> Vec<Need> {
-        use crate::mesh_rules::need::{Step, Use};
+        use crate::projection::need::{Step, Use};
         let key = |k: &str| Step::Key(k.to_owned());
         let marked = |marks: &[(&[Step], Use)]| {
             let mut need = Need::default();
@@ -733,7 +733,7 @@ mod tests {
     fn assert_projects<T: Serialize>(value: &T, what: &str) {
         let whole = through_json(value);
         for need in needs() {
-            let shared = crate::mesh_rules::shared::Shared::default();
+            let shared = crate::projection::shared::Shared::default();
             assert_eq!(
                 to_value_projected(value, &need).expect("converts"),
                 need.project(&whole, &shared),

@@ -1,7 +1,7 @@
-//! What the repository-wide rules need of a value: all of it, or some of its keys and
-//! what they need of each. [`reads`](super::reads) works it out from the policies; a
-//! product is then kept as its [projection](Need::project), which the rules cannot tell
-//! from the whole product.
+//! What a pack's rules need of a value: all of it, or some of its keys and what they need
+//! of each. [`reads`](super::reads) works it out from the policies; a contract is then
+//! converted, and a product kept, as its [projection](Need::project), which the rules
+//! cannot tell from the whole value.
 
 use std::collections::BTreeMap;
 
