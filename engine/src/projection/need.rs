@@ -9,8 +9,8 @@ use regorus::Value;
 
 use super::shared::Shared;
 
-/// One step below `data.charter.products`: a key, or any element or key (`p[i]`,
-/// `some x in p`).
+/// One step below the value followed (an element of `data.charter.products`, or `input`):
+/// a key, or any element or key (`p[i]`, `some x in p`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Step {
     /// A literal key (`p.id`, `p["id"]`, `object.get(p, "id", …)`).

@@ -68,6 +68,7 @@ pub struct Evaluator {
     runner: Runner,
     has_rules: bool,
     timeout: Duration,
+    /// The rule set's [`RuleSet::input_need`]: what a contract is converted to.
     input_need: Option<Arc<Need>>,
 }
 
