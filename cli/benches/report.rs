@@ -13,7 +13,8 @@
 //! (`support/meshgen.rs`: 8–30 fields, PII with and without masking, lineage inside the mesh
 //! and to outside sources, both formats, a share of violations) is generated once under
 //! `target/bench-mesh-v3-40x250/` and reused. `CHARTER_BENCH_DOMAINS` and
-//! `CHARTER_BENCH_PER_DOMAIN` change its shape.
+//! `CHARTER_BENCH_PER_DOMAIN` change its shape. `CHARTER_BENCH_POLICIES=<folder>` times the
+//! stages with that pack instead of the default one, to compare two versions of a rule.
 
 #[path = "support/meshgen.rs"]
 mod meshgen;
@@ -167,7 +168,11 @@ fn main() {
 
 /// Where the time goes, in this process: a contract's stages, then the repository-wide stage.
 fn print_stages(root: &Path) {
-    let s = match stages::measure(root) {
+    let policies = std::env::var_os("CHARTER_BENCH_POLICIES").map(PathBuf::from);
+    if let Some(dir) = &policies {
+        println!("  (stages with the pack in {})", dir.display());
+    }
+    let s = match stages::measure(root, policies.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cannot measure the stages: {e}");

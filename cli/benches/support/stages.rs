@@ -4,7 +4,8 @@
 //!
 //! 1. **read**: bytes → model (format sniff, limits, YAML, normalization);
 //! 2. **input**: model → the Rego `input` value (the part of it the pack reads);
-//! 3. **rules**: every contract rule of the default pack on that input;
+//! 3. **rules**: every contract rule of the pack (the default one, or `CHARTER_BENCH_POLICIES`)
+//!    on that input;
 //! 4. **lines**: the lines of a contract's findings, looked up at once (only contracts with
 //!    findings pay, and the file is parsed no further than the last path asked for).
 //!
@@ -47,14 +48,20 @@ impl Stages {
     }
 }
 
-/// Runs each stage over every contract under `root`, on this thread.
+/// Runs each stage over every contract under `root`, on this thread, with the default pack
+/// or the pack in `policies`.
 ///
 /// # Errors
-/// A file cannot be found or read, a contract does not read, or a rule fails: the bench
-/// mesh has none of these, so it is a broken setup.
-pub fn measure(root: &Path) -> Result<Stages, String> {
-    let files: BTreeMap<String, &str> = charter_policies::files().into_iter().collect();
-    let pack = PolicyPack::from_files(files).map_err(|e| e.to_string())?;
+/// The pack does not load, a file cannot be found or read, a contract does not read, or a
+/// rule fails: the bench mesh has none of these, so it is a broken setup.
+pub fn measure(root: &Path, policies: Option<&Path>) -> Result<Stages, String> {
+    let pack = match policies {
+        Some(dir) => PolicyPack::from_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?,
+        None => {
+            let files: BTreeMap<String, &str> = charter_policies::files().into_iter().collect();
+            PolicyPack::from_files(files).map_err(|e| e.to_string())?
+        }
+    };
     let rules_set =
         RuleSet::compile(&pack, RuleSetOptions::default()).map_err(|e| e.to_string())?;
     let reading = Reading::default();
@@ -108,7 +115,7 @@ pub fn measure(root: &Path) -> Result<Stages, String> {
 
     let repository_rules = MeshRules::from_rules(&rules_set, &pack)
         .map_err(|e| e.to_string())?
-        .ok_or("the default pack has no repository-wide rules")?;
+        .ok_or("the pack has no repository-wide rules")?;
     let keeper = repository_rules.keeper();
     let start = Instant::now();
     let products: Vec<MeshProduct> = contracts.iter().map(|c| keeper.keep(c)).collect();

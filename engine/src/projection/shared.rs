@@ -1,16 +1,21 @@
 //! Equal parts of the kept products, stored once.
 //!
-//! A repository's products repeat most of what the repository-wide rules read: column
-//! names, and whole field projections (`{"name": "customer_id", "pii": false}`) that many
+//! A repository's products repeat most of what the repository-wide rules read: whole
+//! field projections (`{"name": "customer_id", "pii": false}`) and lists of ids that many
 //! products have in common. regorus values are immutable and reference-counted, so equal
 //! values can be one allocation. A field projection with two keys and its column name
 //! costs about 250 bytes (measured: the object, its entries and its strings), times
 //! every field of every product, which would be most of what `charter report` keeps
 //! between its stages.
 //!
-//! Only values whose equality is identity are shared: strings, booleans, null, and arrays
-//! and objects of those (a number could equal another of a different representation,
-//! which `sprintf` would show).
+//! Only flat arrays and objects are looked up: those whose items are all strings,
+//! booleans or null (a field's projection, a list of upstream ids). Those are what
+//! products repeat; a string inside one is stored once with it. A scalar alone is not
+//! worth a lookup (a boolean or null costs nothing to hold, a string alone, such as a
+//! product id, seldom repeats), nor is a container of containers (a product's list of
+//! fields is its own, and hashing it would hash every field again). Values with numbers
+//! are never shared: a number could equal another of a different representation, which
+//! `sprintf` would show.
 
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Mutex;
@@ -29,7 +34,7 @@ impl Shared {
     /// `value`, or an equal value seen before.
     pub(crate) fn share(&self, value: Value) -> Value {
         let mut hasher = self.state.build_hasher();
-        if !fingerprint(&value, &mut hasher) {
+        if !flat(&value, &mut hasher) {
             return value;
         }
         let Ok(mut seen) = self.seen.lock() else {
@@ -45,8 +50,27 @@ impl Shared {
     }
 }
 
-/// Hashes `value`'s contents; `false` for a value that is not shared (see the module).
-fn fingerprint(value: &Value, hasher: &mut impl Hasher) -> bool {
+/// Hashes a flat array or object's contents; `false` for any other value, which is not
+/// shared (see the module).
+fn flat(value: &Value, hasher: &mut impl Hasher) -> bool {
+    std::mem::discriminant(value).hash(hasher);
+    match value {
+        Value::Array(items) => {
+            items.len().hash(hasher);
+            items.iter().all(|item| scalar(item, hasher))
+        }
+        Value::Object(object) => {
+            object.len().hash(hasher);
+            object
+                .iter()
+                .all(|(key, item)| scalar(key, hasher) && scalar(item, hasher))
+        }
+        _ => false,
+    }
+}
+
+/// Hashes a string, boolean or null; `false` for any other value.
+fn scalar(value: &Value, hasher: &mut impl Hasher) -> bool {
     std::mem::discriminant(value).hash(hasher);
     match value {
         Value::Null => true,
@@ -58,17 +82,7 @@ fn fingerprint(value: &Value, hasher: &mut impl Hasher) -> bool {
             s.hash(hasher);
             true
         }
-        Value::Array(items) => {
-            items.len().hash(hasher);
-            items.iter().all(|item| fingerprint(item, hasher))
-        }
-        Value::Object(object) => {
-            object.len().hash(hasher);
-            object
-                .iter()
-                .all(|(key, item)| fingerprint(key, hasher) && fingerprint(item, hasher))
-        }
-        Value::Number(_) | Value::Set(_) | Value::Undefined => false,
+        _ => false,
     }
 }
 
@@ -91,6 +105,36 @@ mod tests {
         };
         assert!(std::sync::Arc::ptr_eq(&a, &b));
         assert!(!std::sync::Arc::ptr_eq(&a, &c));
+    }
+
+    #[test]
+    fn only_flat_containers_are_shared() {
+        let shared = Shared::default();
+        let field = r#"{"name": "email", "pii": true}"#;
+        let a = shared.share(json(&format!("[{field}]")));
+        let b = shared.share(json(&format!("[{field}]")));
+        let (Value::Array(a), Value::Array(b)) = (a, b) else {
+            panic!("arrays");
+        };
+        assert!(
+            !std::sync::Arc::ptr_eq(&a, &b),
+            "a list of fields is not looked up"
+        );
+        let a = shared.share(json(r#""email""#));
+        let b = shared.share(json(r#""email""#));
+        let (Value::String(a), Value::String(b)) = (a, b) else {
+            panic!("strings");
+        };
+        assert!(
+            !std::sync::Arc::ptr_eq(&a, &b),
+            "a string alone is not looked up"
+        );
+        let a = shared.share(json(r#"["orders.a", "orders.b"]"#));
+        let b = shared.share(json(r#"["orders.a", "orders.b"]"#));
+        let (Value::Array(a), Value::Array(b)) = (a, b) else {
+            panic!("arrays");
+        };
+        assert!(std::sync::Arc::ptr_eq(&a, &b), "a flat list is shared");
     }
 
     #[test]

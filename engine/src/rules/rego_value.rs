@@ -61,7 +61,9 @@ struct Serializer<'n>(&'n Need);
 /// own JSON reader shares keys (ten thousand products hold the same few dozen names).
 fn field_key(name: &'static str) -> Value {
     thread_local! {
-        static KEYS: std::cell::RefCell<std::collections::HashMap<&'static str, Value>> =
+        // foldhash, not SipHash: the names are the model's own, and this runs for every key
+        // of every value converted.
+        static KEYS: std::cell::RefCell<foldhash::HashMap<&'static str, Value>> =
             std::cell::RefCell::default();
     }
     KEYS.with_borrow_mut(|keys| {
