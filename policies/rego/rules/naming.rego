@@ -96,6 +96,8 @@ deny_duplicate_field contains {"msg": msg, "path": sprintf("fields[%d].name", [j
 # table and a path, so that case reads them directly, and only other inputs pay for calls.
 has_duplicate_key if {
 	direct_keys
+	# Distinct paths are distinct keys: the set of pairs is built only if paths repeat.
+	count({f.path | some f in input.fields}) != count(input.fields)
 	count({[f.table, f.path] | some f in input.fields}) != count(input.fields)
 }
 

@@ -35,12 +35,10 @@ deny_threshold_out_of_range contains {"msg": msg, "path": sprintf("quality[%d].t
 #   remediation: Correct the check's column name, or add the field to the schema.
 deny_unknown_field contains {"msg": msg, "path": sprintf("quality[%d].field", [i])} if {
 	count(input.quality) > 0
-	keys := field_keys # once, not once per check
-	paths := {p | some [_, p] in keys}
 	some i, q in input.quality
 	name := q.field
 	is_string(name)
-	not known_field(keys, paths, object.get(q, "table", null), name)
+	not known_field(object.get(q, "table", null), name)
 	msg := sprintf("quality check %d (`%s`) names field `%s`, which is not in the schema", [i + 1, q.assertion, name])
 }
 
@@ -81,12 +79,18 @@ field_path(f) := p if {
 	p != ""
 } else := f.name
 
-# A check naming no table may name a field of any table; one naming a table, a field of it.
-known_field(_, paths, null, name) if paths[name]
+# The schema's field paths, and (`field_keys`) its [table, path] keys: each built once, not
+# once per check, and only if a check needs it.
+field_paths := {f.path | some f in input.fields} if {
+	direct_keys
+} else := {field_path(f) | some f in input.fields}
 
-known_field(keys, _, table, name) if {
+# A check naming no table may name a field of any table; one naming a table, a field of it.
+known_field(null, name) if field_paths[name]
+
+known_field(table, name) if {
 	table != null
-	keys[[table, name]]
+	field_keys[[table, name]]
 }
 
 # METADATA
