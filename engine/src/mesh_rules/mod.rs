@@ -43,6 +43,9 @@ pub struct MeshRules {
     heads: Vec<(String, String)>,
     /// What the pack's rules can observe of each product.
     need: Need,
+    /// What the rules of each package below `charter.mesh.` read of a product, to start
+    /// those that read most first (see [`MeshRules::longest_first`]).
+    reads: HashMap<String, Need>,
     /// What a contract's Rego input holds when its contract rules converted it (see
     /// `RuleSet::input_need`): the projection is taken from that. `None`: all of it.
     converted: Option<Arc<Need>>,
@@ -76,13 +79,16 @@ impl MeshRules {
             return Ok(None);
         }
         let need = product_need(engine.get_modules());
+        let heads = crate::rules::rule_heads(pack, "charter.mesh.");
+        let reads = package_reads(engine.get_modules(), &heads);
         Ok(Some(Self {
             need,
+            reads,
             converted,
             engine,
             timeout: Duration::from_secs(60),
             catalog: crate::rules::catalog_of(pack, "charter.mesh."),
-            heads: crate::rules::rule_heads(pack, "charter.mesh."),
+            heads,
         }))
     }
 
@@ -156,23 +162,25 @@ impl MeshRules {
     /// Evaluates each rule alone (one failing rule costs only its own findings), in
     /// parallel, each within what is left of the time limit since `start`.
     ///
-    /// Every core takes the next rule in the pack's order as soon as it is free: the rules'
-    /// costs differ tenfold, and a split of the list fixed in advance can leave one core
-    /// idle while the other runs the longest rule last.
+    /// Every core takes the next rule as soon as it is free, in the order of
+    /// [`MeshRules::longest_first`]: the rules' costs differ tenfold, and a split of the
+    /// list fixed in advance can leave one core idle while the other runs the longest rule
+    /// last. The findings are in the pack's order whatever the order of evaluation.
     fn rule_by_rule(
         &self,
         engine: &Engine,
         products: &[MeshProduct],
         start: Instant,
     ) -> Result<Vec<Finding>, EvalError> {
+        let order = self.longest_first(products);
         let next = AtomicUsize::new(0);
         let slots: Vec<OnceLock<Result<Value, EvalError>>> =
             self.heads.iter().map(|_| OnceLock::new()).collect();
         rayon::broadcast(|_| {
             let mut engine = engine.clone();
             while let Some(((area, key), slot)) = {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                self.heads.get(index).zip(slots.get(index))
+                let index = order.get(next.fetch_add(1, Ordering::Relaxed));
+                index.and_then(|&i| self.heads.get(i).zip(slots.get(i)))
             } {
                 let _ = slot.set(self.evaluate_rule(&mut engine, area, key, start));
             }
@@ -200,6 +208,37 @@ impl MeshRules {
         Ok(findings)
     }
 
+    /// The indices of the rules, heaviest first: by how much their package reads of the
+    /// products ([`Need::weight`], on a sample of them), ties in the pack's order.
+    ///
+    /// The longest rule should start first, or one core runs it alone at the end while the
+    /// others idle: on the bench mesh the PII rule, last in the pack's order, takes as
+    /// long as all the others together. What a rule reads is what can be known of its
+    /// cost before it runs; it is known per package (a package's rules share its helpers,
+    /// and the analysis is of the package's modules), which ranks a package's rules
+    /// together.
+    fn longest_first(&self, products: &[MeshProduct]) -> Vec<usize> {
+        let step = (products.len() / WEIGHT_SAMPLE).max(1);
+        let weight = |area: &str| -> usize {
+            self.reads.get(area).map_or(usize::MAX, |need| {
+                products
+                    .iter()
+                    .step_by(step)
+                    .filter_map(|p| p.input.as_ref().ok())
+                    .map(|input| need.weight(input))
+                    .sum()
+            })
+        };
+        let weights: HashMap<&str, usize> = self
+            .heads
+            .iter()
+            .map(|(area, _)| (area.as_str(), weight(area)))
+            .collect();
+        let mut order: Vec<usize> = (0..self.heads.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(weights.get(self.heads[i].0.as_str())));
+        order
+    }
+
     /// Evaluates one rule on `engine` (whose data holds the products) within what is left
     /// of the time limit since `start`.
     fn evaluate_rule(
@@ -222,6 +261,35 @@ impl MeshRules {
             .eval_rule(format!("data.charter.mesh.{area}.{key}"))
             .map_err(|e| crate::rules::eval_error(&e, self.timeout))
     }
+}
+
+/// How many products [`MeshRules::longest_first`] weighs, spread over all of them.
+const WEIGHT_SAMPLE: usize = 256;
+
+/// What the rules of each package below `charter.mesh.` that has rules in `heads` read of a
+/// product, each package's modules analysed on their own (see [`product_need`]).
+fn package_reads(
+    modules: &[regorus::unstable::Ref<regorus::unstable::Module>],
+    heads: &[(String, String)],
+) -> HashMap<String, Need> {
+    let mut reads = HashMap::new();
+    for (area, _) in heads {
+        if reads.contains_key(area) {
+            continue;
+        }
+        let package: Vec<String> = ["charter", "mesh"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(area.split('.').map(str::to_owned))
+            .collect();
+        let own: Vec<_> = modules
+            .iter()
+            .filter(|m| crate::authoring::ast::ref_path(&m.package.refr).as_ref() == Some(&package))
+            .cloned()
+            .collect();
+        reads.insert(area.clone(), product_need(&own));
+    }
+    reads
 }
 
 /// The ids on a cycle of upstream edges, as a Rego set (see [`cycles`]).
@@ -464,5 +532,35 @@ mod tests {
             kept["owner"] == Value::Undefined
                 && kept["fields"][0]["description"] == Value::Undefined
         );
+    }
+
+    #[test]
+    fn the_rules_that_read_most_of_the_products_start_first() {
+        let pack = PolicyPack::from_files(charter_policies::files()).expect("the default pack");
+        let rules = MeshRules::compile(&pack)
+            .expect("it compiles")
+            .expect("it has repository-wide rules");
+        let (dir, _) = tangled_mesh(40);
+        let reader = ReaderSettings::from_settings(pack.settings());
+        let mesh = Mesh::load(dir.path(), &LoadOptions::default(), &reader).expect("a mesh");
+        let keeper = rules.keeper();
+        let products: Vec<MeshProduct> = mesh.contracts().iter().map(|c| keeper.keep(c)).collect();
+
+        let order = rules.longest_first(&products);
+        let areas: Vec<&str> = order.iter().map(|&i| rules.heads[i].0.as_str()).collect();
+        // The PII rule reads every field of every product; lineage reads a few ids of each,
+        // and identity two keys.
+        assert_eq!(areas.first(), Some(&"pii"), "{areas:?}");
+        assert_eq!(areas.last(), Some(&"identity"), "{areas:?}");
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..rules.heads.len()).collect::<Vec<_>>());
+        // Rules of one package keep the pack's order.
+        let lineage: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&i| rules.heads[i].0 == "lineage")
+            .collect();
+        assert!(lineage.len() > 1 && lineage.is_sorted(), "{lineage:?}");
     }
 }

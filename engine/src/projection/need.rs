@@ -196,6 +196,37 @@ impl Need {
             _ => value.clone(),
         }
     }
+
+    /// How many values the projection of `value` holds (objects, arrays and sets count
+    /// their entries too): what rules with this need can visit of it, a measure of what
+    /// evaluating them costs.
+    pub(crate) fn weight(&self, value: &Value) -> usize {
+        if self.whole {
+            return size(value);
+        }
+        1 + match value {
+            Value::Object(object) => object
+                .iter()
+                .map(|(key, item)| {
+                    let name = key.as_string().ok().map(AsRef::as_ref);
+                    self.kept(name).map_or(0, |need| need.weight(item))
+                })
+                .sum(),
+            Value::Array(items) => items.iter().map(|item| self.element().weight(item)).sum(),
+            Value::Set(items) => items.iter().map(size).sum(),
+            _ => 0,
+        }
+    }
+}
+
+/// How many values `value` holds, itself included.
+fn size(value: &Value) -> usize {
+    1 + match value {
+        Value::Object(object) => object.values().map(size).sum(),
+        Value::Array(items) => items.iter().map(size).sum(),
+        Value::Set(items) => items.iter().map(size).sum(),
+        _ => 0,
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +249,18 @@ mod tests {
         }
         need.settle();
         need.project(&json(value), &Shared::default())
+    }
+
+    #[test]
+    fn the_weight_is_what_the_projection_holds() {
+        let value = json(r#"{"id": "a", "fields": [{"name": "x", "type": "t"}, {"name": "y"}]}"#);
+        let mut need = Need::default();
+        need.mark(&[key("fields"), Step::Any, key("name")], Use::Whole);
+        need.settle();
+        // The product, its list of fields, and each field with its name.
+        assert_eq!(need.weight(&value), 6);
+        assert_eq!(Need::whole().weight(&value), 8);
+        assert_eq!(Need::default().weight(&value), 1);
     }
 
     #[test]
