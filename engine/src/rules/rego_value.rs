@@ -333,6 +333,19 @@ impl<'n> Map<'n> {
         }
         Ok(())
     }
+
+    /// [`Map::insert`] for a struct's field: its key is made only if it is kept.
+    fn insert_field<T: Serialize + ?Sized>(
+        &mut self,
+        name: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        if let Some(need) = self.need.kept(Some(name)) {
+            let value = value.serialize(Serializer(need))?;
+            self.entries.insert(field_key(name), value);
+        }
+        Ok(())
+    }
 }
 
 impl ser::SerializeMap for Map<'_> {
@@ -366,7 +379,7 @@ impl ser::SerializeStruct for Map<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.insert(field_key(key), value)
+        self.insert_field(key, value)
     }
 
     fn end(self) -> Result<Value, Error> {
@@ -410,7 +423,7 @@ impl ser::SerializeStructVariant for Variant<Map<'_>> {
     ) -> Result<(), Error> {
         self.inner
             .as_mut()
-            .map_or(Ok(()), |inner| inner.insert(field_key(key), value))
+            .map_or(Ok(()), |inner| inner.insert_field(key, value))
     }
 
     fn end(self) -> Result<Value, Error> {
