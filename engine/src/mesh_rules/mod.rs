@@ -493,8 +493,9 @@ mod tests {
         (dir, files)
     }
 
-    #[test]
-    fn projected_products_give_the_findings_of_whole_products() {
+    /// The default pack's repository-wide rules, and a tangled mesh of 40 products (with
+    /// the folder that holds it).
+    fn default_rules_on_a_tangled_mesh() -> (MeshRules, Mesh, tempfile::TempDir) {
         let pack = PolicyPack::from_files(charter_policies::files()).expect("the default pack");
         let rules = MeshRules::compile(&pack)
             .expect("it compiles")
@@ -502,6 +503,12 @@ mod tests {
         let (dir, _) = tangled_mesh(40);
         let reader = ReaderSettings::from_settings(pack.settings());
         let mesh = Mesh::load(dir.path(), &LoadOptions::default(), &reader).expect("a mesh");
+        (rules, mesh, dir)
+    }
+
+    #[test]
+    fn projected_products_give_the_findings_of_whole_products() {
+        let (rules, mesh, _dir) = default_rules_on_a_tangled_mesh();
         assert!(mesh.failures().is_empty(), "{:?}", mesh.failures());
 
         let projected = rules.evaluate(&mesh).expect("the rules run");
@@ -536,13 +543,7 @@ mod tests {
 
     #[test]
     fn the_rules_that_read_most_of_the_products_start_first() {
-        let pack = PolicyPack::from_files(charter_policies::files()).expect("the default pack");
-        let rules = MeshRules::compile(&pack)
-            .expect("it compiles")
-            .expect("it has repository-wide rules");
-        let (dir, _) = tangled_mesh(40);
-        let reader = ReaderSettings::from_settings(pack.settings());
-        let mesh = Mesh::load(dir.path(), &LoadOptions::default(), &reader).expect("a mesh");
+        let (rules, mesh, _dir) = default_rules_on_a_tangled_mesh();
         let keeper = rules.keeper();
         let products: Vec<MeshProduct> = mesh.contracts().iter().map(|c| keeper.keep(c)).collect();
 
