@@ -59,12 +59,12 @@ deny_field_not_snake_case contains {"msg": msg, "path": sprintf("fields[%d].name
 
 	# One regex call over all the names, one per line: `(?m)` makes the pattern's `^`
 	# and `$` match at each name's start and end, and find_n returns the names it
-	# matches whole. A compliant schema has one match per name (and one line per
-	# name): then the body stops here, without looping over the fields.
+	# matches whole. In a compliant schema the matches are the names: one per name,
+	# and joined again they are the text (so no match is a part of a name, and no name
+	# holds a line break). Then the body stops here, without looping over the fields.
 	text := concat("\n", field_names)
 	matches := regex.find_n(concat("", ["(?m)", pattern]), text, -1)
-	n := count(field_names)
-	[count(matches), count(split(text, "\n"))] != [n, n]
+	[count(matches), concat("\n", matches)] != [count(field_names), text]
 
 	bad := field_set - {m | some m in matches}
 	count(bad) > 0

@@ -84,6 +84,14 @@ test_field_pattern_from_settings if {
 		with data.charter.settings as {"naming": {"field_pattern": `^[A-Za-z][A-Za-z0-9_]*$`}}
 }
 
+# A pattern without `^` and `$` must still match each name whole: here each name holds
+# one match, but `ab1` is not all of it.
+test_field_pattern_unanchored_matches_whole_names if {
+	fields := [field("ab1", {}), field("cd", {})]
+	paths(naming.deny_field_not_snake_case) == {"fields[0].name"} with input as product({"fields": fields})
+		with data.charter.settings as {"naming": {"field_pattern": `[a-z]+`}}
+}
+
 test_field_pattern_default_without_settings if {
 	fields := [field("returnReason", {}), field("ok_name", {})]
 	paths(naming.deny_field_not_snake_case) == {"fields[0].name"} with input as product({"fields": fields})
