@@ -85,8 +85,11 @@ impl CompiledRules {
     /// The machine refuses the data (it does not: the data is an object).
     pub(crate) fn machine(&self) -> Result<Machine, String> {
         let mut vm = RegoVM::new();
-        vm.load_program(self.program.clone());
-        vm.set_data(self.data.clone()).map_err(|e| e.to_string())?;
+        let mut program = Program::clone(&self.program);
+        program.literals = program.literals.iter().map(unshared).collect();
+        vm.load_program(Arc::new(program));
+        vm.set_data(unshared(&self.data))
+            .map_err(|e| e.to_string())?;
         // Lenient builtins, as in the interpreter: a builtin given the wrong type is
         // undefined, not an error. The time budget bounds the work, not a count of
         // instructions (the machine's default of 25,000 is a few hundred fields).
@@ -97,6 +100,32 @@ impl CompiledRules {
             entries: self.entries.clone(),
             first_rule: self.first_rule,
         })
+    }
+}
+
+/// `value`, sharing nothing with it: every string, array, set and object is allocated
+/// again.
+///
+/// Each worker's machine gets its own literals and data. The machine clones a literal or a
+/// part of the data each time it loads one, and a shared value's reference count, updated
+/// by two cores, moves between their caches on every load.
+fn unshared(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::from(s.as_ref()),
+        Value::Array(items) => Value::from(items.iter().map(unshared).collect::<Vec<_>>()),
+        Value::Set(items) => Value::from(
+            items
+                .iter()
+                .map(unshared)
+                .collect::<std::collections::BTreeSet<_>>(),
+        ),
+        Value::Object(entries) => Value::from(
+            entries
+                .iter()
+                .map(|(key, item)| (unshared(key), unshared(item)))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        ),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::Undefined => value.clone(),
     }
 }
 
@@ -236,6 +265,24 @@ mod tests {
             .into_iter()
             .map(|f| format!("{} {}", f.rule, f.message))
             .collect()
+    }
+
+    #[test]
+    fn a_machine_shares_no_literal_with_another() {
+        let value = Value::from_json_str(
+            r#"{"pattern": "^[a-z]+$", "list": ["a", {"b": [1, true, null]}]}"#,
+        )
+        .expect("JSON");
+        let copy = unshared(&value);
+        assert_eq!(copy, value);
+        let (Value::String(a), Value::String(b)) = (&value["pattern"], &copy["pattern"]) else {
+            panic!("strings");
+        };
+        assert!(!Arc::ptr_eq(a, b), "the copy's strings are its own");
+        let (Value::Array(a), Value::Array(b)) = (&value["list"], &copy["list"]) else {
+            panic!("arrays");
+        };
+        assert!(!Arc::ptr_eq(a, b), "and so are its arrays");
     }
 
     #[test]
