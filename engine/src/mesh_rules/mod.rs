@@ -219,20 +219,18 @@ impl MeshRules {
     /// together.
     fn longest_first(&self, products: &[MeshProduct]) -> Vec<usize> {
         let step = (products.len() / WEIGHT_SAMPLE).max(1);
-        let weight = |area: &str| -> usize {
-            self.reads.get(area).map_or(usize::MAX, |need| {
-                products
+        let weights: HashMap<&str, usize> = self
+            .reads
+            .iter()
+            .map(|(area, need)| {
+                let weight = products
                     .iter()
                     .step_by(step)
                     .filter_map(|p| p.input.as_ref().ok())
                     .map(|input| need.weight(input))
-                    .sum()
+                    .sum();
+                (area.as_str(), weight)
             })
-        };
-        let weights: HashMap<&str, usize> = self
-            .heads
-            .iter()
-            .map(|(area, _)| (area.as_str(), weight(area)))
             .collect();
         let mut order: Vec<usize> = (0..self.heads.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(weights.get(self.heads[i].0.as_str())));

@@ -265,9 +265,7 @@ impl Reads {
                 collection,
                 ..
             } => {
-                let places = self.places(context, collection, env);
-                self.mark(&places, Use::Keys);
-                let each = below(&places, Step::Any);
+                let each = self.elements(context, collection, env);
                 self.bind_pattern(value, each, env);
                 if let Some(key) = key {
                     self.escape(context, key, env);
@@ -284,13 +282,20 @@ impl Reads {
                 query,
                 ..
             } => {
-                let places = self.places(context, domain, env);
-                self.mark(&places, Use::Keys);
+                let each = self.elements(context, domain, env);
                 let mut inner = env.clone();
-                inner.insert(value.text().to_owned(), below(&places, Step::Any));
+                inner.insert(value.text().to_owned(), each);
                 self.query(context, query, &mut inner);
             }
         }
+    }
+
+    /// The places of each element of an iterated collection (`some x in c`, `every x in
+    /// c`): iterating reads the collection's keys.
+    fn elements(&mut self, context: &Context, collection: &Expr, env: &Env) -> Vec<Path> {
+        let places = self.places(context, collection, env);
+        self.mark(&places, Use::Keys);
+        below(&places, Step::Any)
     }
 
     /// `x := v`: the variable takes the value's places. `x = v` may also compare (when `x`

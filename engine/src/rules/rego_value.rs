@@ -327,8 +327,7 @@ impl<'n> Map<'n> {
     /// Adds `value` at `key` if the need keeps that key (a value not kept is not converted).
     fn insert<T: Serialize + ?Sized>(&mut self, key: Value, value: &T) -> Result<(), Error> {
         let name = key.as_string().ok().map(AsRef::as_ref);
-        if let Some(need) = self.need.kept(name) {
-            let value = value.serialize(Serializer(need))?;
+        if let Some(value) = self.kept(name, value)? {
             self.entries.insert(key, value);
         }
         Ok(())
@@ -340,11 +339,22 @@ impl<'n> Map<'n> {
         name: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        if let Some(need) = self.need.kept(Some(name)) {
-            let value = value.serialize(Serializer(need))?;
+        if let Some(value) = self.kept(Some(name), value)? {
             self.entries.insert(field_key(name), value);
         }
         Ok(())
+    }
+
+    /// `value` converted, if the need keeps the key `name`.
+    fn kept<T: Serialize + ?Sized>(
+        &self,
+        name: Option<&str>,
+        value: &T,
+    ) -> Result<Option<Value>, Error> {
+        self.need
+            .kept(name)
+            .map(|need| value.serialize(Serializer(need)))
+            .transpose()
     }
 }
 
