@@ -117,14 +117,9 @@ impl ContractLimits {
                     .iter()
                     .take_while(|&&b| b == b' ' || b == b'\t')
                     .count();
-                let mut indicators = 0usize;
-                for &byte in line {
-                    match byte {
-                        b'[' | b'{' => flow += 1,
-                        b'-' | b'?' | b':' => indicators += 1,
-                        _ => {}
-                    }
-                }
+                // Counted without branches, so that the loops vectorize.
+                let indicators = count(line, |b| matches!(b, b'-' | b'?' | b':'));
+                flow += count(line, |b| matches!(b, b'[' | b'{'));
                 within = 2 * (indent + 1) + indicators + flow <= self.max_depth;
             }
         }
@@ -224,6 +219,11 @@ impl ContractLimits {
         }
         Ok(())
     }
+}
+
+/// How many bytes of `line` are one of `wanted`.
+fn count(line: &[u8], wanted: impl Fn(u8) -> bool) -> usize {
+    line.iter().map(|&b| usize::from(wanted(b))).sum()
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ pub(crate) fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = Some(bytes);
     std::iter::from_fn(move || {
         let text = rest?;
-        match text.iter().position(|&b| b == b'\n' || b == b'\r') {
+        match memchr::memchr2(b'\n', b'\r', text) {
             Some(end) => {
                 let skip = if text[end] == b'\r' && text.get(end + 1) == Some(&b'\n') {
                     2

@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 
 use saphyr_parser::{Event, Parser, Span};
 
+use super::outline::{Node, outline};
+
 /// YAML path → line of the key (for mapping entries) or of the item (for sequence items).
 #[derive(Debug, Default, Clone)]
 pub struct LineIndex {
@@ -74,14 +76,16 @@ impl LineIndex {
     /// [`LineIndex::build`]'s index gives. The top-level scalars are not kept.
     #[must_use]
     pub(crate) fn build_for(text: &str, wanted: &HashSet<String>) -> Self {
-        Self::index(
-            text,
-            Builder {
-                wanted: Some(wanted),
-                missing: wanted.len(),
-                ..Builder::default()
-            },
-        )
+        let builder = || Builder {
+            wanted: Some(wanted),
+            missing: wanted.len(),
+            ..Builder::default()
+        };
+        let mut outlined = builder();
+        match outline(text, &mut |node| outlined.node(node)) {
+            Ok(()) => outlined.index,
+            Err(_) => Self::index(text, builder()),
+        }
     }
 
     fn index(text: &str, mut builder: Builder<'_>) -> Self {
@@ -99,11 +103,11 @@ impl LineIndex {
             };
             match event {
                 Event::DocumentEnd => break,
-                Event::MappingStart(..) => builder.open(&span, true),
-                Event::SequenceStart(..) => builder.open(&span, false),
+                Event::MappingStart(..) => builder.open(line_of(&span), true),
+                Event::SequenceStart(..) => builder.open(line_of(&span), false),
                 Event::MappingEnd | Event::SequenceEnd => builder.close(),
-                Event::Scalar(value, ..) => builder.scalar(&value, &span),
-                Event::Alias(_) => builder.value(&span),
+                Event::Scalar(value, ..) => builder.scalar(&value, line_of(&span)),
+                Event::Alias(_) => builder.value(line_of(&span)),
                 _ => {}
             }
         }
@@ -157,12 +161,24 @@ impl LineIndex {
 }
 
 impl Builder<'_> {
+    /// One node of a block-style outline; `false` once every wanted path is placed.
+    fn node(&mut self, node: Node<'_>) -> bool {
+        match node {
+            Node::Mapping(line) => self.open(line, true),
+            Node::Sequence(line) => self.open(line, false),
+            Node::End => self.close(),
+            Node::Key(key, line) => self.scalar(key, line),
+            Node::Value(line) => self.value(line),
+        }
+        self.wanted.is_none() || self.missing > 0
+    }
+
     /// A mapping or sequence starts.
-    fn open(&mut self, span: &Span, mapping: bool) {
+    fn open(&mut self, line: u32, mapping: bool) {
         if self.stack.is_empty() && self.index.root == Root::Empty {
             self.index.root = if mapping { Root::Mapping } else { Root::Other };
         }
-        let saved = self.enter(span);
+        let saved = self.enter(line);
         let len = self.path.len();
         self.stack.push(if mapping {
             Frame::Mapping {
@@ -197,7 +213,7 @@ impl Builder<'_> {
     }
 
     /// A scalar: a mapping's key, or a value.
-    fn scalar(&mut self, value: &str, span: &Span) {
+    fn scalar(&mut self, value: &str, line: u32) {
         if self.stack.is_empty() && self.index.root == Root::Empty {
             self.index.root = if value.is_empty() {
                 Root::Empty
@@ -235,15 +251,15 @@ impl Builder<'_> {
             self.path.push_str(value);
             *key = Some(self.path.len());
             *expect_key = false;
-            self.record(line_of(span));
+            self.record(line);
             return;
         }
-        self.value(span);
+        self.value(line);
     }
 
     /// A scalar or alias value: recorded if it is a sequence item, then complete.
-    fn value(&mut self, span: &Span) {
-        if let Some(saved) = self.enter(span) {
+    fn value(&mut self, line: u32) {
+        if let Some(saved) = self.enter(line) {
             self.path = saved;
         }
         self.finish_value();
@@ -252,7 +268,7 @@ impl Builder<'_> {
     /// Starts a value (scalar, mapping or sequence) in the innermost frame: the path
     /// becomes the value's (a sequence item's line is recorded). Under a key that is not a
     /// scalar the path starts again from the root; the path to go back to is returned.
-    fn enter(&mut self, span: &Span) -> Option<String> {
+    fn enter(&mut self, line: u32) -> Option<String> {
         match self.stack.last_mut() {
             None => {
                 self.path.clear();
@@ -267,7 +283,7 @@ impl Builder<'_> {
                 self.path.truncate(*len);
                 // Writing to a String cannot fail.
                 let _ = write!(self.path, "[{index}]");
-                self.record(line_of(span));
+                self.record(line);
                 None
             }
         }
@@ -322,6 +338,93 @@ mod tests {
         assert_eq!(index.line("b.list[1].k[1]"), Some(7));
         assert_eq!(index.line("b.list[1].missing"), Some(6));
         assert_eq!(index.line("nothing"), None);
+    }
+
+    /// Every path the parser's index has, with its ancestors and a few it does not have.
+    fn every_path(text: &str) -> Vec<String> {
+        let mut paths: Vec<String> = LineIndex::build(text)
+            .lines
+            .keys()
+            .map(|k| k.to_string())
+            .collect();
+        paths.extend(["missing", "a.missing", "list[9]", "list[0].missing"].map(str::to_owned));
+        paths.sort();
+        paths
+    }
+
+    /// `path` and each of its ancestors: what a lookup of `path` may fall back to.
+    fn with_ancestors(path: &str) -> Vec<String> {
+        let mut all = vec![path.to_owned()];
+        let mut current = path;
+        while let Some(cut) = current.rfind(['.', '[']) {
+            current = &current[..cut];
+            all.push(current.to_owned());
+        }
+        all
+    }
+
+    /// The outline places every path where the parser does, for the whole document and
+    /// for each path alone (where it may stop early).
+    fn same_lines(text: &str) {
+        let paths = every_path(text);
+        let parsed = LineIndex::build(text);
+        let all: HashSet<String> = paths.iter().flat_map(|p| with_ancestors(p)).collect();
+        let outlined = LineIndex::build_for(text, &all);
+        for path in &paths {
+            assert_eq!(
+                outlined.line(path),
+                parsed.line(path),
+                "`{path}` in:\n{text}"
+            );
+            let alone = with_ancestors(path).into_iter().collect();
+            assert_eq!(
+                LineIndex::build_for(text, &alone).line(path),
+                parsed.line(path),
+                "`{path}` alone in:\n{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_outline_of_block_yaml_places_keys_and_items_as_the_parser_does() {
+        let outlined = [
+            "a: 1\nb:\n  c: x\n  list:\n    - name: one\n    - name: two\n      k: [1, 2]\n",
+            "---\n# comment\nkind: X\nspec:\n  fields:\n  - name: a\n    tags: [x, \"y\"]\n  - name: b\n  other: 1\nlast:\n",
+            "list:\n  - - a\n    - b\n  - - c\n  -   name: d\n      type: e\n  - 'q'\n  - \"r # s\"\n",
+            "a: |\n  text\n\n   more: not a key\n  # not a comment\nb: >-\n    folded\nc: 'it''s'\nd: \"x\\\"y\" # c\n",
+            "\"quoted key\": 1\n'single': 2\nurl: http://x.example/a:b\nhash#tag: 3\nk : v\n",
+            "a:\n  b:\n    c:\n      - { x: 1, y: [2, 3] }\n      - [4, {z: 5}]\n  d: {}\nd: dup\nd: again\n",
+            "- a: 1\n  tags:\n  - x\n  - y\n- b: 2\n",
+            "a: 1\n---\nb: 2\n",
+            "a:\n  x: 1\n  y:\nb: 2\n",
+        ];
+        for text in outlined {
+            assert!(outline(text, &mut |_| true).is_ok(), "outlined:\n{text}");
+            same_lines(text);
+        }
+        let parsed = [
+            "a: multi\n  line\n",
+            "a: \"multi\n  line\"\n",
+            "- \n  a: 1\n",
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "? a\n: 1\n",
+            "a:\tb\n",
+            "a: 1\r\nb: 2\r\n",
+            "a: |2\n   x\n",
+            "a: [1,\n  2]\n",
+            "- |\n  text\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "plain\n",
+            "\"a\\tb\": 1\n",
+        ];
+        for text in parsed {
+            assert!(
+                outline(text, &mut |_| true).is_err(),
+                "left to the parser:\n{text}"
+            );
+            same_lines(text);
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod locate;
 mod locations;
 mod model;
 mod odcs;
+mod outline;
 mod read;
 mod scalar;
 mod seed;
