@@ -63,15 +63,17 @@ deny_primary_key_not_null contains {"msg": msg, "path": sprintf("fields[%d].prim
 	msg := sprintf("primary-key field `%s` has no not-null quality check", [name])
 }
 
-# Each field's [table, logical path], as a set. A function call or builtin per field costs
+# Each field's [table, logical path] key, and each field's path, as sets: each built once, not
+# once per check, and only if a check needs it. A function call or builtin per field costs
 # more than the rest of the rule: contracts read by Charter give every field a table and a
-# path, so that case reads them directly, and only other inputs pay for calls.
-field_keys := {[f.table, f.path] | some f in input.fields} if {
-	direct_keys
+# path, and the set of those is built in one pass. It holds every field's key when it has as
+# many elements as there are fields (a field without a table or a path, or two fields with
+# the same key, make it smaller); otherwise the set is built again the general way.
+field_keys := direct_keys if {
+	count(direct_keys) == count(input.fields)
 } else := {[object.get(f, "table", ""), field_path(f)] | some f in input.fields}
 
-# Every field has a table and a path that is not empty.
-direct_keys if count([1 | some f in input.fields; f.path != ""; f.table]) == count(input.fields)
+direct_keys := {[f.table, f.path] | some f in input.fields; f.path != ""; f.table}
 
 # A field's logical path (model 2), or its name (model 1 inputs have no path).
 field_path(f) := p if {
@@ -79,11 +81,12 @@ field_path(f) := p if {
 	p != ""
 } else := f.name
 
-# The schema's field paths, and (`field_keys`) its [table, path] keys: each built once, not
-# once per check, and only if a check needs it.
-field_paths := {f.path | some f in input.fields} if {
-	direct_keys
+# The schema's field paths, the same way.
+field_paths := direct_paths if {
+	count(direct_paths) == count(input.fields)
 } else := {field_path(f) | some f in input.fields}
+
+direct_paths := {f.path | some f in input.fields; f.path != ""}
 
 # A check naming no table may name a field of any table; one naming a table, a field of it.
 known_field(null, name) if field_paths[name]
