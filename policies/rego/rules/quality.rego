@@ -108,6 +108,7 @@ known_field(table, name) if {
 deny_contradictory_bounds contains {"msg": msg, "path": sprintf("quality[%d]", [i])} if {
 	some i, q in input.quality
 	bounds := object.get(q, "bounds", {})
+	count(bounds) > 1 # two bounds at least, or none can contradict the other (most checks have none)
 	some [low, high] in bound_pairs(bounds)
 	low > high
 	msg := sprintf("quality check %d (`%s`) has bounds no value can meet: at least %v and at most %v", [i + 1, q.assertion, low, high])
