@@ -54,7 +54,9 @@ pub struct GateArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = super::duration::time_limit)]
     pub mesh_timeout: std::time::Duration,
     /// How the contract rules run: `compiled` to regorus's bytecode machine (a pack it cannot
-    /// compile is interpreted, with a note), or `interpreter`. Both give the same findings.
+    /// compile is interpreted, with a note), or `interpreter`. Both give the same findings,
+    /// but for a rule that assigns an undefined reference or collects one into an array
+    /// (the machine goes on; see the README).
     #[arg(long, value_enum, value_name = "ENGINE", default_value_t = RegoEngine::Compiled, env = "CHARTER_REGO_ENGINE")]
     pub rego_engine: RegoEngine,
     #[command(flatten)]

@@ -334,4 +334,39 @@ mod tests {
             None
         );
     }
+
+    /// A known difference of regorus 0.14's bytecode machine, documented for pack authors
+    /// (README, `--rego-engine`): an assignment from a reference that is undefined
+    /// succeeds, and an array comprehension keeps an element whose value is undefined,
+    /// where the interpreter (and OPA) stop. When this test fails, regorus has fixed it:
+    /// drop the caveat.
+    #[test]
+    fn the_machine_keeps_an_undefined_value_where_the_interpreter_stops() {
+        let rego = "package charter.rules.probe\n\nimport rego.v1\n\n\
+            deny_assigned contains \"a\" if { v := input.missing; m := sprintf(\"%v\", [v]) }\n\n\
+            deny_listed contains \"b\" if count([x.y | some x in input.list]) > 0\n\n\
+            deny_collected contains \"c\" if count({x.y | some x in input.list}) > 0\n\n\
+            deny_compared contains \"d\" if input.missing != null\n";
+        let rules = compiled(rego);
+        let mut machine = rules.machine().expect("a machine");
+        let input = serde_json::json!({ "id": "p", "list": [{"a": 1}, {"a": 2}] });
+        let found: Vec<String> = machine
+            .evaluate(Value::from(input.clone()), Duration::from_secs(5))
+            .expect("evaluates")
+            .into_iter()
+            .map(|f| f.rule)
+            .collect();
+        assert_eq!(found, ["probe/assigned", "probe/listed"]);
+
+        let pack = PolicyPack::from_files([("rego/rules.rego", rego)]).expect("loads");
+        let mut engine = crate::rules::prepared_engine(&pack).expect("prepares");
+        engine.set_input(Value::from(input));
+        let results = engine
+            .eval_query("data.charter.rules".into(), false)
+            .expect("evaluates");
+        assert!(
+            super::super::eval::findings_of(&results).is_empty(),
+            "the interpreter finds nothing"
+        );
+    }
 }
