@@ -69,9 +69,11 @@ pub(crate) fn outline<'a>(
         blocks: Vec::new(),
         open: Open::Nothing,
         started: false,
+        number: 0,
+        sink,
     };
     for (i, line) in text.split('\n').enumerate() {
-        let number = u32::try_from(i + 1).map_err(|_| Unsupported)?;
+        reader.number = u32::try_from(i + 1).map_err(|_| Unsupported)?;
         let indent = line.bytes().take_while(|&b| b == b' ').count();
         let content = &line[indent..];
         if let Open::Text(parent) = reader.open {
@@ -92,15 +94,15 @@ pub(crate) fn outline<'a>(
             }
             return Err(Unsupported);
         }
-        if !reader.line(content, indent, number, sink)? {
+        if !reader.line(content, indent)? {
             return Ok(());
         }
     }
     if let Open::Key(_) = reader.open {
-        sink(Node::Value(0));
+        (reader.sink)(Node::Value(0));
     }
     for _ in reader.blocks.drain(..) {
-        sink(Node::End);
+        (reader.sink)(Node::End);
     }
     Ok(())
 }
@@ -112,30 +114,34 @@ fn marker(content: &str, marker: &str) -> bool {
         .is_some_and(|rest| rest.trim_start_matches(' ').is_empty() || rest.starts_with(" #"))
 }
 
-struct Reader {
+/// Reading the lines: the open blocks, what the previous line left open, and where the
+/// nodes go.
+struct Reader<'s, S> {
     blocks: Vec<Block>,
     open: Open,
     /// The root node has started.
     started: bool,
+    /// The 1-based number of the line being read.
+    number: u32,
+    sink: &'s mut S,
 }
 
-impl Reader {
+impl<'a, S: FnMut(Node<'a>) -> bool> Reader<'_, S> {
+    /// Feeds `node` on the current line's number; `false`: the sink stopped.
+    fn feed(&mut self, node: impl FnOnce(u32) -> Node<'a>) -> bool {
+        (self.sink)(node(self.number))
+    }
+
     /// One line holding something, `indent` columns in. `Ok(false)`: the sink stopped.
-    fn line<'a>(
-        &mut self,
-        content: &'a str,
-        indent: usize,
-        number: u32,
-        sink: &mut impl FnMut(Node<'a>) -> bool,
-    ) -> Result<bool, Unsupported> {
+    fn line(&mut self, content: &'a str, indent: usize) -> Result<bool, Unsupported> {
         let item = is_item(content);
         if let Open::Key(parent) = self.open {
             self.open = Open::Nothing;
             // The key's value is the block that starts here, or else null.
             if indent > parent || (indent == parent && item) {
-                return self.start(content, indent, item, number, sink);
+                return self.start(content, indent, item);
             }
-            if !sink(Node::Value(number)) {
+            if !self.feed(Node::Value) {
                 return Ok(false);
             }
         }
@@ -146,17 +152,17 @@ impl Reader {
                 break;
             }
             self.blocks.pop();
-            if !sink(Node::End) {
+            if !self.feed(|_| Node::End) {
                 return Ok(false);
             }
         }
         match self.blocks.last() {
-            None if !self.started => self.start(content, indent, item, number, sink),
+            None if !self.started => self.start(content, indent, item),
             Some(block) if block.indent == indent => {
                 if block.mapping {
-                    self.entry(content, indent, number, sink)
+                    self.entry(content, indent)
                 } else if item {
-                    self.item(content, indent, number, sink)
+                    self.item(content, indent)
                 } else {
                     Err(Unsupported)
                 }
@@ -169,42 +175,29 @@ impl Reader {
 
     /// A block collection starts at `indent` with this line: a sequence if the line is an
     /// item, a mapping if it is a key.
-    fn start<'a>(
-        &mut self,
-        content: &'a str,
-        indent: usize,
-        item: bool,
-        number: u32,
-        sink: &mut impl FnMut(Node<'a>) -> bool,
-    ) -> Result<bool, Unsupported> {
+    fn start(&mut self, content: &'a str, indent: usize, item: bool) -> Result<bool, Unsupported> {
         self.started = true;
         self.blocks.push(Block {
             indent,
             mapping: !item,
         });
         if item {
-            if !sink(Node::Sequence(number)) {
+            if !self.feed(Node::Sequence) {
                 return Ok(false);
             }
-            self.item(content, indent, number, sink)
+            self.item(content, indent)
         } else {
             // Checked before the node is fed: a line that is no key opens nothing.
             key(content)?;
-            if !sink(Node::Mapping(number)) {
+            if !self.feed(Node::Mapping) {
                 return Ok(false);
             }
-            self.entry(content, indent, number, sink)
+            self.entry(content, indent)
         }
     }
 
     /// A sequence item, `- …`, whose dash is at `indent`.
-    fn item<'a>(
-        &mut self,
-        content: &'a str,
-        indent: usize,
-        number: u32,
-        sink: &mut impl FnMut(Node<'a>) -> bool,
-    ) -> Result<bool, Unsupported> {
+    fn item(&mut self, content: &'a str, indent: usize) -> Result<bool, Unsupported> {
         let after = &content[1..];
         let spaces = after.bytes().take_while(|&b| b == b' ').count();
         let node = &after[spaces..];
@@ -215,23 +208,17 @@ impl Reader {
             return Err(Unsupported);
         }
         if is_item(node) || key(node).is_ok() {
-            self.start(node, column, is_item(node), number, sink)
+            self.start(node, column, is_item(node))
         } else {
             value(node)?;
-            Ok(sink(Node::Value(number)))
+            Ok(self.feed(Node::Value))
         }
     }
 
     /// A mapping entry, `key: …`, whose key is at `indent`.
-    fn entry<'a>(
-        &mut self,
-        content: &'a str,
-        indent: usize,
-        number: u32,
-        sink: &mut impl FnMut(Node<'a>) -> bool,
-    ) -> Result<bool, Unsupported> {
+    fn entry(&mut self, content: &'a str, indent: usize) -> Result<bool, Unsupported> {
         let (name, rest) = key(content)?;
-        if !sink(Node::Key(name, number)) {
+        if !self.feed(|line| Node::Key(name, line)) {
             return Ok(false);
         }
         let rest = rest.trim_start_matches(' ');
@@ -242,7 +229,7 @@ impl Reader {
         if value(rest)? == Kind::Text {
             self.open = Open::Text(indent);
         }
-        Ok(sink(Node::Value(number)))
+        Ok(self.feed(Node::Value))
     }
 }
 
