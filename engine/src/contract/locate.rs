@@ -1,8 +1,10 @@
 //! Source lines of every key in a YAML document.
 //!
 //! `yaml_serde` reads the values but keeps no positions; this index, built from the
-//! event stream of `saphyr-parser`, maps each YAML path (`spec.schema.fields[2].name`)
-//! to the 1-based line where it is written, so findings can point at `file:line`.
+//! event stream of `saphyr-parser` (or, to place a few findings in a block-style file,
+//! from its outline: see [`super::outline`]), maps each YAML path
+//! (`spec.schema.fields[2].name`) to the 1-based line where it is written, so findings can
+//! point at `file:line`.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -71,9 +73,12 @@ impl LineIndex {
     }
 
     /// An index of the `wanted` paths only (those the document has), for placing a few
-    /// findings: the parser stops at the last of them, and no other path is stored. A
-    /// lookup of a wanted path, or of one whose ancestors are all wanted, gives the line
-    /// [`LineIndex::build`]'s index gives. The top-level scalars are not kept.
+    /// findings: the file is read no further than the last of them, and no other path is
+    /// stored. A lookup of a wanted path, or of one whose ancestors are all wanted, gives the
+    /// line [`LineIndex::build`]'s index gives. The top-level scalars are not kept. A
+    /// block-style file is read from its outline, without the parser; a path inside a
+    /// one-line flow collection is then not indexed, and its lookup gives the collection's
+    /// line, which is the same.
     #[must_use]
     pub(crate) fn build_for(text: &str, wanted: &HashSet<String>) -> Self {
         let builder = || Builder {
