@@ -346,12 +346,8 @@ mod tests {
     }
 
     /// Every path the parser's index has, with its ancestors and a few it does not have.
-    fn every_path(text: &str) -> Vec<String> {
-        let mut paths: Vec<String> = LineIndex::build(text)
-            .lines
-            .keys()
-            .map(|k| k.to_string())
-            .collect();
+    fn every_path(parsed: &LineIndex) -> Vec<String> {
+        let mut paths: Vec<String> = parsed.lines.keys().map(|k| k.to_string()).collect();
         paths.extend(["missing", "a.missing", "list[9]", "list[0].missing"].map(str::to_owned));
         paths.sort();
         paths
@@ -371,8 +367,8 @@ mod tests {
     /// The outline places every path where the parser does, for the whole document and
     /// for each path alone (where it may stop early).
     fn same_lines(text: &str) {
-        let paths = every_path(text);
         let parsed = LineIndex::build(text);
+        let paths = every_path(&parsed);
         let all: HashSet<String> = paths.iter().flat_map(|p| with_ancestors(p)).collect();
         let outlined = LineIndex::build_for(text, &all);
         for path in &paths {

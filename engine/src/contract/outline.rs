@@ -62,7 +62,7 @@ pub(crate) fn outline<'a>(
     text: &'a str,
     sink: &mut impl FnMut(Node<'a>) -> bool,
 ) -> Result<(), Unsupported> {
-    if text.starts_with('\u{feff}') || text.bytes().any(|b| b == b'\t' || b == b'\r') {
+    if text.starts_with('\u{feff}') || memchr::memchr2(b'\t', b'\r', text.as_bytes()).is_some() {
         return Err(Unsupported);
     }
     let mut reader = Reader {
@@ -308,7 +308,7 @@ fn value(node: &str) -> Result<Kind, Unsupported> {
         b'|' | b'>' => {
             // Chomping only: an explicit indentation is left to the parser.
             let header = node[1..].trim_start_matches(['-', '+']);
-            return if header.is_empty() || header.starts_with(" #") || header.trim().is_empty() {
+            return if header.trim_start_matches(' ').is_empty() || header.starts_with(" #") {
                 Ok(Kind::Text)
             } else {
                 Err(Unsupported)
